@@ -1,0 +1,32 @@
+# TaskHub: `make run` starts everything, `make test` runs the whole suite.
+# Both create .venv on first use; with DATABASE_URL / REDIS_URL unset they start an
+# embedded PostgreSQL and Redis under .data/ (see scripts/devstack.py).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean-data
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/devstack.py run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) scripts/devstack.py test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) scripts/devstack.py bench
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,38 @@
+from django import forms
+from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+
+from .models import User
+
+
+class UserAdminCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "role")
+
+
+class UserAdminChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+def _timezone_choices():
+    import zoneinfo
+
+    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
+
+
+class ProfileForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=_timezone_choices, help_text="Release times and deadlines are shown in this time zone."
+    )
+    jurisdiction = forms.RegexField(
+        regex=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        required=False,
+        help_text="Country, optionally with region, e.g. US-CA or DE.",
+        error_messages={"invalid": "Use a country code, optionally with a region, e.g. US-CA or DE."},
+    )
+
+    class Meta:
+        model = User
+        fields = ("display_name", "timezone", "jurisdiction")

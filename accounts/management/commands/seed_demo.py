@@ -1,0 +1,134 @@
+"""Demo data so a new user can try TaskHub right after `make run`. Safe to run repeatedly."""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from projects.models import Batch, PayRate, Project, Task
+from projects.services import qualification_grant
+
+DEMO_PASSWORD = "taskhub-demo"
+
+PEOPLE = [
+    ("admin@taskhub.local", "Ada Admin", Role.ADMIN, "Europe/London", ""),
+    ("lead@taskhub.local", "Lee Lead", Role.LEAD, "America/New_York", "US-NY"),
+    ("alice@taskhub.local", "Alice Writer", Role.CONTRACTOR, "America/Los_Angeles", "US-CA"),
+    ("bob@taskhub.local", "Bob Editor", Role.CONTRACTOR, "Europe/Berlin", "DE"),
+    ("carol@taskhub.local", "Carol Critic", Role.CONTRACTOR, "Asia/Kolkata", "IN"),
+]
+
+RUBRIC = [
+    {"key": "helpful", "label": "Helpfulness", "description": "Does it answer what was asked?"},
+    {"key": "honest", "label": "Honesty", "description": "Is it accurate and candid about uncertainty?"},
+    {"key": "harmless", "label": "Harmlessness", "description": "Does it avoid causing harm?"},
+]
+
+PAIRS = [
+    ("How do I keep basil alive indoors?",
+     "Give it a sunny window, water when the top soil is dry, and pinch off flower buds.",
+     "Basil is a plant. Plants need water."),
+    ("Write a haiku about the sea.",
+     "Salt wind on my lips / the tide erases my name / gulls keep the secret",
+     "The sea is big and blue and wet and it has fish in it."),
+    ("What's a polite way to decline a meeting?",
+     "Thank them, say you can't make it, and offer an alternative or ask for notes.",
+     "Just don't show up; they'll get the message."),
+    ("Explain recursion in one sentence.",
+     "Recursion is when a function solves a problem by calling itself on smaller versions of it.",
+     "Recursion is recursion."),
+    ("How long should I boil an egg for a runny yolk?",
+     "About six minutes from boiling, then straight into cold water.",
+     "Around twenty minutes, until it is very firm."),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo people, projects, rates and open batches (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        people = {}
+        for email, name, role, tz, jurisdiction in PEOPLE:
+            user, created = User.objects.get_or_create(
+                email=email,
+                defaults={"display_name": name, "role": role, "timezone": tz, "jurisdiction": jurisdiction,
+                          "is_superuser": role == Role.ADMIN},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            EmailAddress.objects.update_or_create(
+                user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+            people[email] = user
+        admin = people["admin@taskhub.local"]
+        now = timezone.now()
+
+        onboarding = self._project(
+            slug="onboarding-preferences", name="Onboarding: preference judgements", task_type="pairwise",
+            is_onboarding=True, overlap=5,
+            description="A short, paid introduction to comparing two answers.",
+            instructions="Read both answers, pick the better one and say **why** in a sentence.",
+        )
+        pairwise = self._project(
+            slug="helpful-harmless-pairs", name="Helpful and harmless: pairwise", task_type="pairwise",
+            overlap=2, qualification=onboarding,
+            description="Choose the better of two assistant replies.",
+            instructions="Prefer the reply that is **helpful, honest and harmless**. Explain your choice.",
+        )
+        rating = self._project(
+            slug="answer-quality-ratings", name="Answer quality ratings", task_type="rating", overlap=1,
+            rubric=RUBRIC, description="Rate single answers against the rubric.",
+            instructions="Score each criterion from 1 (poor) to 5 (excellent).",
+        )
+        for project, amount, unit in ((onboarding, "12.00", "per_hour"), (pairwise, "0.80", "per_task"),
+                                      (rating, "22.00", "per_hour")):
+            if not project.pay_rates.exists():
+                PayRate.objects.create(project=project, amount=amount, currency="USD", unit=unit,
+                                       effective_from=now - timedelta(days=30), set_by=admin,
+                                       reason="Launch rate")
+
+        self._batch(onboarding, "Onboarding set", Batch.Status.OPEN, now, admin, [
+            ("onb", {"prompt": p, "response_a": a, "response_b": b}) for p, a, b in PAIRS
+        ])
+        self._batch(pairwise, "Week 1", Batch.Status.OPEN, now, admin, [
+            (f"w1-{i}", {"prompt": p, "response_a": a if i % 2 else b, "response_b": b if i % 2 else a})
+            for i, (p, a, b) in enumerate(PAIRS * 4)
+        ])
+        self._batch(pairwise, "Week 2", Batch.Status.SCHEDULED, now, admin, [
+            (f"w2-{i}", {"prompt": p, "response_a": a, "response_b": b}) for i, (p, a, b) in enumerate(PAIRS * 2)
+        ], release_at=now + timedelta(days=1), policy=Batch.Policy.FAIR_SHARE, cap=4)
+        self._batch(rating, "Ratings 1", Batch.Status.OPEN, now, admin, [
+            (f"r1-{i}", {"prompt": p, "response": a}) for i, (p, a, _b) in enumerate(PAIRS * 3)
+        ])
+        qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
+                            note="Demo")
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of these (password: "
+                                             f"{DEMO_PASSWORD}):"))
+        for email, _name, role, _tz, _j in PEOPLE:
+            self.stdout.write(f"  {role.label:<11} {email}")
+
+    def _project(self, *, slug, **fields) -> Project:
+        fields.setdefault("status", Project.Status.ACTIVE)
+        project, _ = Project.objects.get_or_create(slug=slug, defaults=fields)
+        return project
+
+    def _batch(self, project, name, status, now, admin, tasks, *, release_at=None, policy=Batch.Policy.FIRST_COME,
+               cap=None):
+        batch, created = Batch.objects.get_or_create(
+            project=project, name=name,
+            defaults={"status": status, "release_policy": policy, "fair_share_cap": cap, "created_by": admin,
+                      "release_at": release_at or now, "released_at": now if status == Batch.Status.OPEN else None},
+        )
+        if created:
+            Task.objects.bulk_create(
+                Task(batch=batch, project=project, external_id=f"{ext}-{i}" if ext == "onb" else ext,
+                     payload=project.type.validate_payload(payload, project=project), overlap=project.overlap)
+                for i, (ext, payload) in enumerate(tasks)
+            )
+        return batch

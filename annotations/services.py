@@ -1,0 +1,203 @@
+"""The claim engine: handing out tasks, releasing and expiring claims, taking submissions.
+
+Concurrency is the database's job here. A contractor's claims are serialised by a
+transaction-scoped advisory lock on their id (so their caps cannot be overrun by double
+clicks), and the task itself is picked and counted in one statement with
+`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other or collide.
+The `task_claims_within_overlap` check constraint backs the overlap rule in the schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Role
+from projects.models import Batch, Project, Task
+from projects.selectors import contractor_is_qualified
+from projects.services import batch_mark_exhausted_if_done
+
+from .errors import ClaimError, NotQualified, ProjectClosed
+from .models import Claim, Submission
+
+# First key of the two-key advisory locks taken per contractor while claiming.
+CLAIM_LOCK_NAMESPACE = 7301
+
+_CLAIM_SQL = """
+WITH candidate AS (
+    SELECT t.id, t.batch_id
+    FROM projects_task t
+    JOIN projects_batch b ON b.id = t.batch_id
+    WHERE t.project_id = %(project)s
+      AND t.claim_count < t.overlap
+      AND b.status = 'open'
+      AND NOT EXISTS (
+          SELECT 1 FROM annotations_claim c
+          WHERE c.task_id = t.id AND c.contractor_id = %(contractor)s
+      )
+      AND (
+          b.release_policy <> 'fair_share'
+          OR b.fair_share_cap > (
+              SELECT count(*) FROM annotations_claim c
+              WHERE c.batch_id = b.id AND c.contractor_id = %(contractor)s
+                AND c.status IN ('active', 'submitted')
+          )
+      )
+    ORDER BY t.id
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), taken AS (
+    UPDATE projects_task t SET claim_count = t.claim_count + 1
+    FROM candidate WHERE t.id = candidate.id
+    RETURNING t.id, t.batch_id
+)
+INSERT INTO annotations_claim
+    (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
+SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', %(now)s, %(deadline)s, 0
+FROM taken
+RETURNING id, task_id, batch_id
+"""
+
+_RELEASE_SQL = """
+WITH released AS (
+    UPDATE annotations_claim SET status = 'released', finished_at = %(now)s
+    WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status = 'active'
+    RETURNING task_id
+)
+UPDATE projects_task t SET claim_count = t.claim_count - 1
+FROM released WHERE t.id = released.task_id
+RETURNING t.id
+"""
+
+_EXPIRE_SQL = """
+WITH expired AS (
+    UPDATE annotations_claim SET status = 'expired', finished_at = %(now)s
+    WHERE status = 'active' AND deadline <= %(now)s
+    RETURNING task_id
+), per_task AS (
+    SELECT task_id, count(*) AS n FROM expired GROUP BY task_id
+)
+UPDATE projects_task t SET claim_count = t.claim_count - per_task.n
+FROM per_task WHERE t.id = per_task.task_id
+RETURNING per_task.n
+"""
+
+
+def _check_can_claim(contractor, project: Project) -> None:
+    if contractor.role != Role.CONTRACTOR or not contractor.is_active:
+        raise NotQualified("Only contractors can claim tasks.")
+    if project.status != Project.Status.ACTIVE:
+        raise ProjectClosed(f"{project.name} is not open for work right now.")
+    if not contractor_is_qualified(user=contractor, project=project):
+        raise NotQualified(
+            f"{project.name} needs the qualification {project.qualification.name!s}; pass it first.",
+        )
+
+
+def task_claim_next(*, contractor, project: Project, now: datetime | None = None) -> Claim | None:
+    """Hold the next claimable task of `project` for `contractor`; None when nothing is left.
+
+    Respects: the batch is open; a task's active plus submitted claims stay below its
+    overlap; never the same contractor twice on one task; the contractor's active-claim
+    cap on the project; a fair-share batch's per-contractor cap; the qualification.
+    """
+    _check_can_claim(contractor, project)
+    now = now or timezone.now()
+    deadline = now + timedelta(minutes=project.claim_minutes)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, contractor.pk])
+        active = Claim.objects.filter(contractor=contractor, project=project, status=Claim.Status.ACTIVE).count()
+        if active >= project.max_active_claims:
+            raise ClaimError(
+                f"You already hold {active} task(s) on {project.name}, the most this project allows at once. "
+                "Submit or release one first.",
+                code="active_claim_cap",
+            )
+        cursor.execute(
+            _CLAIM_SQL, {"project": project.pk, "contractor": contractor.pk, "now": now, "deadline": deadline}
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    claim_id, task_id, batch_id = row
+    return Claim(
+        id=claim_id,
+        task_id=task_id,
+        batch_id=batch_id,
+        contractor=contractor,
+        project=project,
+        status=Claim.Status.ACTIVE,
+        claimed_at=now,
+        deadline=deadline,
+        active_seconds=0,
+    )
+
+
+def claim_release(*, claim: Claim, contractor) -> None:
+    """Give an active claim back; its task returns to the pool at once."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": timezone.now()})
+        released = cursor.fetchone()
+    if released is None:
+        claim.refresh_from_db(fields=["status"])
+        raise ClaimError(f"This claim is {claim.get_status_display().lower()}, so it cannot be released.",
+                         code="claim_not_active")
+    claim.status = Claim.Status.RELEASED
+
+
+def claims_expire_overdue(*, now: datetime | None = None) -> int:
+    """Expire every active claim past its deadline and return its task to the pool."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_EXPIRE_SQL, {"now": now or timezone.now()})
+        return sum(n for (n,) in cursor.fetchall())
+
+
+def _refusal(claim: Claim, now: datetime) -> ClaimError:
+    status = claim.status
+    if status == Claim.Status.SUBMITTED:
+        return ClaimError("This task was already submitted.", code="already_submitted")
+    if status == Claim.Status.RELEASED:
+        return ClaimError("You released this task, so it can no longer be submitted.", code="claim_released")
+    # Expired, or past the deadline and not yet swept.
+    local = timezone.localtime(claim.deadline, claim.contractor.tzinfo)
+    return ClaimError(
+        f"The time for this task ran out at {local:%Y-%m-%d %H:%M %Z}; it has gone back to the pool "
+        "and your answer was not saved.",
+        code="claim_expired",
+    )
+
+
+def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None = None) -> Submission:
+    """Validate and store the answer for an active claim that is still within its deadline."""
+    if claim.contractor_id != contractor.pk:
+        raise NotQualified("This is not your claim.")
+    task: Task = claim.task
+    project: Project = claim.project
+    cleaned = project.type.validate_answer(answer, task=task, project=project)
+    now = now or timezone.now()
+    with transaction.atomic():
+        submitted = Claim.objects.filter(pk=claim.pk, status=Claim.Status.ACTIVE, deadline__gt=now).update(
+            status=Claim.Status.SUBMITTED, finished_at=now
+        )
+        if not submitted:
+            claim.refresh_from_db(fields=["status", "deadline"])
+            raise _refusal(claim, now)
+        Task.objects.filter(pk=task.pk).update(submitted_count=F("submitted_count") + 1)
+        submission = Submission.objects.create(
+            claim=claim,
+            task=task,
+            contractor=contractor,
+            project=project,
+            answer=cleaned,
+            active_seconds=claim.active_seconds,
+            submitted_at=now,
+        )
+        if Batch.objects.filter(pk=claim.batch_id, status=Batch.Status.OPEN).exists():
+            batch_mark_exhausted_if_done(batch_id=claim.batch_id)
+    claim.status = Claim.Status.SUBMITTED
+    claim.finished_at = now
+    return submission

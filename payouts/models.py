@@ -1,0 +1,1 @@
+# Ledger entries and payouts arrive with the earnings issue.

@@ -1,0 +1,271 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from . import task_types
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True, help_text="Markdown; rendered safely on the project page.")
+    task_type = models.CharField(max_length=32, choices=task_types.choices)
+    rubric = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Criteria as a list of {"key": "...", "label": "...", "description": "..."}.',
+    )
+    task_config = models.JSONField(
+        default=dict, blank=True, help_text="Type-specific settings, e.g. labels for audio or harm categories."
+    )
+    overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Distinct contractors who must complete each task."
+    )
+    max_active_claims = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)], help_text="Tasks one contractor may hold at once."
+    )
+    claim_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)], help_text="Time to finish a claimed task."
+    )
+    qualification = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="qualifies_for",
+        limit_choices_to={"is_onboarding": True},
+        help_text="An onboarding project a contractor must pass first.",
+    )
+    is_onboarding = models.BooleanField(
+        default=False, help_text="Qualification or training work; paid as onboarding."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
+            models.CheckConstraint(condition=Q(max_active_claims__gte=1), name="project_max_active_positive"),
+            models.CheckConstraint(condition=Q(claim_minutes__gte=1), name="project_claim_minutes_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type(self) -> task_types.TaskType:
+        return task_types.get(self.task_type)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        try:
+            kind = task_types.get(self.task_type)
+            self.task_config = kind.validate_config(self.task_config or {})
+        except task_types.InvalidData as exc:
+            raise ValidationError({"task_config": exc.message}) from None
+        keys = set()
+        if not isinstance(self.rubric, list):
+            raise ValidationError({"rubric": "The rubric must be a list of criteria."})
+        for index, criterion in enumerate(self.rubric):
+            if not isinstance(criterion, dict) or not str(criterion.get("key", "")).strip():
+                raise ValidationError({"rubric": f"Criterion {index + 1} needs a non-empty \"key\"."})
+            if criterion["key"] in keys:
+                raise ValidationError({"rubric": f"Criterion key {criterion['key']!r} is used twice."})
+            keys.add(criterion["key"])
+        if self.qualification_id and self.qualification_id == self.pk:
+            raise ValidationError({"qualification": "A project cannot be its own qualification."})
+
+
+class Qualification(models.Model):
+    """A contractor has passed an onboarding project and may work on projects requiring it."""
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualifications")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="qualified")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contractor", "project"], name="qualification_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contractor} passed {self.project}"
+
+
+class PayRate(models.Model):
+    """One entry of a project's append-only rate history (the database refuses edits)."""
+
+    class Unit(models.TextChoices):
+        PER_TASK = "per_task", "per task"
+        PER_HOUR = "per_hour", "per hour"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="pay_rates")
+    amount = models.DecimalField(max_digits=12, decimal_places=4, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    unit = models.CharField(max_length=16, choices=Unit.choices)
+    effective_from = models.DateTimeField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-effective_from", "-id"]
+        indexes = [models.Index(fields=["project", "-effective_from", "-id"], name="payrate_in_force_idx")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="payrate_amount_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.amount.normalize():f} {self.currency} {self.get_unit_display()}"
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        OPEN = "open", "Open"
+        EXHAUSTED = "exhausted", "Exhausted"
+        CLOSED = "closed", "Closed"
+
+    class Policy(models.TextChoices):
+        FIRST_COME = "first_come", "First come"
+        FAIR_SHARE = "fair_share", "Fair share"
+        LOTTERY = "lottery", "Lottery"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="batches")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    release_policy = models.CharField(max_length=16, choices=Policy.choices, default=Policy.FIRST_COME)
+    fair_share_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most claims one contractor may hold from this batch (fair share)."
+    )
+    release_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fair_share_cap__isnull=True) | Q(fair_share_cap__gte=1), name="batch_cap_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} / {self.name}"
+
+
+class Task(models.Model):
+    """One unit of work. `claim_count` counts active plus submitted claims; the database
+    refuses more than `overlap` of them, whatever the concurrency."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="tasks")
+    # Copied from the batch so the claim query needs no join to find a project's work.
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="tasks")
+    external_id = models.CharField(max_length=200)
+    payload = models.JSONField()
+    gold_answer = models.JSONField(null=True, blank=True)
+    reference_answer = models.JSONField(
+        null=True, blank=True, help_text="A known answer carried in from the source data (not used for grading)."
+    )
+    overlap = models.PositiveSmallIntegerField()
+    claim_count = models.PositiveIntegerField(default=0)
+    submitted_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "external_id"], name="task_external_id_unique_in_batch"),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="task_overlap_positive"),
+            models.CheckConstraint(condition=Q(claim_count__lte=F("overlap")), name="task_claims_within_overlap"),
+            models.CheckConstraint(
+                condition=Q(submitted_count__lte=F("claim_count")), name="task_submitted_within_claims"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "id"], condition=Q(claim_count__lt=F("overlap")), name="task_claimable_idx"
+            ),
+            models.Index(
+                fields=["batch"], condition=Q(submitted_count__lt=F("overlap")), name="task_unfinished_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.external_id}"
+
+    @property
+    def is_gold(self) -> bool:
+        return self.gold_answer is not None
+
+
+class TaskImport(models.Model):
+    """An upload of tasks into a batch, validated whole and written in one transaction."""
+
+    class Format(models.TextChoices):
+        AUTO = "auto", "Detect from the file"
+        JSONL = "jsonl", "TaskHub JSON Lines"
+        CSV = "csv", "CSV"
+        HH_RLHF = "hh_rlhf", "HH-RLHF preference pairs (chosen / rejected)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        VALIDATING = "validating", "Validating"
+        WRITING = "writing", "Writing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="imports")
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.AUTO)
+    gold_from_reference = models.BooleanField(
+        default=False, help_text="Use the source's known answer as the gold answer (graded automatically)."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    processed_lines = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    seed = models.BigIntegerField(null=True, blank=True, help_text="Seed of the random A/B order (HH-RLHF).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} → {self.batch}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_bytes:
+            return 0
+        return min(99, int(100 * self.processed_bytes / self.total_bytes))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -1,0 +1,79 @@
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from taskhub.money import quantize_rate
+
+from ..errors import RateError
+from ..models import PayRate, Project
+from ..selectors import rate_in_force
+
+# A rate set "now" may carry a timestamp a few seconds old by the time it is saved.
+_CLOCK_SLACK_SECONDS = 60
+
+
+def pay_rate_set(
+    *,
+    project: Project,
+    amount: Decimal | str,
+    currency: str,
+    unit: str,
+    effective_from: datetime | None,
+    set_by,
+    reason: str,
+) -> PayRate:
+    """Append a rate to the project's history.
+
+    Rates are never edited and never apply to the past. A cut (a lower amount than the
+    rate in force, or any change of unit or currency) takes effect only after the notice
+    period, so contractors learn of it before it applies; a raise may apply at once.
+    """
+    now = timezone.now()
+    effective_from = effective_from or now
+    try:
+        if isinstance(amount, float):
+            raise RateError("Give the amount as a decimal string, not a float.", field="amount")
+        amount = quantize_rate(amount)
+    except InvalidOperation:
+        raise RateError(f"{amount!r} is not an amount of money.", field="amount") from None
+    if amount < 0:
+        raise RateError("A rate cannot be negative.", field="amount")
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise RateError("Use a three-letter currency code such as USD.", field="currency")
+    if unit not in PayRate.Unit.values:
+        raise RateError(f"Unit must be one of {', '.join(PayRate.Unit.values)}.", field="unit")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RateError("Say why the rate is set or changed; contractors see the reason.", field="reason")
+    if (now - effective_from).total_seconds() > _CLOCK_SLACK_SECONDS:
+        raise RateError("A rate cannot take effect in the past.", field="effective_from")
+
+    with transaction.atomic():
+        # Serialise rate changes per project so two admins cannot both pass the checks.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        current = rate_in_force(project=project, at=max(effective_from, now))
+        is_cut = current is not None and (
+            amount < current.amount or unit != current.unit or currency != current.currency
+        )
+        earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
+        if is_cut and effective_from < earliest:
+            days = settings.TASKHUB_RATE_CUT_NOTICE.days
+            raise RateError(
+                f"This lowers pay from {current}: it can take effect {days} days after notice at the earliest "
+                f"({earliest:%Y-%m-%d %H:%M} UTC).",
+                code="rate_cut_notice",
+                field="effective_from",
+            )
+        return PayRate.objects.create(
+            project=project,
+            amount=amount,
+            currency=currency,
+            unit=unit,
+            effective_from=effective_from,
+            set_by=set_by,
+            reason=reason,
+        )

@@ -1,0 +1,62 @@
+from pydantic import Field
+
+from .base import Strict, TaskType
+
+
+class Config(Strict):
+    labels: list[str] = Field(min_length=1)
+
+
+class Payload(Strict):
+    audio_url: str = Field(min_length=1, max_length=2_000, pattern=r"^(https?://|/)")
+    duration_seconds: float = Field(gt=0, le=6 * 3600)
+    transcript: str | None = Field(default=None, max_length=200_000)
+
+
+class Span(Strict):
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+    label: str
+
+
+class Answer(Strict):
+    spans: list[Span] = Field(min_length=1, max_length=2_000)
+
+
+class AudioTimestamp(TaskType):
+    key = "audio_timestamp"
+    label = "Audio time-stamping"
+    description = "Listen to a clip and mark labelled time spans."
+    payload_schema = Payload
+    answer_schema = Answer
+    config_schema = Config
+    example_payload = {"audio_url": "/static/demo/chime.wav", "duration_seconds": 4.0}
+
+    def check_answer(self, answer, task, project):
+        labels = (project.task_config or {}).get("labels") if project else None
+        duration = task.payload["duration_seconds"] if task is not None else None
+        for index, span in enumerate(answer.spans):
+            loc = f"spans.{index}"
+            if span.end <= span.start:
+                self.fail(loc, f"end ({span.end}) must be after start ({span.start})")
+            if duration is not None and span.end > duration:
+                self.fail(f"{loc}.end", f"{span.end} is past the end of the clip ({duration} s)")
+            if labels and span.label not in labels:
+                self.fail(f"{loc}.label", f"must be one of: {', '.join(labels)}")
+
+    def gold_agreement(self, answer, gold):
+        """Mean best overlap (intersection over union) of each gold span with a same-label span."""
+        gold_spans = gold.get("spans", [])
+        if not gold_spans:
+            return 1.0 if not answer["spans"] else 0.0
+        total = 0.0
+        for g in gold_spans:
+            best = 0.0
+            for s in answer["spans"]:
+                if s["label"] != g["label"]:
+                    continue
+                inter = max(0.0, min(s["end"], g["end"]) - max(s["start"], g["start"]))
+                union = max(s["end"], g["end"]) - min(s["start"], g["start"])
+                best = max(best, inter / union if union else 0.0)
+            total += best
+        return total / len(gold_spans)

@@ -1,0 +1,122 @@
+"""What every task type provides: payload and answer validation, and comparison with gold."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from taskhub.errors import DomainError
+
+
+class Strict(BaseModel):
+    """Base for payload, answer and config schemas: unknown keys are refused, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InvalidData(DomainError):
+    """A payload, answer or config that does not fit its task type; `errors` say where."""
+
+    code = "invalid_data"
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(root)"
+
+
+def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = _location(err["loc"])
+        errors.append({"loc": f"{prefix}{loc}" if prefix else loc, "msg": err["msg"]})
+    return errors
+
+
+class TaskType:
+    """A kind of task. Subclasses set the schemas and may add rules that need the project."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    payload_schema: ClassVar[type[Strict]]
+    answer_schema: ClassVar[type[Strict]]
+    config_schema: ClassVar[type[Strict] | None] = None
+    # Example payload for documentation, admin help and demo data.
+    example_payload: ClassVar[dict[str, Any]] = {}
+
+    def _validate(self, schema: type[Strict], data: Any, what: str) -> Strict:
+        if not isinstance(data, dict):
+            raise InvalidData(f"The {what} must be a JSON object.", errors=[{"loc": "(root)", "msg": "not an object"}])
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            errors = pydantic_errors(exc)
+            summary = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
+            raise InvalidData(f"Invalid {what} for a {self.key} task: {summary}", errors=errors) from None
+
+    # --- project configuration (labels, harm categories, ...) ---------------------------
+    def validate_config(self, config: dict) -> dict:
+        if self.config_schema is None:
+            if config:
+                raise InvalidData(f"A {self.key} project takes no task configuration.")
+            return {}
+        return self._validate(self.config_schema, config or {}, "task configuration").model_dump()
+
+    # --- payloads -------------------------------------------------------------------------
+    def validate_payload(self, payload: Any, *, project=None) -> dict:
+        cleaned = self._validate(self.payload_schema, payload, "payload")
+        self.check_payload(cleaned, project)
+        return cleaned.model_dump(exclude_none=True)
+
+    def check_payload(self, payload: Strict, project) -> None:
+        """Rules that need the project; raise InvalidData."""
+
+    # --- answers --------------------------------------------------------------------------
+    def validate_answer(self, answer: Any, *, task=None, project=None) -> dict:
+        cleaned = self._validate(self.answer_schema, answer, "answer")
+        self.check_answer(cleaned, task, project)
+        return self.finish_answer(cleaned.model_dump(exclude_none=True), task)
+
+    def check_answer(self, answer: Strict, task, project) -> None:
+        """Rules that need the task or the project; raise InvalidData."""
+
+    def finish_answer(self, answer: dict, task) -> dict:
+        """Add derived fields to a valid answer (e.g. the diff of a rewrite)."""
+        return answer
+
+    # --- gold -----------------------------------------------------------------------------
+    def gold_agreement(self, answer: dict, gold: dict) -> float:
+        """How far an answer agrees with the known answer, from 0.0 (not at all) to 1.0."""
+        raise NotImplementedError
+
+    @staticmethod
+    def fail(loc: str, msg: str) -> None:
+        raise InvalidData(f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg}])
+
+
+def rubric_keys(project) -> list[str]:
+    if project is None:
+        return []
+    return [criterion["key"] for criterion in (project.rubric or [])]
+
+
+def check_rubric_scores(scores: dict[str, int], project, loc: str = "scores") -> None:
+    keys = rubric_keys(project)
+    if project is None or not keys:
+        return
+    missing = [k for k in keys if k not in scores]
+    unknown = [k for k in scores if k not in keys]
+    if missing:
+        TaskType.fail(loc, f"missing a score for {', '.join(missing)}")
+    if unknown:
+        TaskType.fail(loc, f"no rubric criterion named {', '.join(unknown)}")
+
+
+def score_agreement(scores: dict[str, int], gold_scores: dict[str, int]) -> float:
+    """1.0 when every shared 1–5 score matches, falling linearly to 0.0 at 4 points apart."""
+    shared = [k for k in gold_scores if k in scores]
+    if not shared:
+        return 0.0
+    distance = sum(abs(scores[k] - gold_scores[k]) for k in shared) / len(shared)
+    return max(0.0, 1.0 - distance / 4)

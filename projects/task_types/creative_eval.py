@@ -1,0 +1,31 @@
+from pydantic import Field, conint
+
+from .base import Strict, TaskType, check_rubric_scores, score_agreement
+
+
+class Payload(Strict):
+    brief: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(min_length=1, max_length=500_000)
+
+
+class Answer(Strict):
+    scores: dict[str, conint(ge=1, le=5)] = Field(min_length=1)
+    critique: str = Field(min_length=20, max_length=20_000)
+
+
+class CreativeEval(TaskType):
+    key = "creative_eval"
+    label = "Creative writing evaluation"
+    description = "Judge a piece of prose against the rubric and write a critique."
+    payload_schema = Payload
+    answer_schema = Answer
+    example_payload = {
+        "brief": "A 100-word story about a lighthouse keeper.",
+        "text": "Every night Mara climbed the ninety steps ...",
+    }
+
+    def check_answer(self, answer, task, project):
+        check_rubric_scores(answer.scores, project)
+
+    def gold_agreement(self, answer, gold):
+        return score_agreement(answer["scores"], gold.get("scores", {}))

@@ -1,0 +1,35 @@
+from pydantic import Field, conint
+
+from .base import Strict, TaskType, check_rubric_scores, score_agreement
+
+Score = conint(ge=1, le=5)
+
+
+class Payload(Strict):
+    prompt: str = Field(min_length=1, max_length=200_000)
+    response: str = Field(min_length=1, max_length=200_000)
+
+
+class Answer(Strict):
+    scores: dict[str, Score] = Field(min_length=1)
+    overall: Score
+    comment: str = Field(default="", max_length=5_000)
+
+
+class Rating(TaskType):
+    key = "rating"
+    label = "Rating"
+    description = "Score one response 1–5 on each rubric criterion, then overall."
+    payload_schema = Payload
+    answer_schema = Answer
+    example_payload = {
+        "prompt": "Summarise the plot of Hamlet in two sentences.",
+        "response": "A Danish prince avenges his father's murder. Nearly everyone dies.",
+    }
+
+    def check_answer(self, answer, task, project):
+        check_rubric_scores(answer.scores, project)
+
+    def gold_agreement(self, answer, gold):
+        return score_agreement({**answer["scores"], "__overall": answer["overall"]},
+                               {**gold.get("scores", {}), "__overall": gold["overall"]})
