@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) scripts/devstack.py bench
+	$(PY) scripts/devstack.py bench $(BENCH)
 
 clean-data:
 	rm -rf .data

@@ -7,6 +7,7 @@ fresh machine needs nothing but Python 3.11 and make.
 
     python scripts/devstack.py run            # migrate, seed demo data, web + worker + beat
     python scripts/devstack.py test [ARGS]    # pytest ARGS against the same services
+    python scripts/devstack.py bench [NAMES]  # benchmarks in bench/ (database taskhub_bench)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("TASKHUB_DATA_DIR", ROOT / ".data"))
@@ -106,6 +107,21 @@ def services(database: str):
         yield env
 
 
+def separate_database(url: str, name: str) -> str:
+    """The same server as `url`, database `name` (created if missing)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    parts = urlsplit(url)
+    target = urlunsplit(parts._replace(path=f"/{name}"))
+    params = conninfo_to_dict(make_conninfo(urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))))
+    params["host"] = unquote(params.get("host", ""))
+    with psycopg.connect(**params, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return target
+
+
 def manage(env: dict, *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -182,13 +198,32 @@ def test(pytest_args: list[str]) -> int:
         return subprocess.run([PY, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
 
 
+def bench(names: list[str]) -> int:
+    """Run the benchmarks in bench/ (all, or the named ones) against the same services."""
+    scripts = sorted((ROOT / "bench").glob("*.py"))
+    if names:
+        scripts = [s for s in scripts if s.stem in names]
+    with services("taskhub_bench") as env:
+        # Benchmarks fill and empty their own database, never the one TaskHub runs on.
+        env["DATABASE_URL"] = separate_database(env["DATABASE_URL"], "taskhub_bench")
+        env.setdefault("DEBUG", "true")
+        env.setdefault("SECRET_KEY", DEV_SECRET_KEY)
+        manage(env, "migrate", "--noinput", "-v", "0")
+        failures = 0
+        for script in scripts:
+            if script.name.startswith("_"):
+                continue
+            log(f"benchmark {script.stem}")
+            failures += subprocess.run([PY, str(script)], cwd=ROOT, env=env).returncode != 0
+        return 1 if failures else 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    commands = {"run": lambda: run(), "test": lambda: test(argv[1:]), "bench": lambda: bench(argv[1:])}
+    if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
-    if argv[0] == "run":
-        return run()
-    return test(argv[1:])
+    return commands[argv[0]]()
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from projects.models import Batch, Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
 
-from .errors import ClaimError, NotQualified, ProjectClosed
-from .models import Claim, Submission
+from ..errors import ClaimError, NotQualified, ProjectClosed
+from ..models import Claim, Submission
 
 # First key of the two-key advisory locks taken per contractor while claiming.
 CLAIM_LOCK_NAMESPACE = 7301
