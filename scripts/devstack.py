@@ -126,7 +126,25 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def supervise(commands: dict[str, list[str]], env: dict) -> int:
+def announce(host: str, port: int) -> bool:
+    """Print where TaskHub is and how to sign in, once the web server answers."""
+    try:
+        with socket.create_connection((host, port), 0.2):
+            pass
+    except OSError:
+        return False
+    sys.path.insert(0, str(ROOT))
+    from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
+
+    width = 64
+    lines = [f"TaskHub is running at http://{host}:{port}/", "", f"Demo logins (password: {DEMO_PASSWORD}):"]
+    lines += [f"  {role:<11} {email}" for email, _name, role, _tz, _j in DEMO_PEOPLE]
+    lines += ["", "Ctrl-C stops the web server, the worker, beat and the embedded services."]
+    print("\n" + "=" * width + "\n" + "\n".join(lines) + "\n" + "=" * width + "\n", flush=True)
+    return True
+
+
+def supervise(commands: dict[str, list[str]], env: dict, ready=None) -> int:
     """Run the commands side by side in the foreground; when one dies or on Ctrl-C stop all."""
     procs: dict[str, subprocess.Popen] = {}
     for name, cmd in commands.items():
@@ -144,8 +162,11 @@ def supervise(commands: dict[str, list[str]], env: dict) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
+    announced = ready is None
     try:
         while not stopping:
+            if not announced:
+                announced = ready()
             for name, proc in procs.items():
                 if proc.poll() is not None:
                     log(f"{name} exited with code {proc.returncode}; stopping the others")
@@ -185,8 +206,7 @@ def run() -> int:
             "beat": [PY, "-m", "celery", "-A", "taskhub", "beat", "--loglevel=INFO",
                      "--schedule", str(DATA / "beat" / "celerybeat-schedule")],
         }
-        log(f"TaskHub is starting at http://{host}:{port}/  (Ctrl-C stops everything)")
-        return supervise(commands, env)
+        return supervise(commands, env, ready=lambda: announce(host, int(port)))
 
 
 def test(pytest_args: list[str]) -> int:

@@ -7,19 +7,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
 from accounts.models import Role, User
 from projects.models import Batch, PayRate, Project, Task
 from projects.services import qualification_grant
 
-DEMO_PASSWORD = "taskhub-demo"
-
-PEOPLE = [
-    ("admin@taskhub.local", "Ada Admin", Role.ADMIN, "Europe/London", ""),
-    ("lead@taskhub.local", "Lee Lead", Role.LEAD, "America/New_York", "US-NY"),
-    ("alice@taskhub.local", "Alice Writer", Role.CONTRACTOR, "America/Los_Angeles", "US-CA"),
-    ("bob@taskhub.local", "Bob Editor", Role.CONTRACTOR, "Europe/Berlin", "DE"),
-    ("carol@taskhub.local", "Carol Critic", Role.CONTRACTOR, "Asia/Kolkata", "IN"),
-]
+PEOPLE = [(email, name, Role(role), tz, jur) for email, name, role, tz, jur in DEMO_PEOPLE]
 
 RUBRIC = [
     {"key": "helpful", "label": "Helpfulness", "description": "Does it answer what was asked?"},
