@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "taskhub.middleware.UserTimezoneMiddleware",
     "taskhub.errors.DomainErrorMiddleware",
 ]
 

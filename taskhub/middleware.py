@@ -1,0 +1,19 @@
+from django.utils import timezone
+
+
+class UserTimezoneMiddleware:
+    """Show every time in the signed-in person's own time zone (release times, deadlines)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            timezone.activate(user.tzinfo)
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
