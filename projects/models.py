@@ -1,5 +1,7 @@
+from decimal import Decimal
+
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -49,6 +51,25 @@ class Project(models.Model):
     is_onboarding = models.BooleanField(
         default=False, help_text="Qualification or training work; paid as onboarding."
     )
+    # Review and quality settings (work-and-review issue).
+    review_sample_rate = models.PositiveSmallIntegerField(
+        default=100,
+        validators=[MaxValueValidator(100)],
+        help_text="Percent of submissions that go to human review (100 = all; gold tasks are graded automatically).",
+    )
+    flag_threshold = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("2.50"),
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="A contractor whose rolling average grade falls below this is flagged for a lead's decision.",
+    )
+    flag_window = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1)], help_text="How many latest graded submissions the average spans."
+    )
+    flag_min_grades = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)], help_text="Grades needed before anyone can be flagged."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -59,6 +80,10 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
             models.CheckConstraint(condition=Q(max_active_claims__gte=1), name="project_max_active_positive"),
             models.CheckConstraint(condition=Q(claim_minutes__gte=1), name="project_claim_minutes_positive"),
+            models.CheckConstraint(condition=Q(review_sample_rate__lte=100), name="project_review_sample_rate_percent"),
+            models.CheckConstraint(
+                condition=Q(flag_threshold__gte=1) & Q(flag_threshold__lte=5), name="project_flag_threshold_in_range"
+            ),
         ]
 
     def __str__(self) -> str:
