@@ -54,6 +54,26 @@ lead_required = role_required(LEAD_ROLES)
 admin_required = role_required(ADMIN_ROLES)
 
 
+def can_review(user) -> bool:
+    """Team leads, admins, and contractors an admin made reviewers."""
+    return bool(user.is_authenticated and user.is_active and getattr(user, "can_review", False))
+
+
+def reviewer_required(view):
+    """Like `role_required`, for the people who grade work: leads, admins and reviewer contractors."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not can_review(request.user):
+            raise PermissionDenied("Your role does not give access to this page.")
+        return view(request, *args, **kwargs)
+
+    wrapper.taskhub_access = "reviewer"
+    return wrapper
+
+
 def public(view):
     """Mark a view as deliberately open to anonymous visitors."""
     view.taskhub_access = "public"
@@ -80,6 +100,13 @@ class IsAdmin(_RolePermission):
     roles = ADMIN_ROLES
 
 
+class IsReviewer(BasePermission):
+    message = "Only reviewers (team leads, admins and appointed contractors) may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return can_review(request.user)
+
+
 def role_context(request):
     user = getattr(request, "user", None)
     role = getattr(user, "role", None) if user is not None and user.is_authenticated else None
@@ -87,4 +114,5 @@ def role_context(request):
         "is_contractor": role == Role.CONTRACTOR,
         "is_lead": role in LEAD_ROLES,
         "is_admin_role": role == Role.ADMIN,
+        "can_review": bool(user is not None and can_review(user)),
     }
