@@ -13,6 +13,8 @@ from ..selectors import rate_in_force
 
 # A rate set "now" may carry a timestamp a few seconds old by the time it is saved.
 _CLOCK_SLACK_SECONDS = 60
+# PayRate.amount holds 12 digits, 4 of them after the point.
+_AMOUNT_LIMIT = Decimal(10) ** 8
 
 
 def pay_rate_set(
@@ -37,18 +39,27 @@ def pay_rate_set(
         if isinstance(amount, float):
             raise RateError("Give the amount as a decimal string, not a float.", field="amount")
         amount = quantize_rate(amount)
-    except InvalidOperation:
+    except (InvalidOperation, TypeError, ValueError):
         raise RateError(f"{amount!r} is not an amount of money.", field="amount") from None
+    if not amount.is_finite():
+        raise RateError(f"{amount!r} is not an amount of money.", field="amount")
+    if amount >= _AMOUNT_LIMIT:
+        raise RateError(f"A rate must be below {_AMOUNT_LIMIT:,}.", field="amount")
     if amount < 0:
         raise RateError("A rate cannot be negative.", field="amount")
     currency = (currency or "").strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise RateError("Use a three-letter currency code such as USD.", field="currency")
     if unit not in PayRate.Unit.values:
         raise RateError(f"Unit must be one of {', '.join(PayRate.Unit.values)}.", field="unit")
     reason = (reason or "").strip()
     if not reason:
         raise RateError("Say why the rate is set or changed; contractors see the reason.", field="reason")
+    reason_limit = PayRate._meta.get_field("reason").max_length
+    if len(reason) > reason_limit:
+        raise RateError(f"Keep the reason to {reason_limit} characters.", field="reason")
+    if timezone.is_naive(effective_from):
+        raise RateError("Give the effective time with its time zone.", field="effective_from")
     if (now - effective_from).total_seconds() > _CLOCK_SLACK_SECONDS:
         raise RateError("A rate cannot take effect in the past.", field="effective_from")
 
