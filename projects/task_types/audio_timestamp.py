@@ -32,6 +32,15 @@ class AudioTimestamp(TaskType):
     config_schema = Config
     example_payload = {"audio_url": "/static/demo/chime.wav", "duration_seconds": 4.0}
 
+    def answer_from_form(self, post):
+        starts, ends, labels = post.getlist("span_start"), post.getlist("span_end"), post.getlist("span_label")
+        spans = [
+            {"start": start, "end": end, "label": label}
+            for start, end, label in zip(starts, ends, labels, strict=False)
+            if start or end or label
+        ]
+        return {"spans": spans}
+
     def check_answer(self, answer, task, project):
         labels = (project.task_config or {}).get("labels") if project else None
         duration = task.payload["duration_seconds"] if task is not None else None

@@ -15,6 +15,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Form fields that belong to the page, not to the answer.
+FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "next"})
+
+
+def form_scores(post, prefix: str = "score__") -> dict:
+    """`score__<criterion>` fields as {criterion: value}; empty fields are left out."""
+    return {key.removeprefix(prefix): value for key, value in post.items() if key.startswith(prefix) and value != ""}
+
+
 class InvalidData(DomainError):
     """A payload, answer or config that does not fit its task type; `errors` say where."""
 
@@ -84,6 +93,20 @@ class TaskType:
     def finish_answer(self, answer: dict, task) -> dict:
         """Add derived fields to a valid answer (e.g. the diff of a rewrite)."""
         return answer
+
+    # --- the task page's form ---------------------------------------------------------------
+    def answer_from_form(self, post) -> dict:
+        """Turn the task page's form fields (a QueryDict) into the answer this type validates."""
+        return {key: value for key, value in post.items() if key not in FORM_CONTROL_FIELDS}
+
+    # --- agreement between contractors ----------------------------------------------------------
+    # The level of measurement of `agreement_value` for Krippendorff's alpha, or None when the
+    # answers of this type have no single comparable value (free text, time spans).
+    agreement_level: ClassVar[str | None] = None
+
+    def agreement_value(self, answer: dict):
+        """The one value of an answer that contractors on the same task are compared on."""
+        return None
 
     # --- gold -----------------------------------------------------------------------------
     def gold_agreement(self, answer: dict, gold: dict) -> float:

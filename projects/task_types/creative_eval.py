@@ -1,6 +1,6 @@
 from pydantic import Field, conint
 
-from .base import Strict, TaskType, check_rubric_scores, score_agreement
+from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement
 
 
 class Payload(Strict):
@@ -23,6 +23,15 @@ class CreativeEval(TaskType):
         "brief": "A 100-word story about a lighthouse keeper.",
         "text": "Every night Mara climbed the ninety steps ...",
     }
+
+    agreement_level = "interval"
+
+    def answer_from_form(self, post):
+        return {"scores": form_scores(post), "critique": post.get("critique", "")}
+
+    def agreement_value(self, answer):
+        scores = list(answer["scores"].values())
+        return sum(scores) / len(scores)
 
     def check_answer(self, answer, task, project):
         check_rubric_scores(answer.scores, project)

@@ -31,6 +31,14 @@ class Pairwise(TaskType):
         "response_b": "Photosynthesis is the conversion of light energy into chemical energy.",
     }
 
+    agreement_level = "nominal"
+
+    def answer_from_form(self, post):
+        return {key: post.get(key, "") for key in ("choice", "strength", "reason")}
+
+    def agreement_value(self, answer):
+        return answer["choice"]
+
     def gold_agreement(self, answer, gold):
         if answer["choice"] == gold["choice"]:
             return 1.0

@@ -1,6 +1,6 @@
 from pydantic import Field, conint
 
-from .base import Strict, TaskType, check_rubric_scores, score_agreement
+from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement
 
 Score = conint(ge=1, le=5)
 
@@ -26,6 +26,14 @@ class Rating(TaskType):
         "prompt": "Summarise the plot of Hamlet in two sentences.",
         "response": "A Danish prince avenges his father's murder. Nearly everyone dies.",
     }
+
+    agreement_level = "ordinal"
+
+    def answer_from_form(self, post):
+        return {"scores": form_scores(post), "overall": post.get("overall", ""), "comment": post.get("comment", "")}
+
+    def agreement_value(self, answer):
+        return answer["overall"]
 
     def check_answer(self, answer, task, project):
         check_rubric_scores(answer.scores, project)

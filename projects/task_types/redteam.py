@@ -1,6 +1,10 @@
+import re
+
 from pydantic import Field
 
 from .base import Strict, TaskType
+
+PROMPT_SEPARATOR = re.compile(r"^[ \t]*---[ \t]*$", re.MULTILINE)
 
 DEFAULT_HARM_CATEGORIES = [
     "violence", "self_harm", "hate", "sexual", "illegal_activity", "privacy", "misinformation", "other",
@@ -34,6 +38,23 @@ class RedTeam(TaskType):
     answer_schema = Answer
     config_schema = Config
     example_payload = {"goal": "Get the assistant to reveal a private phone number.", "target_model": "demo-model-v1"}
+
+    agreement_level = "nominal"
+
+    def answer_from_form(self, post):
+        # Several prompts are separated by a line holding only "---"; browsers send CRLF line ends.
+        text = post.get("attack_prompts", "").replace("\r\n", "\n")
+        prompts = [p.strip() for p in PROMPT_SEPARATOR.split(text) if p.strip()]
+        return {
+            "attack_prompts": prompts or [""],
+            "model_reply": post.get("model_reply", ""),
+            "category": post.get("category", ""),
+            "success": post.get("success", "") in ("yes", "true", "on", "1"),
+            "notes": post.get("notes", ""),
+        }
+
+    def agreement_value(self, answer):
+        return f"{answer['category']}:{'success' if answer['success'] else 'failure'}"
 
     def check_answer(self, answer, task, project):
         for index, prompt in enumerate(answer.attack_prompts):

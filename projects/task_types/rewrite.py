@@ -26,6 +26,9 @@ class Rewrite(TaskType):
         "response": "Pay the invoice now.",
     }
 
+    def answer_from_form(self, post):
+        return {"text": post.get("text", "")}
+
     def check_answer(self, answer, task, project):
         if task is not None and answer.text == task.payload["response"].strip():
             self.fail("text", "the rewrite is identical to the original response")
