@@ -1,1 +1,218 @@
-# Ledger entries and payouts arrive with the earnings issue.
+"""Money owed to contractors: the append-only ledger, grade policies, wage floors and payouts.
+
+The ledger is the single source of truth for earnings. Entries are never changed or
+removed (the database refuses it, see migration 0002); a correction is a new `adjustment`
+entry, and a balance is a sum. Which payout settled an entry is recorded in `PayoutLine`,
+itself append-only, so settling never touches an entry either.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+jurisdiction_validator = RegexValidator(
+    r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$", "Use a country code, optionally with a region: US, US-CA, DE, IN-KA."
+)
+_PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+GRADE_POLICY_FIELDS = ("pay_grade_5", "pay_grade_4", "pay_grade_3", "pay_grade_2", "pay_grade_1", "pay_ungraded")
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        TASK = "task", "Task"
+        HOURLY = "hourly", "Hourly"
+        BONUS = "bonus", "Bonus"
+        ONBOARDING = "onboarding", "Onboarding"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    class Source(models.TextChoices):
+        SUBMISSION = "submission", "Submission"
+        MANUAL = "manual", "Added by an admin"
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    # What the money is for: a submission (source_id = its id) or a manual bonus/adjustment.
+    source_type = models.CharField(max_length=16, choices=Source.choices)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    # How the amount was worked out, so every line of a statement can be explained.
+    rate_amount = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    rate_unit = models.CharField(max_length=16, blank=True)
+    grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Final grade the amount reflects.")
+    pay_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    active_seconds = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # One key per source and kind (and per correction), so a repeated write is refused.
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(db_default=models.functions.Now(), editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["contractor", "-created_at"], name="ledger_contractor_idx"),
+            models.Index(fields=["source_type", "source_id"], name="ledger_source_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source_type="manual") | Q(source_id__isnull=False), name="ledger_submission_has_source"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(amount__gt=0), name="ledger_bonus_positive"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency} for {self.contractor_id}"
+
+
+class GradePolicy(models.Model):
+    """What share of the pay a submission earns for each final grade on one project.
+
+    Work that is not graded yet earns `pay_ungraded` (in full by default: people are paid
+    when they submit, and a later grade below full pay becomes an adjustment). Onboarding
+    projects always pay in full, whatever the grade (fair-work promise 4).
+    """
+
+    DEFAULT_PERCENTS = {
+        "pay_grade_5": Decimal("100"),
+        "pay_grade_4": Decimal("100"),
+        "pay_grade_3": Decimal("100"),
+        "pay_grade_2": Decimal("50"),
+        "pay_grade_1": Decimal("0"),
+        "pay_ungraded": Decimal("100"),
+    }
+
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="grade_policy")
+    pay_grade_5 = models.DecimalField("grade 5 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
+                                      validators=_PERCENT)
+    pay_grade_4 = models.DecimalField("grade 4 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
+                                      validators=_PERCENT)
+    pay_grade_3 = models.DecimalField("grade 3 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
+                                      validators=_PERCENT)
+    pay_grade_2 = models.DecimalField("grade 2 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("50"),
+                                      validators=_PERCENT)
+    pay_grade_1 = models.DecimalField("grade 1 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("0"),
+                                      validators=_PERCENT)
+    pay_ungraded = models.DecimalField("not graded yet (% of pay)", max_digits=5, decimal_places=2,
+                                       default=Decimal("100"), validators=_PERCENT)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name_plural = "grade policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(**{f"{name}__gte": 0 for name in GRADE_POLICY_FIELDS})
+                & Q(**{f"{name}__lte": 100 for name in GRADE_POLICY_FIELDS}),
+                name="grade_policy_percent_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grade policy of {self.project}"
+
+    def percent_for(self, grade: int | None) -> Decimal:
+        return self.pay_ungraded if grade is None else getattr(self, f"pay_grade_{grade}")
+
+
+class WageFloor(models.Model):
+    """The minimum hourly pay in a jurisdiction, from a date (a history, never edited in place)."""
+
+    jurisdiction = models.CharField(max_length=16, validators=[jurisdiction_validator])
+    amount = models.DecimalField(max_digits=12, decimal_places=4, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    effective_from = models.DateField()
+    note = models.CharField(max_length=300, blank=True, help_text="Where the figure comes from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["jurisdiction", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "effective_from"], name="wage_floor_unique_from"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="wage_floor_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction}: {self.amount.normalize():f} {self.currency}/h from {self.effective_from}"
+
+
+class PayoutPeriod(models.Model):
+    """A settlement window [start, end). Weekly, Monday 00:00 UTC, unless configured otherwise."""
+
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.UniqueConstraint(fields=["start", "end"], name="payout_period_unique"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="payout_period_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+
+
+class Payout(models.Model):
+    """One contractor's settlement of a period's unpaid entries (one per currency they earned in)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+        PAID = "paid", "Paid"
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
+    period = models.ForeignKey(PayoutPeriod, on_delete=models.PROTECT, related_name="payouts")
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    entry_count = models.PositiveIntegerField()
+    external_reference = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_default=models.functions.Now(), editable=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period__start", "contractor_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contractor", "period", "currency"], name="payout_one_per_period"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="payout_total_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | (Q(paid_at__isnull=False) & ~Q(external_reference="")),
+                name="payout_paid_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(approved_at__isnull=False), name="payout_approved_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk}: {self.total} {self.currency} ({self.get_status_display()})"
+
+
+class PayoutLine(models.Model):
+    """An entry settled by a payout. An entry is in at most one payout, ever."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="payout_line")
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} in payout {self.payout_id}"

@@ -4,7 +4,7 @@ Defaults are safe for production: DEBUG is off, cookies are secure, HTTPS is enf
 SECRET_KEY must be given. `make run` and `make test` set development values.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -225,6 +225,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.task_imports_purge_files",
         "schedule": crontab(hour=3, minute=15),
     },
+    "recompute-earnings-nightly": {
+        "task": "payouts.tasks.earnings_recompute",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "draft-weekly-payouts": {
+        "task": "payouts.tasks.payouts_draft_due",
+        "schedule": crontab(day_of_week="mon", hour=3, minute=0),
+    },
 }
 
 # --- Logging -----------------------------------------------------------------------------
@@ -242,3 +250,6 @@ LOGGING = {
 TASKHUB_RATE_CUT_NOTICE = timedelta(days=env.int("TASKHUB_RATE_CUT_NOTICE_DAYS", default=7))
 TASKHUB_IMPORT_MAX_LINE_BYTES = env.int("TASKHUB_IMPORT_MAX_LINE_BYTES", default=1_000_000)
 TASKHUB_IMPORT_MAX_ERRORS = 50
+# Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).
+TASKHUB_PAYOUT_PERIOD_DAYS = env.int("TASKHUB_PAYOUT_PERIOD_DAYS", default=7)
+TASKHUB_PAYOUT_PERIOD_ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("work/", include("annotations.urls")),
     path("lead/", include("projects.urls_lead")),
     path("manage/", include("projects.urls_manage")),
+    path("manage/", include("payouts.urls_manage")),
+    path("earnings/", include("payouts.urls")),
     path("api/", include("annotations.api")),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,27 @@
+"""Writes to the ledger, payouts and wage floors. Each function owns its transaction."""
+
+from .floors import wage_floor_set
+from .ledger import ledger_adjustment_add, ledger_bonus_add
+from .payouts import (
+    payout_mark_paid,
+    payout_period_for,
+    payout_period_last_closed,
+    payouts_approve,
+    payouts_draft,
+)
+from .policies import grade_policy_set
+from .recompute import earnings_recompute, earnings_recompute_enqueue
+
+__all__ = [
+    "earnings_recompute",
+    "earnings_recompute_enqueue",
+    "grade_policy_set",
+    "ledger_adjustment_add",
+    "ledger_bonus_add",
+    "payout_mark_paid",
+    "payout_period_for",
+    "payout_period_last_closed",
+    "payouts_approve",
+    "payouts_draft",
+    "wage_floor_set",
+]
