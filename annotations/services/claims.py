@@ -124,7 +124,7 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
     if row is None:
         return None
     claim_id, task_id, batch_id = row
-    return Claim(
+    claim = Claim(
         id=claim_id,
         task_id=task_id,
         batch_id=batch_id,
@@ -135,10 +135,16 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
         deadline=deadline,
         active_seconds=0,
     )
+    # The row exists: a later save() must update it, not try to insert it again.
+    claim._state.adding = False
+    claim._state.db = connection.alias
+    return claim
 
 
 def claim_release(*, claim: Claim, contractor) -> None:
     """Give an active claim back; its task returns to the pool at once."""
+    if claim.contractor_id != contractor.pk:
+        raise NotQualified("This is not your claim.")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_RELEASE_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": timezone.now()})
         released = cursor.fetchone()
