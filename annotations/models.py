@@ -23,6 +23,9 @@ class Claim(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     active_seconds = models.PositiveIntegerField(default=0)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The unfinished answer as the contractor left it, restored when they come back.
+    draft = models.JSONField(null=True, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-claimed_at"]
@@ -50,13 +53,285 @@ class Submission(models.Model):
     answer = models.JSONField()
     active_seconds = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField()
+    # Copied from the task at submit time: graded automatically against the known answer.
+    is_gold = models.BooleanField(default=False)
+    # Whether a human grades it: all submissions, or the project's sampled share.
+    needs_review = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["contractor", "-submitted_at"], name="submission_contractor_idx"),
             models.Index(fields=["project", "submitted_at"], name="submission_project_idx"),
+            models.Index(
+                fields=["submitted_at", "id"], condition=Q(needs_review=True), name="submission_review_queue_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"submission {self.pk} on task {self.task_id}"
+
+
+# --- Reviews, appeals, flags and quality figures (work-and-review issue) ----------------------
+
+
+class ReviewerRole(models.TextChoices):
+    """Who graded, as the contractor sees it: a role, never a name."""
+
+    LEAD = "lead", "Team lead"
+    ADMIN = "admin", "Admin"
+    PEER = "peer", "Peer reviewer"
+    AUTOMATIC = "automatic", "Automatic (known answer)"
+
+
+class Review(models.Model):
+    """A grade of a submission: 1–5 overall, marks per rubric criterion and a reason.
+
+    A submission has at most one *current* review (kind `reviewer` or `automatic`); the
+    database refuses a second one, so two reviewers grading at once produce one review.
+    Reviewers also grade gold submissions blind to calibrate: those `calibration` reviews
+    never count towards pay and are compared with the automatic grade.
+    """
+
+    class Kind(models.TextChoices):
+        REVIEWER = "reviewer", "Review"
+        AUTOMATIC = "automatic", "Automatic gold grade"
+        CALIBRATION = "calibration", "Calibration"
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews_given"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REVIEWER)
+    # The reviewer's role when they graded, kept so later role changes do not rewrite history.
+    reviewer_role = models.CharField(max_length=16, choices=ReviewerRole.choices)
+    score = models.PositiveSmallIntegerField()
+    marks = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    # Automatic grades keep the type's agreement with the known answer (0.0–1.0).
+    gold_agreement = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="review_score_1_to_5"),
+            models.UniqueConstraint(
+                fields=["submission"], condition=~Q(kind="calibration"), name="review_one_current_per_submission"
+            ),
+            models.UniqueConstraint(
+                fields=["submission", "reviewer"], condition=Q(kind="calibration"),
+                name="review_one_calibration_per_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="automatic") | Q(reviewer__isnull=False), name="review_human_has_reviewer"
+            ),
+        ]
+        indexes = [models.Index(fields=["reviewer", "-created_at"], name="review_reviewer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.score}/5 of submission {self.submission_id}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.kind != self.Kind.CALIBRATION
+
+    @property
+    def appeal_deadline(self):
+        return self.created_at + settings.TASKHUB_APPEAL_WINDOW
+
+    def _appeal_or_none(self):
+        try:
+            return self.appeal
+        except Appeal.DoesNotExist:
+            return None
+
+    @property
+    def final_score(self) -> int:
+        """What pay follows: the revised score when an appeal revised it, else the score."""
+        appeal = self._appeal_or_none()
+        if appeal is not None and appeal.status == Appeal.Status.REVISED:
+            return appeal.revised_score
+        return self.score
+
+    def can_be_appealed(self, now=None) -> bool:
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.is_current and self._appeal_or_none() is None and now <= self.appeal_deadline
+
+
+class Appeal(models.Model):
+    """A contractor contests a review; a different reviewer upholds or revises it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        UPHELD = "upheld", "Upheld"
+        REVISED = "revised", "Revised"
+
+    review = models.OneToOneField(Review, on_delete=models.PROTECT, related_name="appeal")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appeals")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="appeals_decided"
+    )
+    decided_by_role = models.CharField(max_length=16, choices=ReviewerRole.choices, blank=True)
+    decision_reason = models.TextField(blank=True)
+    revised_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="revised", revised_score__gte=1, revised_score__lte=5)
+                | (~Q(status="revised") & Q(revised_score__isnull=True)),
+                name="appeal_revised_score_only_when_revised",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="appeal_decision_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="open"), name="appeal_open_idx")]
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} of review {self.review_id} ({self.status})"
+
+
+class ContractorFlag(models.Model):
+    """A contractor's rolling average grade fell below a project's threshold.
+
+    Nothing happens to the contractor until a lead decides (warn, pause, clear) with a reason.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Awaiting a lead's decision"
+        WARNED = "warned", "Warned"
+        PAUSED = "paused", "Paused on the project"
+        CLEARED = "cleared", "Cleared"
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flags")
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="contractor_flags")
+    average = models.DecimalField(max_digits=4, decimal_places=2)
+    threshold = models.DecimalField(max_digits=3, decimal_places=2)
+    grades_counted = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="flags_decided"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contractor", "project"], condition=Q(status="open"),
+                name="flag_one_open_per_contractor_project",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="flag_decision_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="open"), name="flag_open_idx")]
+
+    def __str__(self) -> str:
+        return f"flag {self.pk}: {self.contractor_id} on {self.project_id} ({self.status})"
+
+
+class ContractorPause(models.Model):
+    """A lead paused a contractor on one project: the claim engine refuses them there."""
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pauses")
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="contractor_pauses")
+    flag = models.OneToOneField(ContractorFlag, on_delete=models.PROTECT, related_name="pause")
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contractor", "project"], condition=Q(lifted_at__isnull=True),
+                name="pause_one_in_force_per_contractor_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"pause of {self.contractor_id} on {self.project_id}"
+
+
+class ReviewEvent(models.Model):
+    """The append-only audit trail of grading: reviews, appeals, flags and decisions.
+
+    The database refuses updates and deletes of these rows (see migration 0002).
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Review created"
+        GRADED_AUTOMATICALLY = "graded_automatically", "Graded automatically"
+        CALIBRATED = "calibrated", "Calibration grade"
+        APPEALED = "appealed", "Appealed"
+        UPHELD = "upheld", "Appeal upheld"
+        REVISED = "revised", "Appeal revised the grade"
+        FLAGGED = "flagged", "Flagged for a lead's decision"
+        DECIDED = "decided", "Lead decided on a flag"
+        PAUSE_LIFTED = "pause_lifted", "Pause lifted"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    flag = models.ForeignKey(ContractorFlag, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AgreementFigure(models.Model):
+    """A quality figure from the nightly computation; a recompute replaces the row."""
+
+    class Kind(models.TextChoices):
+        REVIEWER_VS_GOLD = "reviewer_vs_gold", "Reviewer against gold"
+        CONTRACTOR_AGREEMENT = "contractor_agreement", "Agreement between contractors"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="agreement_figures")
+    # The reviewer or contractor the figure is about; empty for a project-wide figure.
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="agreement_figures"
+    )
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    alpha = models.FloatField(null=True, blank=True, help_text="Krippendorff's alpha; empty when undefined.")
+    n = models.PositiveIntegerField(help_text="Items (or item pairs) the figure is computed from.")
+    level = models.CharField(max_length=16, blank=True, help_text="Level of measurement used for alpha.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "kind", "subject"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "project", "subject"], nulls_distinct=False, name="agreement_figure_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.project_id} for {self.subject_id or 'all'}"

@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.task_imports_purge_files",
         "schedule": crontab(hour=3, minute=15),
     },
+    "agreement-figures-nightly": {
+        "task": "annotations.tasks.agreement_figures_compute",
+        "schedule": crontab(hour=1, minute=45),
+    },
     "recompute-earnings-nightly": {
         "task": "payouts.tasks.earnings_recompute",
         "schedule": crontab(hour=2, minute=30),
@@ -253,3 +257,15 @@ TASKHUB_IMPORT_MAX_ERRORS = 50
 # Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).
 TASKHUB_PAYOUT_PERIOD_DAYS = env.int("TASKHUB_PAYOUT_PERIOD_DAYS", default=7)
 TASKHUB_PAYOUT_PERIOD_ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
+# Work and review (issue 5).
+# A contractor may appeal a review this long after it was made (fair-work promise 2).
+TASKHUB_APPEAL_WINDOW = timedelta(days=env.int("TASKHUB_APPEAL_WINDOW_DAYS", default=7))
+# The task page sends a heartbeat this often while visible and in use; the server credits at
+# most this many seconds per beat, whatever the client claims.
+TASKHUB_HEARTBEAT_SECONDS = env.int("TASKHUB_HEARTBEAT_SECONDS", default=30)
+TASKHUB_LOW_GRADE_REASON_MIN_CHARS = env.int("TASKHUB_LOW_GRADE_REASON_MIN_CHARS", default=20)
+TASKHUB_APPEAL_REASON_MIN_CHARS = env.int("TASKHUB_APPEAL_REASON_MIN_CHARS", default=20)
+TASKHUB_DECISION_REASON_MIN_CHARS = env.int("TASKHUB_DECISION_REASON_MIN_CHARS", default=20)
+# Every Nth item of a reviewer's queue is a gold item, graded blind to calibrate.
+TASKHUB_REVIEW_GOLD_EVERY = env.int("TASKHUB_REVIEW_GOLD_EVERY", default=5)
+TASKHUB_DRAFT_MAX_BYTES = env.int("TASKHUB_DRAFT_MAX_BYTES", default=200_000)

@@ -23,6 +23,10 @@ from projects.services import batch_mark_exhausted_if_done
 
 from ..errors import ClaimError, NotQualified, ProjectClosed
 from ..models import Claim, Submission
+from ..selectors import contractor_pause_in_force
+from .gold import submission_grade_gold
+from .reviews import submission_needs_review
+from .work import claim_bank_active_time
 
 # First key of the two-key advisory locks taken per contractor while claiming.
 CLAIM_LOCK_NAMESPACE = 7301
@@ -95,6 +99,14 @@ def _check_can_claim(contractor, project: Project) -> None:
     if not contractor_is_qualified(user=contractor, project=project):
         raise NotQualified(
             f"{project.name} needs the qualification {project.qualification.name!s}; pass it first.",
+        )
+    pause = contractor_pause_in_force(contractor_id=contractor.pk, project_id=project.pk)
+    if pause is not None:
+        since = timezone.localtime(pause.created_at, contractor.tzinfo)
+        raise NotQualified(
+            f"A team lead paused you on {project.name} on {since:%Y-%m-%d}: {pause.reason} "
+            "You can still work on your other projects; see My work for the decision.",
+            code="paused_on_project",
         )
 
 
@@ -186,12 +198,17 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
     cleaned = project.type.validate_answer(answer, task=task, project=project)
     now = now or timezone.now()
     with transaction.atomic():
+        # The submit itself counts as a last heartbeat (same bounds).
+        claim_bank_active_time(claim_id=claim.pk, now=now)
         submitted = Claim.objects.filter(pk=claim.pk, status=Claim.Status.ACTIVE, deadline__gt=now).update(
             status=Claim.Status.SUBMITTED, finished_at=now
         )
         if not submitted:
             claim.refresh_from_db(fields=["status", "deadline"])
             raise _refusal(claim, now)
+        # Heartbeats stop at the status change above, so the total is final now.
+        claim.refresh_from_db(fields=["active_seconds"])
+        is_gold = task.gold_answer is not None
         Task.objects.filter(pk=task.pk).update(submitted_count=F("submitted_count") + 1)
         submission = Submission.objects.create(
             claim=claim,
@@ -201,7 +218,11 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
             answer=cleaned,
             active_seconds=claim.active_seconds,
             submitted_at=now,
+            is_gold=is_gold,
+            needs_review=submission_needs_review(project=project, claim_id=claim.pk, is_gold=is_gold),
         )
+        if is_gold:
+            submission_grade_gold(submission=submission, now=now)
         if Batch.objects.filter(pk=claim.batch_id, status=Batch.Status.OPEN).exists():
             batch_mark_exhausted_if_done(batch_id=claim.batch_id)
     claim.status = Claim.Status.SUBMITTED

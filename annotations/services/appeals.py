@@ -1,0 +1,111 @@
+"""Appeals: a contractor contests a review; a different reviewer upholds or revises it.
+
+At most one appeal per review (a unique constraint) and exactly one decision per appeal
+(a conditional UPDATE from `open`), whatever the concurrency. Every step is recorded in
+the audit trail, and the final grade (`Review.final_score`) is what pay follows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from taskhub.errors import Conflict, DomainError, Forbidden, NotFound
+
+from ..models import Appeal, Review, ReviewEvent
+from .reviews import _enqueue_flag_recompute, _grade, _invalid, reviewer_role_of
+
+
+def _clean_text(value: Any, field: str, minimum: int, what: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) < minimum:
+        raise _invalid(field, f"{what} needs at least {minimum} characters (this one has {len(text)})")
+    if len(text) > 5_000:
+        raise _invalid(field, "is too long (5,000 characters at most)")
+    return text
+
+
+def appeal_create(*, review: Review, contractor, reason: Any, now: datetime | None = None) -> Appeal:
+    """Appeal one's own current review within the appeal window, with a written reason."""
+    submission = review.submission
+    if submission.contractor_id != contractor.pk:
+        raise NotFound("No such review of your work.")
+    if review.kind == Review.Kind.CALIBRATION:
+        raise DomainError(
+            "Calibration grades do not count towards your grade or pay, so there is nothing to appeal.",
+            code="not_appealable",
+        )
+    now = now or timezone.now()
+    deadline = review.created_at + settings.TASKHUB_APPEAL_WINDOW
+    if now > deadline:
+        local = timezone.localtime(deadline, contractor.tzinfo)
+        raise DomainError(
+            f"The appeal window for this review closed on {local:%Y-%m-%d %H:%M %Z}.", code="appeal_window_closed"
+        )
+    reason = _clean_text(reason, "reason", settings.TASKHUB_APPEAL_REASON_MIN_CHARS, "An appeal")
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(review=review, contractor=contractor, reason=reason, created_at=now)
+            ReviewEvent.objects.create(
+                kind=ReviewEvent.Kind.APPEALED, actor=contractor, submission=submission, review=review,
+                appeal=appeal, at=now, data={"reason": reason},
+            )
+    except IntegrityError:
+        raise Conflict("This review has already been appealed; an appeal is decided once.",
+                       code="already_appealed") from None
+    return appeal
+
+
+def appeal_decide(
+    *,
+    appeal: Appeal,
+    decider,
+    outcome: str,
+    reason: Any,
+    revised_score: Any = None,
+    now: datetime | None = None,
+) -> Appeal:
+    """Uphold or revise the appealed grade. The decider is a reviewer who neither made the
+    original grade nor did the work; two deciders at once produce one decision."""
+    review = appeal.review
+    if not getattr(decider, "can_review", False) or not decider.is_active:
+        raise Forbidden("Only team leads, admins and appointed reviewers decide appeals.", code="not_a_reviewer")
+    if decider.pk == appeal.contractor_id:
+        raise Forbidden("Nobody decides their own appeal.", code="own_appeal")
+    if review.reviewer_id is not None and decider.pk == review.reviewer_id:
+        raise Forbidden("A different reviewer must decide an appeal of your own grade.", code="own_review")
+    if outcome not in (Appeal.Status.UPHELD, Appeal.Status.REVISED):
+        raise _invalid("outcome", "choose upheld or revised")
+    reason = _clean_text(reason, "decision_reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS, "A decision")
+    new_score = None
+    if outcome == Appeal.Status.REVISED:
+        new_score = _grade(revised_score, "revised_score")
+        if new_score == review.score:
+            raise _invalid("revised_score", f"a revision must change the grade (it is {review.score} now)")
+    now = now or timezone.now()
+    with transaction.atomic():
+        decided = Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
+            status=outcome, decided_by=decider, decided_by_role=reviewer_role_of(decider),
+            decision_reason=reason, revised_score=new_score, decided_at=now,
+        )
+        if not decided:
+            appeal.refresh_from_db()
+            raise Conflict(
+                f"This appeal was already decided ({appeal.get_status_display().lower()}); "
+                "your decision was not saved.",
+                code="appeal_already_decided",
+            )
+        ReviewEvent.objects.create(
+            kind=ReviewEvent.Kind.REVISED if outcome == Appeal.Status.REVISED else ReviewEvent.Kind.UPHELD,
+            actor=decider, submission_id=review.submission_id, review=review, appeal=appeal, at=now,
+            data={"reason": reason, "score": review.score, "revised_score": new_score},
+        )
+        if new_score is not None:
+            submission = review.submission
+            _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+    appeal.refresh_from_db()
+    return appeal

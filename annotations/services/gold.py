@@ -1,0 +1,192 @@
+"""Gold tasks: automatic grading against the known answer, and the agreement figures.
+
+Figures (recomputed nightly, and on demand, by a Celery task; a recompute replaces rows):
+
+- `reviewer_vs_gold`: each reviewer's blind calibration grades of gold items against the
+  automatic grade of the same submission: percent exact agreement and Krippendorff's alpha
+  (ordinal, the 1–5 scale); the project-wide row (no subject) pools every reviewer.
+- `contractor_agreement`: on tasks done by more than one contractor (overlap > 1), the
+  type's comparable value (pairwise choice, rating overall, ...): percent of agreeing pairs
+  and Krippendorff's alpha at the type's level of measurement, project-wide; and each
+  contractor's percent agreement with the others on the same tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
+
+import krippendorff
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from projects.models import Project
+
+from ..models import AgreementFigure, Review, ReviewerRole, ReviewEvent, Submission
+from .reviews import _enqueue_flag_recompute
+
+
+def agreement_to_grade(agreement: float) -> int:
+    """Map a type's 0.0–1.0 agreement with the known answer onto the 1–5 scale (0 → 1, 1 → 5)."""
+    agreement = min(1.0, max(0.0, float(agreement)))
+    return 1 + int(agreement * 4 + 0.5)
+
+
+def submission_grade_gold(*, submission: Submission, now: datetime | None = None) -> Review | None:
+    """Grade a submission to a gold task by the type's comparison with the known answer.
+
+    Idempotent: a submission that already has its current review is left alone.
+    Called inside the submit transaction, so a gold submission never exists ungraded.
+    """
+    task = submission.task
+    if task.gold_answer is None:
+        return None
+    now = now or timezone.now()
+    agreement = submission.project.type.gold_agreement(submission.answer, task.gold_answer)
+    score = agreement_to_grade(agreement)
+    reason = (
+        f"Graded automatically against the known answer: {agreement:.0%} agreement, which is {score} out of 5."
+    )
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(
+                submission=submission, reviewer=None, kind=Review.Kind.AUTOMATIC,
+                reviewer_role=ReviewerRole.AUTOMATIC, score=score, marks={}, reason=reason,
+                gold_agreement=agreement, created_at=now,
+            )
+            ReviewEvent.objects.create(
+                kind=ReviewEvent.Kind.GRADED_AUTOMATICALLY, submission=submission, review=review, at=now,
+                data={"score": score, "agreement": agreement},
+            )
+            _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+    except IntegrityError:
+        return Review.objects.filter(submission=submission, kind=Review.Kind.AUTOMATIC).first()
+    return review
+
+
+def krippendorff_alpha(matrix: list[list], level: str) -> float | None:
+    """Alpha for a coders × units matrix (None = missing); None when it is undefined
+    (fewer than two paired values, or every value the same)."""
+    if not matrix or not matrix[0]:
+        return None
+    flat = [v for row in matrix for v in row if v is not None]
+    if len(set(flat)) < 2:
+        return None
+    if level == "nominal":
+        codes = {value: index for index, value in enumerate(sorted({str(v) for v in flat}))}
+        data = [[np.nan if v is None else codes[str(v)] for v in row] for row in matrix]
+    else:
+        data = [[np.nan if v is None else float(v) for v in row] for row in matrix]
+    try:
+        alpha = krippendorff.alpha(reliability_data=np.array(data, dtype=float), level_of_measurement=level)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return None if alpha is None or math.isnan(alpha) else float(alpha)
+
+
+def _percent(agreeing: int, total: int) -> Decimal | None:
+    if not total:
+        return None
+    return (Decimal(100 * agreeing) / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _store(kind: str, project: Project, subject_id: int | None, *, percent, alpha, n: int, level: str,
+           now: datetime) -> None:
+    AgreementFigure.objects.update_or_create(
+        kind=kind, project=project, subject_id=subject_id,
+        defaults={"percent": percent, "alpha": alpha, "n": n, "level": level, "computed_at": now},
+    )
+
+
+def _reviewer_vs_gold(project: Project, now: datetime) -> int:
+    automatic = dict(
+        Review.objects.filter(submission__project=project, kind=Review.Kind.AUTOMATIC)
+        .values_list("submission_id", "score")
+    )
+    per_reviewer: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for reviewer_id, submission_id, score in (
+        Review.objects.filter(submission__project=project, kind=Review.Kind.CALIBRATION)
+        .values_list("reviewer_id", "submission_id", "score")
+    ):
+        if submission_id in automatic:
+            per_reviewer[reviewer_id].append((score, automatic[submission_id]))
+    written = 0
+    pooled: list[tuple[int, int]] = []
+    for reviewer_id, pairs in per_reviewer.items():
+        pooled.extend(pairs)
+        _store(
+            AgreementFigure.Kind.REVIEWER_VS_GOLD, project, reviewer_id,
+            percent=_percent(sum(1 for a, b in pairs if a == b), len(pairs)),
+            alpha=krippendorff_alpha([[a for a, _ in pairs], [b for _, b in pairs]], "ordinal"),
+            n=len(pairs), level="ordinal", now=now,
+        )
+        written += 1
+    if pooled:
+        _store(
+            AgreementFigure.Kind.REVIEWER_VS_GOLD, project, None,
+            percent=_percent(sum(1 for a, b in pooled if a == b), len(pooled)),
+            alpha=krippendorff_alpha([[a for a, _ in pooled], [b for _, b in pooled]], "ordinal"),
+            n=len(pooled), level="ordinal", now=now,
+        )
+        written += 1
+    return written
+
+
+def _contractor_agreement(project: Project, now: datetime) -> int:
+    kind = project.type
+    level = kind.agreement_level
+    if level is None:
+        return 0
+    by_task: dict[int, dict[int, object]] = defaultdict(dict)
+    for task_id, contractor_id, answer in (
+        Submission.objects.filter(project=project, task__overlap__gt=1)
+        .order_by("task_id", "id")
+        .values_list("task_id", "contractor_id", "answer")
+    ):
+        by_task[task_id][contractor_id] = kind.agreement_value(answer)
+    units = {task_id: values for task_id, values in by_task.items() if len(values) > 1}
+    if not units:
+        return 0
+    agreeing_pairs = total_pairs = 0
+    per_contractor: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for values in units.values():
+        for (c1, v1), (c2, v2) in combinations(values.items(), 2):
+            same = int(v1 == v2)
+            agreeing_pairs += same
+            total_pairs += 1
+            for contractor_id in (c1, c2):
+                per_contractor[contractor_id][0] += same
+                per_contractor[contractor_id][1] += 1
+    contractors = sorted({c for values in units.values() for c in values})
+    matrix = [[units[task_id].get(c) for task_id in sorted(units)] for c in contractors]
+    _store(
+        AgreementFigure.Kind.CONTRACTOR_AGREEMENT, project, None,
+        percent=_percent(agreeing_pairs, total_pairs), alpha=krippendorff_alpha(matrix, level),
+        n=len(units), level=level, now=now,
+    )
+    for contractor_id, (agreeing, total) in per_contractor.items():
+        _store(
+            AgreementFigure.Kind.CONTRACTOR_AGREEMENT, project, contractor_id,
+            percent=_percent(agreeing, total), alpha=None, n=total, level=level, now=now,
+        )
+    return 1 + len(per_contractor)
+
+
+def agreement_figures_compute(*, project_id: int | None = None, now: datetime | None = None) -> int:
+    """Recompute the figures of one project (or every project with submissions).
+
+    Idempotent: each figure is keyed by kind, project and subject and replaced in place.
+    """
+    now = now or timezone.now()
+    projects = Project.objects.all() if project_id is None else Project.objects.filter(pk=project_id)
+    projects = projects.filter(submissions__isnull=False).distinct()
+    written = 0
+    for project in projects:
+        with transaction.atomic():
+            written += _reviewer_vs_gold(project, now)
+            written += _contractor_agreement(project, now)
+    return written
