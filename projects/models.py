@@ -1,3 +1,4 @@
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -177,6 +178,33 @@ class Batch(models.Model):
     fair_share_cap = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most claims one contractor may hold from this batch (fair share)."
     )
+    fair_share_cap_derived = models.BooleanField(
+        default=False, help_text="The cap was derived at release from the slots and the eligible contractors."
+    )
+    # What happens to a lottery batch's tasks that nobody won (first come or fair share).
+    fallback_policy = models.CharField(
+        max_length=16,
+        choices=[(Policy.FIRST_COME, Policy.FIRST_COME.label), (Policy.FAIR_SHARE, Policy.FAIR_SHARE.label)],
+        default=Policy.FIRST_COME,
+        help_text="Lottery batches: how tasks left over after the allocation are handed out.",
+    )
+    reservation_opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Lottery batches: contractors may opt in from this time until release."
+    )
+    lottery_max_per_person = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Lottery batches: most tasks one person may ask for (blank: the project cap)."
+    )
+    is_urgent = models.BooleanField(default=False, help_text="Scheduled with less than the minimum notice.")
+    urgent_reason = models.CharField(max_length=500, blank=True)
+    urgent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lottery_seed = models.BigIntegerField(null=True, blank=True, help_text="Seed of the lottery allocation.")
+    allocated_at = models.DateTimeField(null=True, blank=True)
     release_at = models.DateTimeField(null=True, blank=True, db_index=True)
     released_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -190,10 +218,90 @@ class Batch(models.Model):
             models.CheckConstraint(
                 condition=Q(fair_share_cap__isnull=True) | Q(fair_share_cap__gte=1), name="batch_cap_positive"
             ),
+            models.CheckConstraint(
+                condition=Q(lottery_max_per_person__isnull=True) | Q(lottery_max_per_person__gte=1),
+                name="batch_lottery_max_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(fallback_policy__in=["first_come", "fair_share"]), name="batch_fallback_policy_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_urgent=False) | ~Q(urgent_reason=""), name="batch_urgent_has_reason"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.project.name} / {self.name}"
+
+    @property
+    def effective_policy(self) -> str:
+        """The policy claims follow now: a lottery batch follows its fallback once allocated."""
+        if self.release_policy == self.Policy.LOTTERY:
+            return self.fallback_policy if self.allocated_at else self.Policy.LOTTERY
+        return self.release_policy
+
+    @property
+    def lottery_request_limit(self) -> int:
+        """Most tasks one person may ask for in this batch's lottery (needs `project` loaded)."""
+        caps = [self.project.max_active_claims]
+        if self.lottery_max_per_person:
+            caps.append(self.lottery_max_per_person)
+        if self.fair_share_cap and not self.fair_share_cap_derived:
+            caps.append(self.fair_share_cap)
+        return min(caps)
+
+    def reservation_is_open(self, now) -> bool:
+        return (
+            self.release_policy == self.Policy.LOTTERY
+            and self.status == self.Status.SCHEDULED
+            and self.allocated_at is None
+            and self.reservation_opens_at is not None
+            and self.release_at is not None
+            and self.reservation_opens_at <= now < self.release_at
+        )
+
+
+class LotteryEntry(models.Model):
+    """A contractor's opt-in to a lottery batch, asking for up to `requested` tasks."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lottery_entries")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lottery_entries")
+    requested = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    # Filled by the allocation: the share this person could take after caps, and what they got.
+    quota = models.PositiveSmallIntegerField(null=True, blank=True)
+    allocated = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "contractor"], name="lottery_entry_once_per_batch"),
+            models.CheckConstraint(condition=Q(requested__gte=1), name="lottery_entry_requested_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contractor} in {self.batch} (asks {self.requested})"
+
+
+class LotteryAllocation(models.Model):
+    """The audit record of a lottery: one per batch (the schema refuses a second)."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="lottery_allocation")
+    seed = models.BigIntegerField()
+    participants = models.PositiveIntegerField()
+    requested_total = models.PositiveIntegerField()
+    slots_total = models.PositiveIntegerField(help_text="Free task slots (tasks x overlap) at allocation.")
+    claims_created = models.PositiveIntegerField()
+    fair_share_cap = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    allocated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-allocated_at"]
+
+    def __str__(self) -> str:
+        return f"lottery of {self.batch_id}: {self.claims_created} claims among {self.participants}"
 
 
 class Task(models.Model):
@@ -294,3 +402,109 @@ class TaskImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- Sprints and announcements (team leads) -------------------------------------------------
+
+SPRINT_MAX_DAYS = 7
+
+
+class Sprint(models.Model):
+    """A team lead's time-boxed push over one or more projects: members, a window, a target.
+
+    planned → open → closed; each transition is a conditional UPDATE on the status, made by
+    beat when the window starts and ends, so it happens once. The summary is written once,
+    in the same UPDATE that closes the sprint.
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprints_led")
+    name = models.CharField(max_length=200)
+    projects = models.ManyToManyField(Project, related_name="sprints")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="SprintMember", through_fields=("sprint", "contractor"),
+        related_name="sprints",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    target_submissions = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    quality_target = models.DecimalField(
+        max_digits=3, decimal_places=2, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="The average grade the team aims for (1–5).",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED, db_index=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True, help_text="Figures at close: written once, never edited.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sprint_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__lte=F("starts_at") + models.Value(
+                    timedelta(days=SPRINT_MAX_DAYS), output_field=models.DurationField()
+                )),
+                name="sprint_at_most_max_days",
+            ),
+            models.CheckConstraint(condition=Q(target_submissions__gte=1), name="sprint_target_positive"),
+            models.CheckConstraint(
+                condition=Q(quality_target__gte=1) & Q(quality_target__lte=5), name="sprint_quality_target_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="closed") | Q(summary__isnull=True), name="sprint_summary_only_when_closed"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["starts_at"], condition=Q(status="planned"), name="sprint_due_open_idx"),
+            models.Index(fields=["ends_at"], condition=~Q(status="closed"), name="sprint_due_close_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SprintMember(models.Model):
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="memberships")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprint_memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sprint", "contractor"]
+        constraints = [models.UniqueConstraint(fields=["sprint", "contractor"], name="sprint_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.contractor_id} in sprint {self.sprint_id}"
+
+
+class Announcement(models.Model):
+    """A lead's message to a sprint's members or to a project's contractors (exactly one)."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="announcements")
+    sprint = models.ForeignKey(Sprint, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=5000)
+    recipients = models.PositiveIntegerField(default=0, help_text="People notified when it was posted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(sprint__isnull=False) & Q(project__isnull=True))
+                | (Q(sprint__isnull=True) & Q(project__isnull=False)),
+                name="announcement_sprint_xor_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
