@@ -32,11 +32,16 @@ from ..models import GradePolicy
 LOCK_NAMESPACE = 736_001
 
 # THE one place the recompute learns a submission's final grade (1–5), per the contract of
-# the reviews work: the revised score of a decided appeal if there is one, else the review
-# score; gold tasks are graded automatically into the same review table. A submission with
-# no row here is ungraded. Re-point this view, and only this view, if grades move.
+# the reviews work (annotations.Review.final_score): the revised score of an appeal decided
+# "revised" if there is one, else the score of the submission's current review (a human
+# review, or the automatic grade of a gold task; calibration grades never count). A
+# submission with no row here is ungraded. Re-point this view, and only this view, if grades move.
 FINAL_GRADES_SQL = """
-    SELECT NULL::bigint AS submission_id, NULL::smallint AS grade WHERE false
+    SELECT r.submission_id,
+           COALESCE(CASE WHEN a.status = 'revised' THEN a.revised_score END, r.score) AS grade
+    FROM annotations_review r
+    LEFT JOIN annotations_appeal a ON a.review_id = r.id
+    WHERE r.kind <> 'calibration'
 """
 
 # Rates form an append-only history per project. The version in force at instant t is the
