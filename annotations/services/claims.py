@@ -223,7 +223,12 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
         )
         if is_gold:
             submission_grade_gold(submission=submission, now=now)
-        if Batch.objects.filter(pk=claim.batch_id, status=Batch.Status.OPEN).exists():
+        # Only a submission that finishes its task can finish the batch. It locks the batch row in a
+        # statement of its own before checking, so two submissions finishing the last two tasks at once
+        # check one after the other, and the second sees the first's committed work.
+        task_done = Task.objects.filter(pk=task.pk, submitted_count__gte=F("overlap")).exists()
+        open_batch = Batch.objects.select_for_update().filter(pk=claim.batch_id, status=Batch.Status.OPEN)
+        if task_done and open_batch.exists():
             batch_mark_exhausted_if_done(batch_id=claim.batch_id)
     claim.status = Claim.Status.SUBMITTED
     claim.finished_at = now
