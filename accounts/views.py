@@ -1,8 +1,12 @@
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from taskhub.access import authenticated
 
+from . import selectors, services
 from .forms import ProfileForm
 
 
@@ -16,3 +20,29 @@ def profile(request):
     qualifications = request.user.qualifications.select_related("project").order_by("-granted_at")
     return render(request, "account/profile.html", {"form": form, "qualifications": qualifications},
                   status=400 if form.errors else 200)
+
+
+@authenticated
+def notifications(request):
+    page = Paginator(selectors.notifications_for(user=request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "account/notifications.html", {"page": page, "notifications": page.object_list})
+
+
+@require_POST
+@authenticated
+def notification_read(request, notification_id):
+    """Mark one read, then follow its link (only to this site) or come back to the list."""
+    notification = services.notification_mark_read(user=request.user, notification_id=notification_id)
+    target = notification.url if request.POST.get("follow") else ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("notifications")
+
+
+@require_POST
+@authenticated
+def notifications_read_all(request):
+    count = services.notifications_mark_all_read(user=request.user)
+    messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} read.")
+    return redirect("notifications")

@@ -5,5 +5,35 @@ from . import services
 
 @shared_task(name="projects.tasks.batches_release_due")
 def batches_release_due() -> list[int]:
-    """Beat, every minute. Each due batch is opened exactly once however often this runs."""
-    return services.batches_release_due()
+    """Beat, every minute. Each due batch is opened exactly once however often this runs;
+    a due lottery batch gets its own draw task (drawn once, whoever runs it first)."""
+    from .services import release
+
+    opened = services.batches_release_due()
+    for batch_id in release.lottery_batches_due():
+        lottery_allocate.delay(batch_id=batch_id)
+    return opened
+
+
+@shared_task(name="projects.tasks.lottery_allocate")
+def lottery_allocate(batch_id: int) -> int | None:
+    """Draw a lottery batch. A repeat finds it already drawn and does nothing."""
+    from .services import release
+
+    allocation = release.lottery_allocate(batch_id=batch_id)
+    return allocation.claims_created if allocation else None
+
+
+@shared_task(name="projects.tasks.lottery_notify_results")
+def lottery_notify_results(batch_id: int) -> int:
+    from .services import release
+
+    return release.lottery_notify_results(batch_id=batch_id)
+
+
+@shared_task(name="projects.tasks.batch_announce_release")
+def batch_announce_release(batch_id: int, release_at: str) -> int:
+    """Fan out the release announcement; keyed, so a redelivery notifies nobody twice."""
+    from .services import release
+
+    return release.batch_announce_release(batch_id=batch_id, release_at=release_at)

@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "taskhub.access.role_context",
+                "accounts.context_processors.notifications",
             ],
         },
     },
@@ -257,6 +258,10 @@ TASKHUB_IMPORT_MAX_ERRORS = 50
 # Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).
 TASKHUB_PAYOUT_PERIOD_DAYS = env.int("TASKHUB_PAYOUT_PERIOD_DAYS", default=7)
 TASKHUB_PAYOUT_PERIOD_ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
+# Releases are announced at least this long ahead unless an admin marks one urgent (promise 1).
+TASKHUB_RELEASE_MIN_NOTICE = timedelta(hours=env.int("TASKHUB_RELEASE_MIN_NOTICE_HOURS", default=12))
+# A lottery batch's reservation window opens this long before release unless set per batch.
+TASKHUB_LOTTERY_WINDOW = timedelta(hours=env.int("TASKHUB_LOTTERY_WINDOW_HOURS", default=24))
 # Work and review (issue 5).
 # A contractor may appeal a review this long after it was made (fair-work promise 2).
 TASKHUB_APPEAL_WINDOW = timedelta(days=env.int("TASKHUB_APPEAL_WINDOW_DAYS", default=7))

@@ -30,6 +30,9 @@ from .work import claim_bank_active_time
 
 # First key of the two-key advisory locks taken per contractor while claiming.
 CLAIM_LOCK_NAMESPACE = 7301
+# Claims hold this lock (key: project) shared; a lottery draw takes it exclusively so the
+# active-claim caps it reads cannot move under it (projects/services/release.py).
+PROJECT_CLAIMS_LOCK_NAMESPACE = 7302
 
 _CLAIM_SQL = """
 WITH candidate AS (
@@ -43,8 +46,10 @@ WITH candidate AS (
           SELECT 1 FROM annotations_claim c
           WHERE c.task_id = t.id AND c.contractor_id = %(contractor)s
       )
+      -- A lottery batch hands out nothing before its draw, then follows its fallback policy.
+      AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
       AND (
-          b.release_policy <> 'fair_share'
+          (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END) <> 'fair_share'
           OR b.fair_share_cap > (
               SELECT count(*) FROM annotations_claim c
               WHERE c.batch_id = b.id AND c.contractor_id = %(contractor)s
@@ -121,7 +126,10 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
     now = now or timezone.now()
     deadline = now + timedelta(minutes=project.claim_minutes)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_NAMESPACE, contractor.pk])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock_shared(%s, %s)",
+            [CLAIM_LOCK_NAMESPACE, contractor.pk, PROJECT_CLAIMS_LOCK_NAMESPACE, project.pk],
+        )
         active = Claim.objects.filter(contractor=contractor, project=project, status=Claim.Status.ACTIVE).count()
         if active >= project.max_active_claims:
             raise ClaimError(

@@ -7,6 +7,7 @@ from .batches import (
     batch_schedule,
     batch_unschedule,
     batches_release_due,
+    fair_share_caps_derive,
 )
 from .qualifications import qualification_grant, qualification_revoke
 from .rates import pay_rate_set
@@ -18,6 +19,7 @@ __all__ = [
     "batch_schedule",
     "batch_unschedule",
     "batches_release_due",
+    "fair_share_caps_derive",
     "pay_rate_set",
     "qualification_grant",
     "qualification_revoke",
