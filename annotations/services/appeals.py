@@ -107,5 +107,8 @@ def appeal_decide(
         if new_score is not None:
             submission = review.submission
             _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+            from payouts.services import earnings_recompute_enqueue  # pay follows the revised grade
+
+            earnings_recompute_enqueue(contractor_id=submission.contractor_id)
     appeal.refresh_from_db()
     return appeal

@@ -120,6 +120,9 @@ def review_create(
             )
             if kind == Review.Kind.REVIEWER:
                 _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+                from payouts.services import earnings_recompute_enqueue  # pay follows the grade
+
+                earnings_recompute_enqueue(contractor_id=submission.contractor_id)
     except IntegrityError:
         raise _already_reviewed(submission, reviewer, kind) from None
     return review

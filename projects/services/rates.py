@@ -79,7 +79,7 @@ def pay_rate_set(
                 code="rate_cut_notice",
                 field="effective_from",
             )
-        return PayRate.objects.create(
+        rate = PayRate.objects.create(
             project=project,
             amount=amount,
             currency=currency,
@@ -88,3 +88,7 @@ def pay_rate_set(
             set_by=set_by,
             reason=reason,
         )
+        from payouts.services import earnings_recompute_enqueue  # work in the clock slack follows the rate
+
+        earnings_recompute_enqueue(project_id=project.pk)
+        return rate

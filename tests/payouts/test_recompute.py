@@ -217,7 +217,7 @@ def test_concurrent_recomputes_write_each_entry_once(work):
         try:
             barrier.wait()
             services.earnings_recompute(**scope)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()
