@@ -472,7 +472,9 @@ class Sprint(models.Model):
 
 class SprintMember(models.Model):
     sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="memberships")
-    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprint_memberships")
+    contractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprint_memberships"
+    )
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

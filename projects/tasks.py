@@ -37,3 +37,12 @@ def batch_announce_release(batch_id: int, release_at: str) -> int:
     from .services import release
 
     return release.batch_announce_release(batch_id=batch_id, release_at=release_at)
+
+
+@shared_task(name="projects.tasks.sprints_open_close_due")
+def sprints_open_close_due() -> dict:
+    """Beat, every minute: open sprints whose window started, close (with their summary) those
+    whose window ended. Conditional updates make a repeat or a concurrent run change nothing."""
+    from .services import sprints
+
+    return {"opened": sprints.sprints_open_due(), "closed": sprints.sprints_close_due()}

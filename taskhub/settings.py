@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.batches_release_due",
         "schedule": timedelta(minutes=1),
     },
+    "open-close-due-sprints": {
+        "task": "projects.tasks.sprints_open_close_due",
+        "schedule": timedelta(minutes=1),
+    },
     "expire-overdue-claims": {
         "task": "annotations.tasks.claims_expire_overdue",
         "schedule": timedelta(minutes=1),
