@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Claim, Submission
+from .models import AgreementFigure, Appeal, Claim, ContractorFlag, ContractorPause, Review, ReviewEvent, Submission
 
 
 @admin.register(Claim)
@@ -23,3 +23,57 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- Reviews, appeals, flags and figures: read-only records; decisions go through the pages ---
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(_ReadOnly):
+    list_display = ["id", "submission", "kind", "reviewer", "reviewer_role", "score", "created_at"]
+    list_filter = ["kind", "reviewer_role", "submission__project"]
+    list_select_related = ["submission", "reviewer"]
+
+
+@admin.register(Appeal)
+class AppealAdmin(_ReadOnly):
+    list_display = ["id", "review", "contractor", "status", "revised_score", "created_at", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["review", "contractor"]
+
+
+@admin.register(ContractorFlag)
+class ContractorFlagAdmin(_ReadOnly):
+    list_display = ["id", "contractor", "project", "average", "threshold", "status", "created_at", "decided_at"]
+    list_filter = ["status", "project"]
+    list_select_related = ["contractor", "project"]
+
+
+@admin.register(ContractorPause)
+class ContractorPauseAdmin(_ReadOnly):
+    list_display = ["id", "contractor", "project", "created_at", "lifted_at"]
+    list_select_related = ["contractor", "project"]
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(_ReadOnly):
+    list_display = ["id", "kind", "actor", "submission", "review", "appeal", "flag", "at"]
+    list_filter = ["kind"]
+    list_select_related = ["actor"]
+
+
+@admin.register(AgreementFigure)
+class AgreementFigureAdmin(_ReadOnly):
+    list_display = ["project", "kind", "subject", "percent", "alpha", "n", "computed_at"]
+    list_filter = ["kind", "project"]
+    list_select_related = ["project", "subject"]

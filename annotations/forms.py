@@ -1,37 +1,29 @@
-"""Turn a task page's form fields into the answer object its task type validates."""
+"""Turn posted form fields into what services take. Validation itself lives in the services
+and the task types, so a page and the API refuse the same input with the same errors."""
 
 from django.http import QueryDict
 
-
-def _scores(post: QueryDict) -> dict:
-    scores = {}
-    for key, value in post.items():
-        if key.startswith("score__"):
-            scores[key.removeprefix("score__")] = value
-    return scores
+from projects import task_types
+from projects.task_types.base import rubric_keys
 
 
 def answer_from_post(task_type: str, post: QueryDict) -> dict:
-    if task_type == "pairwise":
-        return {k: post.get(k, "") for k in ("choice", "strength", "reason")}
-    if task_type == "rating":
-        return {"scores": _scores(post), "overall": post.get("overall", ""), "comment": post.get("comment", "")}
-    if task_type == "rewrite":
-        return {"text": post.get("text", "")}
-    if task_type == "redteam":
-        prompts = [p for p in post.get("attack_prompts", "").split("\n---\n")]
-        return {
-            "attack_prompts": [p.strip() for p in prompts if p.strip()] or [""],
-            "model_reply": post.get("model_reply", ""),
-            "category": post.get("category", ""),
-            "success": post.get("success", "") in ("yes", "true", "on", "1"),
-            "notes": post.get("notes", ""),
-        }
-    if task_type == "audio_timestamp":
-        starts, ends, labels = post.getlist("span_start"), post.getlist("span_end"), post.getlist("span_label")
-        spans = [{"start": s, "end": e, "label": lab} for s, e, lab in zip(starts, ends, labels, strict=False)
-                 if s or e or lab]
-        return {"spans": spans}
-    if task_type == "creative_eval":
-        return {"scores": _scores(post), "critique": post.get("critique", "")}
-    return dict(post.items())
+    """The answer object of the task page's form: each task type reads its own fields."""
+    return task_types.get(task_type).answer_from_form(post)
+
+
+def review_from_post(project, post: QueryDict) -> dict:
+    """Score, rubric marks (`mark__<criterion>`) and reason of the grading form."""
+    marks = {key: post.get(f"mark__{key}", "") for key in rubric_keys(project)}
+    # Unknown criteria are passed on so the service names them in its error.
+    marks.update({k.removeprefix("mark__"): v for k, v in post.items() if k.startswith("mark__")})
+    return {"score": post.get("score", ""), "marks": marks, "reason": post.get("reason", "")}
+
+
+def queue_filters_from_get(get: QueryDict) -> dict:
+    """The review queue's filters from the query string; anything malformed is ignored."""
+    def as_id(value):
+        return int(value) if value and value.isdigit() else None
+
+    project = as_id(get.get("project"))
+    return {"project_ids": [project] if project else None, "contractor_id": as_id(get.get("contractor"))}

@@ -1,6 +1,8 @@
 """Contractor pages: dashboard, project page, the task workspace and my work."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -8,10 +10,11 @@ from django.views.decorators.http import require_POST
 from projects import selectors as project_selectors
 from projects.models import Project
 from taskhub.access import contractor_required
-from taskhub.errors import DomainError
+from taskhub.errors import DomainError, NotFound
 
 from . import selectors, services
 from .forms import answer_from_post
+from .models import Review
 
 
 def _eligible_project(request, slug) -> Project:
@@ -51,14 +54,51 @@ def project_start(request, slug):
     return redirect("work:claim", claim_id=claim.pk)
 
 
+def _task_config(project) -> dict:
+    """The project's task configuration with the type's defaults filled in (e.g. harm categories)."""
+    try:
+        return project.type.validate_config(project.task_config or {})
+    except DomainError:
+        return project.task_config or {}
+
+
+def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
+    context = {
+        "claim": claim, "task": claim.task, "project": claim.project, "answer": answer or {},
+        "config": _task_config(claim.project),
+        "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
+    }
+    return render(request, "work/claim.html", context, status=status)
+
+
 @contractor_required
 def claim_detail(request, claim_id):
     claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
     if claim.status != claim.Status.ACTIVE:
         messages.info(request, f"That task is {claim.get_status_display().lower()}.")
         return redirect("work:dashboard")
-    return render(request, "work/claim.html", {"claim": claim, "task": claim.task, "project": claim.project,
-                                               "answer": {}, "errors": []})
+    if claim.draft:
+        messages.info(request, "Your draft was restored.")
+    return _workspace(request, claim, answer=claim.draft)
+
+
+@require_POST
+@contractor_required
+def claim_draft(request, claim_id):
+    """Autosave from the task page: the form as it stands, kept until submitted."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    draft = answer_from_post(claim.project.task_type, request.POST)
+    saved_at = services.claim_draft_save(claim=claim, contractor=request.user, draft=draft)
+    return JsonResponse({"saved_at": saved_at.isoformat()})
+
+
+@require_POST
+@contractor_required
+def claim_heartbeat(request, claim_id):
+    """The page is visible and in use. The server measures the time; the body is ignored."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    active = services.claim_heartbeat(claim=claim, contractor=request.user)
+    return JsonResponse({"active_seconds": active, "interval": settings.TASKHUB_HEARTBEAT_SECONDS})
 
 
 @require_POST
@@ -80,9 +120,7 @@ def claim_submit(request, claim_id):
     except DomainError as exc:
         if exc.code != "invalid_data":
             raise
-        return render(request, "work/claim.html", {"claim": claim, "task": claim.task, "project": claim.project,
-                                                   "answer": answer, "errors": exc.errors, "error": exc.message},
-                      status=400)
+        return _workspace(request, claim, answer=answer, errors=exc.errors, error=exc.message, status=400)
     messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
         return redirect("work:dashboard")
@@ -92,7 +130,39 @@ def claim_submit(request, claim_id):
     return redirect("work:claim", claim_id=next_claim.pk)
 
 
+def _submission_status(submission, now) -> str:
+    reviews = submission.review_list
+    current = next((r for r in reviews if r.kind != Review.Kind.CALIBRATION), None)
+    if current is None:
+        return "Waiting for review" if submission.needs_review else "Not sampled for review"
+    appeal = current._appeal_or_none()
+    if appeal is None:
+        return "Graded automatically" if current.kind == Review.Kind.AUTOMATIC else "Reviewed"
+    return {"open": "Appeal pending", "upheld": "Appeal decided: upheld",
+            "revised": "Appeal decided: grade revised"}[appeal.status]
+
+
 @contractor_required
 def my_work(request):
-    submissions = selectors.submissions_for(user=request.user)[:200]
-    return render(request, "work/my_work.html", {"submissions": submissions})
+    now = timezone.now()
+    submissions = selectors.submissions_with_reviews_for(user=request.user)
+    for submission in submissions:
+        submission.status_label = _submission_status(submission, now)
+        for review in submission.review_list:
+            review.appealable = review.can_be_appealed(now)
+    flags = list(selectors.flags_for_contractor(user=request.user)[:50])
+    return render(request, "work/my_work.html", {
+        "submissions": submissions, "flags": flags,
+        "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
+    })
+
+
+@require_POST
+@contractor_required
+def appeal_create(request, review_id):
+    review = selectors.reviews_for_contractor(user=request.user).filter(pk=review_id).first()
+    if review is None:
+        raise NotFound("No such review of your work.")
+    services.appeal_create(review=review, contractor=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, "Appeal sent. A different reviewer will decide it; you will see the outcome here.")
+    return redirect("work:my_work")

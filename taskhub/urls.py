@@ -18,6 +18,8 @@ urlpatterns = [
     path("manage/", include("projects.urls_manage")),
     path("manage/", include("payouts.urls_manage")),
     path("earnings/", include("payouts.urls")),
+    path("review/", include("annotations.review_urls")),
+    path("api/review/", include("annotations.review_api")),
     path("api/", include("annotations.api")),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,185 @@
+"""Reviewer pages: the review queue and grading, the appeals inbox, and flags for leads."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from projects.models import Project
+from taskhub.access import lead_required, reviewer_required
+from taskhub.errors import Conflict, DomainError, NotFound
+
+from . import selectors, services
+from .forms import queue_filters_from_get, review_from_post
+from .models import Appeal, ContractorFlag, ContractorPause, Review
+from .services.flags import Decision
+from .tasks import agreement_figures_compute
+
+
+def _filter_query(request) -> str:
+    kept = {k: request.GET[k] for k in ("project", "contractor") if request.GET.get(k, "").isdigit()}
+    return urlencode(kept)
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+@reviewer_required
+def queue(request):
+    filters = queue_filters_from_get(request.GET)
+    waiting = selectors.review_queue(reviewer=request.user, **filters)
+    items = list(waiting[:100])
+    per_project = (
+        selectors.review_queue(reviewer=request.user).order_by().values("project_id", "project__name")
+        .annotate(n=Count("id")).order_by("project__name")
+    )
+    contractors = (
+        User.objects.filter(pk__in=selectors.review_queue(reviewer=request.user).order_by().values("contractor_id"))
+        .order_by("email").only("id", "email", "display_name")
+    )
+    context = {
+        "items": items, "total": waiting.count(), "per_project": list(per_project), "contractors": list(contractors),
+        "filters": filters, "query": _filter_query(request),
+        "selected_project": request.GET.get("project", ""), "selected_contractor": request.GET.get("contractor", ""),
+    }
+    return render(request, "review/queue.html", context)
+
+
+@reviewer_required
+def next_item(request):
+    filters = queue_filters_from_get(request.GET)
+    item = selectors.review_next_for(reviewer=request.user, **filters)
+    if item is None:
+        return render(request, "review/empty.html", {"query": _filter_query(request)})
+    return redirect(_with_query(reverse("review:grade", args=[item.pk]), _filter_query(request)))
+
+
+def _grade_page(request, submission, *, form=None, error=None, errors=(), status=200, conflict=False):
+    context = {
+        "submission": submission, "task": submission.task, "project": submission.project,
+        "answer": submission.answer, "form": form or {"marks": {}},
+        "error": error, "errors": list(errors), "conflict": conflict, "query": _filter_query(request),
+        "reason_min_chars": settings.TASKHUB_LOW_GRADE_REASON_MIN_CHARS,
+        "next_url": _with_query(reverse("review:next"), _filter_query(request)),
+    }
+    return render(request, "review/grade.html", context, status=status)
+
+
+@reviewer_required
+def grade(request, submission_id):
+    submission = selectors.submission_get_for_review(submission_id=submission_id, reviewer=request.user)
+    if request.method != "POST":
+        already = Review.objects.filter(submission=submission).exclude(kind=Review.Kind.CALIBRATION).exists()
+        mine = submission.is_gold and Review.objects.filter(
+            submission=submission, reviewer=request.user, kind=Review.Kind.CALIBRATION).exists()
+        if (already and not submission.is_gold) or mine:
+            messages.info(request, "That submission has been graded already; here is the next one.")
+            return redirect(_with_query(reverse("review:next"), _filter_query(request)))
+        return _grade_page(request, submission)
+    form = review_from_post(submission.project, request.POST)
+    try:
+        review = services.review_create(submission=submission, reviewer=request.user, **form)
+    except Conflict as exc:
+        return _grade_page(request, submission, form=form, error=exc.message, status=409, conflict=True)
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _grade_page(request, submission, form=form, error=exc.message, errors=exc.errors, status=400)
+    if review.kind == Review.Kind.CALIBRATION:
+        gold = Review.objects.filter(submission=submission, kind=Review.Kind.AUTOMATIC).first()
+        messages.info(
+            request,
+            f"That was a calibration item with a known answer: you gave {review.score}, "
+            f"the known answer grades it {gold.score if gold else '—'}. Calibration grades never affect pay.",
+        )
+    else:
+        messages.success(request, f"Graded {review.score}/5.")
+    return redirect(_with_query(reverse("review:next"), _filter_query(request)))
+
+
+@reviewer_required
+def appeals(request):
+    items = list(selectors.appeals_open_for(decider=request.user)[:100])
+    return render(request, "review/appeals.html", {
+        "appeals": items, "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+    })
+
+
+@require_POST
+@reviewer_required
+def appeal_decide(request, appeal_id):
+    appeal = Appeal.objects.select_related("review", "review__submission").filter(pk=appeal_id).first()
+    if appeal is None:
+        raise NotFound("No such appeal.")
+    appeal = services.appeal_decide(
+        appeal=appeal, decider=request.user, outcome=request.POST.get("outcome", ""),
+        reason=request.POST.get("reason", ""), revised_score=request.POST.get("revised_score") or None,
+    )
+    messages.success(request, f"Appeal {appeal.get_status_display().lower()}; the contractor sees your reason.")
+    return redirect("review:appeals")
+
+
+@lead_required
+def flags(request):
+    open_flags = list(selectors.flags_open()[:200])
+    grades = {}
+    if open_flags:
+        recent = (
+            selectors.current_reviews_with_final_grade()
+            .filter(submission__contractor_id__in={f.contractor_id for f in open_flags},
+                    submission__project_id__in={f.project_id for f in open_flags})
+            .order_by("-created_at")
+            .values_list("submission__contractor_id", "submission__project_id", "final_grade")
+        )
+        for contractor_id, project_id, grade_value in recent[:5000]:
+            grades.setdefault((contractor_id, project_id), []).append(grade_value)
+    for flag in open_flags:
+        flag.recent_grades = grades.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
+    context = {
+        "flags": open_flags,
+        "pauses": list(selectors.pauses_in_force()[:200]),
+        "figures": list(selectors.agreement_figures()[:300]),
+        "decisions": Decision.CHOICES,
+        "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+    }
+    return render(request, "review/flags.html", context)
+
+
+@require_POST
+@lead_required
+def flag_decide(request, flag_id):
+    flag = ContractorFlag.objects.filter(pk=flag_id).select_related("contractor", "project").first()
+    if flag is None:
+        raise NotFound("No such flag.")
+    flag = services.flag_decide(
+        flag=flag, lead=request.user, decision=request.POST.get("decision", ""), reason=request.POST.get("reason", "")
+    )
+    messages.success(request, f"{flag.contractor}: {flag.get_status_display().lower()}. They see your reason.")
+    return redirect("review:flags")
+
+
+@require_POST
+@lead_required
+def pause_lift(request, pause_id):
+    pause = ContractorPause.objects.filter(pk=pause_id).select_related("contractor", "project").first()
+    if pause is None:
+        raise NotFound("No such pause.")
+    services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, f"{pause.contractor} may work on {pause.project.name} again.")
+    return redirect("review:flags")
+
+
+@require_POST
+@lead_required
+def figures_recompute(request):
+    project = request.POST.get("project", "")
+    project_id = int(project) if project.isdigit() and Project.objects.filter(pk=project).exists() else None
+    agreement_figures_compute.delay(project_id)
+    messages.info(request, "Agreement figures are being recomputed; reload in a moment.")
+    return redirect("review:flags")
