@@ -122,7 +122,7 @@ def releases_for_contractor(*, user, project_ids) -> QuerySet[Batch]:
     mine = LotteryEntry.objects.filter(batch_id=OuterRef("pk"), contractor=user)
     return batches_upcoming(project_ids=project_ids).annotate(
         my_request=Subquery(mine.values("requested")[:1], output_field=IntegerField()),
-    )
+    ).order_by("release_at", "id")
 
 
 def lottery_entries_for(*, batch: Batch) -> QuerySet:
@@ -203,3 +203,12 @@ def batch_fairness_report(*, batch: Batch) -> dict:
         "night_percent": round(100 * night / claims, 1) if claims else 0,
         "lottery": lottery,
     }
+
+
+def batches_released() -> QuerySet[Batch]:
+    """Batches that have handed out work, newest release first (the fairness index)."""
+    return (
+        Batch.objects.exclude(released_at__isnull=True)
+        .select_related("project")
+        .order_by("-released_at", "-id")
+    )

@@ -154,12 +154,12 @@ def batch_release(*, batch: Batch) -> bool:
     if not Task.objects.filter(batch=batch).exists():
         raise BatchStateError("The batch has no tasks to release.")
     if batch.release_policy == P.LOTTERY:
-        if batch.status != S.SCHEDULED:
-            raise BatchStateError("A lottery batch must be scheduled, with its reservation window, to be drawn.")
         from .release import lottery_allocate
 
         allocation = lottery_allocate(batch_id=batch.pk)
         batch.refresh_from_db()
+        if allocation is None and batch.status == S.DRAFT:
+            raise BatchStateError("Schedule a lottery batch, with its reservation window, before drawing it.")
         return allocation is not None
     with transaction.atomic():
         opened = _transition(batch, from_states=[S.DRAFT, S.SCHEDULED], to=S.OPEN, released_at=timezone.now())
