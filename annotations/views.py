@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import notifications_unread_for
 from projects import selectors as project_selectors
 from projects.models import Project
 from taskhub.access import contractor_required
@@ -26,8 +27,13 @@ def dashboard(request):
     now = timezone.now()
     projects = list(project_selectors.projects_dashboard_for(user=request.user, now=now))
     claims = list(selectors.claims_active_for(user=request.user))
-    releases = list(project_selectors.batches_upcoming(project_ids=[p.pk for p in projects])[:10])
-    return render(request, "work/dashboard.html", {"projects": projects, "claims": claims, "releases": releases})
+    releases = list(project_selectors.releases_for_contractor(user=request.user,
+                                                              project_ids=[p.pk for p in projects])[:10])
+    for batch in releases:
+        batch.window_open = batch.reservation_is_open(now)
+    notifications = list(notifications_unread_for(user=request.user)[:5])
+    return render(request, "work/dashboard.html", {"projects": projects, "claims": claims, "releases": releases,
+                                                   "notifications": notifications, "now": now})
 
 
 @contractor_required
