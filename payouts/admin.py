@@ -40,6 +40,15 @@ class ManualEntryForm(forms.ModelForm):
         model = LedgerEntry
         fields = ["kind", "contractor", "project", "amount", "currency", "reason"]
 
+    def clean(self):
+        data = super().clean()
+        amount = data.get("amount")
+        if amount is not None and data.get("kind") == LedgerEntry.Kind.BONUS and amount <= 0:
+            self.add_error("amount", "A bonus must be more than zero; use an adjustment to take money back.")
+        if amount is not None and amount == 0:
+            self.add_error("amount", "An entry of zero changes nothing.")
+        return data
+
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ServiceAddMixin, admin.ModelAdmin):
