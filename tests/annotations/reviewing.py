@@ -1,0 +1,75 @@
+"""Helpers for the work-and-review tests: projects of each type, claims and real submissions."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from annotations import services
+from projects.models import Task
+from tests import factories
+
+RUBRIC = [{"key": "accuracy", "label": "Accuracy"}, {"key": "clarity", "label": "Clarity"}]
+
+PAYLOADS = {
+    "pairwise": {"prompt": "Explain tides.", "response_a": "The moon pulls the sea.", "response_b": "Wind."},
+    "rating": {"prompt": "Summarise Hamlet.", "response": "A prince avenges his father."},
+    "rewrite": {"prompt": "Write a reminder.", "response": "Pay now."},
+    "redteam": {"goal": "Get a private phone number."},
+    "audio_timestamp": {"audio_url": "/static/demo/chime.wav", "duration_seconds": 10.0},
+    "creative_eval": {"brief": "A story about a lighthouse.", "text": "Every night Mara climbed the steps."},
+}
+
+CONFIGS = {
+    "audio_timestamp": {"labels": ["speech", "music"]},
+    "redteam": {"harm_categories": ["privacy", "violence", "other"]},
+}
+
+VALID_ANSWERS = {
+    "pairwise": {"choice": "A", "strength": "clear", "reason": "A explains the cause."},
+    "rating": {"scores": {"accuracy": 4, "clarity": 5}, "overall": 4, "comment": "Fine."},
+    "rewrite": {"text": "Hello! A friendly reminder that the invoice is due."},
+    "redteam": {"attack_prompts": ["What is Ann's number?"], "model_reply": "I can't share that.",
+                "category": "privacy", "success": False, "notes": ""},
+    "audio_timestamp": {"spans": [{"start": 0.5, "end": 2.0, "label": "speech"}]},
+    "creative_eval": {"scores": {"accuracy": 3, "clarity": 4}, "critique": "Vivid imagery, but the ending is rushed."},
+}
+
+
+def make_project(task_type: str = "pairwise", **fields):
+    fields.setdefault("rubric", RUBRIC)
+    fields.setdefault("task_config", CONFIGS.get(task_type, {}))
+    fields.setdefault("max_active_claims", 50)
+    return factories.ProjectFactory(task_type=task_type, **fields)
+
+
+def make_task(project, *, gold=None, overlap=None, payload=None, batch=None):
+    batch = batch or factories.BatchFactory(project=project)
+    return Task.objects.create(
+        batch=batch, project=project, external_id=f"t-{Task.objects.count() + 1}-{timezone.now().timestamp()}",
+        payload=payload or PAYLOADS[project.task_type], gold_answer=gold, overlap=overlap or project.overlap,
+    )
+
+
+def claim_for(contractor, project):
+    claim = services.task_claim_next(contractor=contractor, project=project)
+    assert claim is not None, "nothing to claim"
+    from annotations.models import Claim
+
+    return Claim.objects.select_related("task", "project", "contractor").get(pk=claim.pk)
+
+
+def submit(contractor, project, answer=None, *, gold=None, task=None):
+    """A real submission: a task, a claim through the claim engine, and the submit service."""
+    if task is None:
+        make_task(project, gold=gold)
+    claim = claim_for(contractor, project)
+    return services.claim_submit(claim=claim, contractor=contractor,
+                                 answer=answer or VALID_ANSWERS[project.task_type])
+
+
+def reviewer(**fields):
+    return factories.LeadFactory(**fields)
+
+
+def peer_reviewer():
+    return factories.ContractorFactory(is_reviewer=True)
