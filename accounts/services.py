@@ -78,6 +78,8 @@ def _insert(recipients_sql: str, params: dict, *, kind, title, body, url, key, a
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         user_ids = [row[0] for row in cursor.fetchall()]
+    # Forget now and again at commit, so a count cached in between cannot outlive the insert.
+    notifications_unread_forget(user_ids=user_ids)
     transaction.on_commit(lambda: notifications_unread_forget(user_ids=user_ids))
     return user_ids
 

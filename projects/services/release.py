@@ -362,6 +362,7 @@ def lottery_notify_results(*, batch_id: int) -> int:
             "url": reverse("work:dashboard"), "now": timezone.now(),
         })
         user_ids = [row[0] for row in cursor.fetchall()]
+        notifications_unread_forget(user_ids=user_ids)
         transaction.on_commit(lambda: notifications_unread_forget(user_ids=user_ids))
     return len(user_ids)
 
