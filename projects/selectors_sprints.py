@@ -320,6 +320,8 @@ def sprint_board(*, sprint: Sprint, now: datetime | None = None) -> dict:
             {"hour": hour, "count": n, "percent": round(100 * n / peak) if peak else 0} for hour, n in series
         ],
         "hours_peak": peak,
+        "hours_first": series[0][0] if series else None,
+        "hours_last": series[-1][0] if series else None,
         "grades": [
             {"grade": g, "count": totals["grades"][g],
              "percent": round(100 * totals["grades"][g] / grade_peak) if grade_peak else 0}
@@ -349,3 +351,14 @@ def sprint_roster(*, sprint: Sprint, now: datetime | None = None) -> list[Member
     for flag in flags:
         by_id[flag.contractor_id].flags.append(flag)
     return members
+
+
+def sprint_review_filters(*, sprint_id: int, user) -> dict | None:
+    """The review queue's filters for a sprint the user leads: its projects and its window.
+
+    For `annotations.selectors.review_queue(**filters)`; None for a sprint the user may not see."""
+    sprint = sprints_for_user(user=user).filter(pk=sprint_id).first()
+    if sprint is None:
+        return None
+    return {"project_ids": [p.pk for p in sprint.projects.all()], "submitted_from": sprint.starts_at,
+            "submitted_to": sprint.ends_at}

@@ -1,0 +1,259 @@
+"""Forms of the lead and admin pages. They parse input; services decide and write.
+
+Times typed into a form are read in the person's own time zone (UserTimezoneMiddleware
+activates it), so `datetime-local` values become aware datetimes here.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django import forms
+
+from accounts.models import User
+
+from . import task_types
+from .models import Batch, PayRate, Project, Sprint, TaskImport
+
+_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class _UserChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.display_name} ({obj.email})" if obj.display_name else obj.email
+
+
+class SprintForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    projects = forms.ModelMultipleChoiceField(
+        queryset=Project.objects.none(), widget=forms.CheckboxSelectMultiple,
+        help_text="Work on these projects counts towards the sprint.",
+    )
+    members = _UserChoice(
+        queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple,
+        help_text="Contractors on the team for this sprint.",
+    )
+    starts_at = forms.DateTimeField(widget=_LOCAL, input_formats=_FORMATS, help_text="In your time zone.")
+    ends_at = forms.DateTimeField(widget=_LOCAL, input_formats=_FORMATS,
+                                  help_text="Typically 24–48 hours after the start; at most 7 days.")
+    target_submissions = forms.IntegerField(min_value=1, max_value=1_000_000, label="Target submissions")
+    quality_target = forms.DecimalField(min_value=1, max_value=5, max_digits=3, decimal_places=2,
+                                        initial=Decimal("4.00"), label="Quality target (average grade)")
+
+    def __init__(self, *args, **kwargs):
+        from .selectors_sprints import sprint_contractor_choices, sprint_project_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["projects"].queryset = sprint_project_choices()
+        self.fields["members"].queryset = sprint_contractor_choices()
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "The sprint must end after it starts.")
+        return data
+
+    @classmethod
+    def initial_for(cls, sprint: Sprint) -> dict:
+        from django.utils import timezone
+
+        return {
+            "name": sprint.name, "projects": list(sprint.projects.all()),
+            "members": list(sprint.members.all()),
+            "starts_at": timezone.localtime(sprint.starts_at), "ends_at": timezone.localtime(sprint.ends_at),
+            "target_submissions": sprint.target_submissions, "quality_target": sprint.quality_target,
+        }
+
+
+class AnnouncementForm(forms.Form):
+    target = forms.ChoiceField(label="Post to")
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text="Members get it as an in-app notification.")
+
+    def __init__(self, *args, sprint: Sprint, projects, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("sprint", f"This sprint's members ({sprint.name})")]
+        choices += [(f"project:{p.pk}", f"Everyone eligible for {p.name}") for p in projects]
+        self.fields["target"].choices = choices
+        self.projects = {f"project:{p.pk}": p for p in projects}
+
+
+# --- Admin: project setup ------------------------------------------------------------------
+
+
+class ProjectSetupForm(forms.ModelForm):
+    """The project's own fields; the rubric rows, the first rate and the grade policy are separate."""
+
+    task_config_json = forms.CharField(
+        required=False, label="Type settings (JSON)", widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='Type-specific settings, e.g. {"labels": ["speech", "music"]} for audio. Leave {} if none.',
+    )
+
+    class Meta:
+        model = Project
+        fields = ["name", "slug", "task_type", "status", "description", "instructions", "overlap",
+                  "max_active_claims", "claim_minutes", "is_onboarding", "qualification", "review_sample_rate",
+                  "flag_threshold", "flag_window", "flag_min_grades"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "instructions": forms.Textarea(attrs={"rows": 10}),
+        }
+        labels = {"max_active_claims": "Claim limit (tasks held at once)", "claim_minutes": "Minutes to finish a claim"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["task_type"].choices = task_types.choices()
+        qualification = self.fields["qualification"]
+        qualification.queryset = Project.objects.filter(is_onboarding=True).exclude(
+            pk=self.instance.pk if self.instance.pk else None
+        ).order_by("name")
+        self.fields["task_config_json"].initial = json.dumps(self.instance.task_config or {})
+        if self.instance.pk:
+            # Changing the type would make every imported task's payload the wrong shape.
+            self.fields["task_type"].disabled = True
+
+    def clean_task_config_json(self):
+        raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            message = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            raise forms.ValidationError(message) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Type settings must be a JSON object, like {}.")
+        return value
+
+
+class RubricRowForm(forms.Form):
+    key = forms.SlugField(max_length=40, required=False, help_text="Short id, e.g. helpful.")
+    label = forms.CharField(max_length=80, required=False)
+    description = forms.CharField(max_length=300, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("label") or data.get("description")) and not data.get("key"):
+            self.add_error("key", "Give this criterion a key.")
+        if data.get("key") and not data.get("label"):
+            self.add_error("label", "Give this criterion a label.")
+        return data
+
+
+class _RubricFormSetBase(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        seen = set()
+        for index, form in enumerate(self.forms):
+            key = form.cleaned_data.get("key")
+            if not key:
+                continue
+            if key in seen:
+                form.add_error("key", f"Criterion {index + 1}: the key {key!r} is used twice.")
+            seen.add(key)
+
+    def rubric(self) -> list[dict]:
+        return [
+            {"key": f.cleaned_data["key"], "label": f.cleaned_data["label"],
+             "description": f.cleaned_data.get("description", "")}
+            for f in self.forms if f.cleaned_data.get("key")
+        ]
+
+
+RubricFormSet = forms.formset_factory(RubricRowForm, formset=_RubricFormSetBase, extra=2, max_num=20,
+                                      validate_max=True)
+
+
+def rubric_formset(data=None, *, rubric=None) -> forms.BaseFormSet:
+    return RubricFormSet(data, prefix="rubric", initial=rubric or [])
+
+
+class InitialRateForm(forms.Form):
+    amount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=4, label="Pay rate")
+    currency = forms.CharField(min_length=3, max_length=3, initial="USD")
+    unit = forms.ChoiceField(choices=PayRate.Unit.choices)
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].upper()
+
+
+class GradePolicyForm(forms.Form):
+    """What share of the pay each final grade earns (percent)."""
+
+    def __init__(self, *args, **kwargs):
+        from payouts.models import GRADE_POLICY_FIELDS, GradePolicy
+
+        super().__init__(*args, **kwargs)
+        for name in GRADE_POLICY_FIELDS:
+            label = GradePolicy._meta.get_field(name).verbose_name
+            self.fields[name] = forms.DecimalField(
+                min_value=0, max_value=100, max_digits=5, decimal_places=2, label=label[:1].upper() + label[1:],
+                initial=GradePolicy.DEFAULT_PERCENTS[name],
+            )
+
+    @staticmethod
+    def initial_for(project: Project | None) -> dict:
+        from payouts.models import GRADE_POLICY_FIELDS, GradePolicy
+
+        policy = GradePolicy.objects.filter(project=project).first() if project and project.pk else None
+        if policy is None:
+            return dict(GradePolicy.DEFAULT_PERCENTS)
+        return {name: getattr(policy, name) for name in GRADE_POLICY_FIELDS}
+
+
+class MarkdownPreviewForm(forms.Form):
+    instructions = forms.CharField(required=False, max_length=100_000)
+
+
+# --- Admin: rates, imports, calendar --------------------------------------------------------
+
+
+class RateChangeForm(forms.Form):
+    amount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=4)
+    currency = forms.CharField(min_length=3, max_length=3, initial="USD")
+    unit = forms.ChoiceField(choices=PayRate.Unit.choices)
+    effective_from = forms.DateTimeField(
+        required=False, widget=_LOCAL, input_formats=_FORMATS,
+        help_text="In your time zone. Blank: now. A cut can start only after the notice period.",
+    )
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Contractors see it with the new rate.")
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].upper()
+
+
+class TaskImportForm(forms.Form):
+    batch = forms.ModelChoiceField(
+        queryset=Batch.objects.none(), required=False, empty_label="— a new batch —",
+        help_text="Add to a draft batch, or leave empty to create a new draft batch.",
+    )
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False,
+                                     help_text="For a new batch: the project it belongs to.")
+    batch_name = forms.CharField(max_length=200, required=False, label="New batch name")
+    file = forms.FileField(help_text="JSON Lines, CSV or HH-RLHF (.jsonl or .jsonl.gz).")
+    format = forms.ChoiceField(choices=TaskImport.Format.choices, initial=TaskImport.Format.AUTO)
+    gold_from_reference = forms.BooleanField(
+        required=False, label="Use the source's known answer as gold",
+        help_text="Tasks with a known answer are graded automatically and mixed into review queues.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["batch"].queryset = (
+            Batch.objects.filter(status=Batch.Status.DRAFT).select_related("project").order_by("project__name", "name")
+        )
+        self.fields["project"].queryset = Project.objects.exclude(status=Project.Status.ARCHIVED).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("batch"):
+            if not data.get("project"):
+                self.add_error("project", "Choose the project of the new batch (or an existing draft batch).")
+            if not (data.get("batch_name") or "").strip():
+                self.add_error("batch_name", "Name the new batch (or choose an existing draft batch).")
+        return data
+

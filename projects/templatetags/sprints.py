@@ -1,0 +1,40 @@
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def span(value):
+    """A duration as "1 d 3 h 20 min" (rounded down to the minute)."""
+    if value is None:
+        return "—"
+    if not isinstance(value, timedelta):
+        return value
+    minutes = max(int(value.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    if hours or days:
+        parts.append(f"{hours} h")
+    parts.append(f"{mins} min")
+    return " ".join(parts)
+
+
+@register.filter
+def times(value, factor):
+    """value × factor, for chart coordinates."""
+    try:
+        return int(value) * int(factor)
+    except (TypeError, ValueError):
+        return 0
+
+
+@register.filter
+def less(value, amount):
+    """amount − value, e.g. the y of a bar `value` high in a chart `amount` tall."""
+    try:
+        return int(amount) - int(value)
+    except (TypeError, ValueError):
+        return 0

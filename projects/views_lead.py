@@ -1,0 +1,168 @@
+"""Team lead pages: sprints, the live board, the roster and announcements.
+
+A lead sees only the sprints they lead (and so only those members); admins see every
+sprint. Anyone else's sprint is a 404, so its existence is not revealed.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from taskhub.access import lead_required
+from taskhub.errors import DomainError
+
+from . import selectors_sprints as sel
+from .forms import AnnouncementForm, SprintForm
+from .models import Sprint
+from .services import sprints as svc
+
+
+def _apply_errors(form, exc: DomainError) -> None:
+    """Show a service's refusal next to the field it is about (or above the form)."""
+    for error in exc.errors or [{"field": exc.field, "message": exc.message}]:
+        name = error.get("field")
+        form.add_error(name if name in form.fields else None, error["message"])
+
+
+def _sprint_kwargs(form) -> dict:
+    data = form.cleaned_data
+    return {
+        "name": data["name"], "project_ids": [p.pk for p in data["projects"]],
+        "member_ids": [m.pk for m in data["members"]], "starts_at": data["starts_at"], "ends_at": data["ends_at"],
+        "target_submissions": data["target_submissions"], "quality_target": data["quality_target"],
+    }
+
+
+@lead_required
+def sprint_list(request):
+    sprints = list(sel.sprints_for_user(user=request.user))
+    groups = {status: [s for s in sprints if s.status == status] for status in Sprint.Status.values}
+    return render(request, "sprints/list.html", {
+        "open_sprints": groups["open"], "planned_sprints": groups["planned"], "closed_sprints": groups["closed"],
+    })
+
+
+@lead_required
+def sprint_create(request):
+    if request.method == "POST":
+        form = SprintForm(request.POST)
+        if form.is_valid():
+            try:
+                sprint = svc.sprint_create(lead=request.user, **_sprint_kwargs(form))
+            except DomainError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, f"Sprint “{sprint.name}” is {sprint.get_status_display().lower()}.")
+                return redirect("lead:sprint_board", sprint_id=sprint.pk)
+    else:
+        now = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+        form = SprintForm(initial={"starts_at": now + timezone.timedelta(hours=1),
+                                   "ends_at": now + timezone.timedelta(hours=25)})
+    return render(request, "sprints/form.html", {"form": form, "sprint": None},
+                  status=400 if form.errors else 200)
+
+
+@lead_required
+def sprint_edit(request, sprint_id):
+    sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
+    if sprint.status == Sprint.Status.CLOSED:
+        messages.error(request, "A closed sprint cannot be changed; its summary is final.")
+        return redirect("lead:sprint_board", sprint_id=sprint.pk)
+    if request.method == "POST":
+        form = SprintForm(request.POST)
+        if form.is_valid():
+            try:
+                sprint = svc.sprint_update(sprint=sprint, by=request.user, **_sprint_kwargs(form))
+            except DomainError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, f"Sprint “{sprint.name}” saved.")
+                return redirect("lead:sprint_board", sprint_id=sprint.pk)
+    else:
+        form = SprintForm(initial=SprintForm.initial_for(sprint))
+    return render(request, "sprints/form.html", {"form": form, "sprint": sprint},
+                  status=400 if form.errors else 200)
+
+
+def _board_context(request, sprint) -> dict:
+    return {"sprint": sprint, "board": sel.sprint_board(sprint=sprint), "review_url": _review_url(sprint)}
+
+
+def _review_url(sprint) -> str | None:
+    """The review queue filtered to this sprint's work (projects and window), if the queue exists."""
+    from django.urls import NoReverseMatch
+
+    try:
+        base = reverse("review:queue")
+    except NoReverseMatch:
+        return None
+    query = {"sprint": sprint.pk}
+    projects = list(sprint.projects.all())
+    if len(projects) == 1:  # the queue filters by one project already; `sprint` adds the window
+        query["project"] = projects[0].pk
+    return f"{base}?{urlencode(query)}"
+
+
+@lead_required
+def sprint_board(request, sprint_id):
+    sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
+    context = _board_context(request, sprint)
+    context["announcements"] = sel.announcements_for_sprint(sprint=sprint)[:10]
+    context["announce_form"] = AnnouncementForm(sprint=sprint, projects=list(sprint.projects.all()))
+    return render(request, "sprints/board.html", context)
+
+
+@lead_required
+def sprint_board_fragment(request, sprint_id):
+    """The board's figures alone: htmx swaps them in place every few seconds."""
+    sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
+    return render(request, "sprints/_board.html", _board_context(request, sprint))
+
+
+@lead_required
+def sprint_roster(request, sprint_id):
+    sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
+    members = sel.sprint_roster(sprint=sprint)
+    return render(request, "sprints/roster.html", {
+        "sprint": sprint, "members": members, "flag_decide_url": _flag_decide_base(),
+        "open_flags": sum(len(m.flags) for m in members),
+    })
+
+
+def _flag_decide_base() -> str | None:
+    """URL prefix of the flag decision form of the work-and-review pages, when they exist."""
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse("review:flag_decide", kwargs={"flag_id": 0}).replace("/0/", "/{id}/")
+    except NoReverseMatch:
+        return None
+
+
+@require_POST
+@lead_required
+def sprint_announce(request, sprint_id):
+    sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
+    projects = list(sprint.projects.all())
+    form = AnnouncementForm(request.POST, sprint=sprint, projects=projects)
+    if form.is_valid():
+        target = form.cleaned_data["target"]
+        try:
+            announcement = svc.announcement_post(
+                author=request.user, title=form.cleaned_data["title"], body=form.cleaned_data["body"],
+                sprint=sprint if target == "sprint" else None, project=form.projects.get(target),
+            )
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            where = sprint.name if announcement.sprint_id else announcement.project.name
+            messages.success(request, f"Announcement posted to {where}; its members are notified.")
+            return redirect("lead:sprint_board", sprint_id=sprint.pk)
+    context = _board_context(request, sprint)
+    context["announcements"] = sel.announcements_for_sprint(sprint=sprint)[:10]
+    context["announce_form"] = form
+    return render(request, "sprints/board.html", context, status=400)
