@@ -100,11 +100,34 @@ class Command(BaseCommand):
         ])
         qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
                             note="Demo")
+        self._earnings(people, admin, pairwise)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of these (password: "
                                              f"{DEMO_PASSWORD}):"))
         for email, _name, role, _tz, _j in PEOPLE:
             self.stdout.write(f"  {role.label:<11} {email}")
+
+    def _earnings(self, people, admin, pairwise) -> None:
+        """Wage floors, a grade policy, a welcome bonus and the ledger brought up to date."""
+        from datetime import date
+
+        from payouts.models import GradePolicy, WageFloor
+        from payouts.services import earnings_recompute, ledger_bonus_add, wage_floor_set
+
+        for jurisdiction, amount, currency, note in (
+            ("US-CA", "16.90", "USD", "California minimum wage 2025"),
+            ("US-NY", "16.50", "USD", "New York City minimum wage 2025"),
+            ("DE", "12.82", "EUR", "German statutory minimum wage 2025"),
+            ("IN", "2.00", "USD", "TaskHub's own floor where the statutory one is lower"),
+        ):
+            if not WageFloor.objects.filter(jurisdiction=jurisdiction).exists():
+                wage_floor_set(jurisdiction=jurisdiction, amount=amount, currency=currency,
+                               effective_from=date(2025, 1, 1), note=note)
+        GradePolicy.objects.get_or_create(project=pairwise, defaults={"updated_by": admin})
+        ledger_bonus_add(contractor=people["alice@taskhub.local"], amount="5.00", currency="USD",
+                         reason="Welcome to TaskHub: thanks for finishing onboarding", created_by=admin,
+                         idempotency_key="demo-welcome-alice")
+        earnings_recompute()
 
     def _project(self, *, slug, **fields) -> Project:
         fields.setdefault("status", Project.Status.ACTIVE)
