@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -34,12 +35,30 @@ CLAIM_LOCK_NAMESPACE = 7301
 # active-claim caps it reads cannot move under it (projects/services/release.py).
 PROJECT_CLAIMS_LOCK_NAMESPACE = 7302
 
+# Taken before the claim, in a statement of its own, so that the claim statement's snapshot
+# (READ COMMITTED: one per statement) includes every claim this contractor committed before.
+_LOCKS_SQL = """
+SELECT pg_advisory_xact_lock(%(contractor_lock)s, %(contractor)s),
+       pg_advisory_xact_lock_shared(%(project_lock)s, %(project)s)
+"""
+
+# Always returns one row: the contractor's active claims on the project before this call,
+# whether a lead's pause on the project is in force, then the new claim's id, task and batch
+# (NULLs when nothing was claimed).
 _CLAIM_SQL = """
-WITH candidate AS (
+WITH held AS (
+    SELECT count(*) AS n, EXISTS (
+        SELECT 1 FROM annotations_contractorpause p
+        WHERE p.contractor_id = %(contractor)s AND p.project_id = %(project)s AND p.lifted_at IS NULL
+    ) AS paused
+    FROM annotations_claim
+    WHERE contractor_id = %(contractor)s AND project_id = %(project)s AND status = 'active'
+), candidate AS (
     SELECT t.id, t.batch_id
     FROM projects_task t
     JOIN projects_batch b ON b.id = t.batch_id
-    WHERE t.project_id = %(project)s
+    WHERE (SELECT n < %(max_active)s AND NOT paused FROM held)
+      AND t.project_id = %(project)s
       AND t.claim_count < t.overlap
       AND b.status = 'open'
       AND NOT EXISTS (
@@ -63,12 +82,14 @@ WITH candidate AS (
     UPDATE projects_task t SET claim_count = t.claim_count + 1
     FROM candidate WHERE t.id = candidate.id
     RETURNING t.id, t.batch_id
+), claimed AS (
+    INSERT INTO annotations_claim
+        (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
+    SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', %(now)s, %(deadline)s, 0
+    FROM taken
+    RETURNING id, task_id, batch_id
 )
-INSERT INTO annotations_claim
-    (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
-SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', %(now)s, %(deadline)s, 0
-FROM taken
-RETURNING id, task_id, batch_id
+SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id FROM held LEFT JOIN claimed ON TRUE
 """
 
 _RELEASE_SQL = """
@@ -105,6 +126,10 @@ def _check_can_claim(contractor, project: Project) -> None:
         raise NotQualified(
             f"{project.name} needs the qualification {project.qualification.name!s}; pass it first.",
         )
+
+
+def _refuse_if_paused(contractor, project: Project) -> None:
+    # The claim statement itself checks for a pause; this only words the refusal.
     pause = contractor_pause_in_force(contractor_id=contractor.pk, project_id=project.pk)
     if pause is not None:
         since = timezone.localtime(pause.created_at, contractor.tzinfo)
@@ -120,30 +145,40 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
 
     Respects: the batch is open; a task's active plus submitted claims stay below its
     overlap; never the same contractor twice on one task; the contractor's active-claim
-    cap on the project; a fair-share batch's per-contractor cap; the qualification.
+    cap on the project; a fair-share batch's per-contractor cap; the qualification; a lead's pause.
     """
     _check_can_claim(contractor, project)
     now = now or timezone.now()
     deadline = now + timedelta(minutes=project.claim_minutes)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock_shared(%s, %s)",
-            [CLAIM_LOCK_NAMESPACE, contractor.pk, PROJECT_CLAIMS_LOCK_NAMESPACE, project.pk],
-        )
-        active = Claim.objects.filter(contractor=contractor, project=project, status=Claim.Status.ACTIVE).count()
-        if active >= project.max_active_claims:
+    params = {
+        "contractor_lock": CLAIM_LOCK_NAMESPACE, "project_lock": PROJECT_CLAIMS_LOCK_NAMESPACE,
+        "project": project.pk, "contractor": contractor.pk, "max_active": project.max_active_claims,
+        "now": now, "deadline": deadline,
+    }
+    with connection.cursor() as cursor:
+        if isinstance(cursor.cursor, psycopg.ClientCursor):
+            # Django's default client-side binding sends both statements as one query string:
+            # one round trip and one implicit transaction, which holds the locks until the
+            # claim is committed (or, inside an outer transaction, until that one ends).
+            cursor.execute(_LOCKS_SQL + ";" + _CLAIM_SQL, params)
+            cursor.nextset()
+            row = cursor.fetchone()
+        else:
+            with transaction.atomic():
+                cursor.execute(_LOCKS_SQL, params)
+                cursor.execute(_CLAIM_SQL, params)
+                row = cursor.fetchone()
+    held, paused, claim_id, task_id, batch_id = row
+    if claim_id is None:
+        if paused:
+            _refuse_if_paused(contractor, project)
+        if held >= project.max_active_claims:
             raise ClaimError(
-                f"You already hold {active} task(s) on {project.name}, the most this project allows at once. "
+                f"You already hold {held} task(s) on {project.name}, the most this project allows at once. "
                 "Submit or release one first.",
                 code="active_claim_cap",
             )
-        cursor.execute(
-            _CLAIM_SQL, {"project": project.pk, "contractor": contractor.pk, "now": now, "deadline": deadline}
-        )
-        row = cursor.fetchone()
-    if row is None:
         return None
-    claim_id, task_id, batch_id = row
     claim = Claim(
         id=claim_id,
         task_id=task_id,

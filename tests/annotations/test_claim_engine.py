@@ -380,3 +380,33 @@ def test_a_closed_batch_stays_closed_when_its_last_claims_are_submitted(project,
     batch.refresh_from_db()
     assert batch.status == "closed"
     assert Submission.objects.filter(claim_id=claim.pk).exists()
+
+
+# --- a lead's pause -------------------------------------------------------------------------
+
+
+def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, batch, contractor, lead):
+    from decimal import Decimal
+
+    from annotations.models import ContractorFlag
+    from annotations.services.flags import flag_decide, pause_lift
+
+    factories.make_tasks(batch, 2)
+    other_batch = factories.BatchFactory()
+    factories.make_tasks(other_batch, 1)
+    flag = ContractorFlag.objects.create(contractor=contractor, project=project, average=Decimal("1.50"),
+                                         threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now())
+    reason = "Several answers ignored the rubric; please reread the instructions."
+    flag_decide(flag=flag, lead=lead, decision="pause", reason=reason)
+
+    with pytest.raises(NotQualified) as excinfo:
+        task_claim_next(contractor=contractor, project=project)
+    assert excinfo.value.code == "paused_on_project"
+    assert reason in excinfo.value.message
+    assert not Claim.objects.filter(contractor=contractor, project=project).exists()
+    assert Task.objects.filter(batch=batch, claim_count=0).count() == 2
+    # Other projects are unaffected.
+    assert task_claim_next(contractor=contractor, project=other_batch.project) is not None
+
+    pause_lift(pause=contractor.pauses.get(), lead=lead, reason="Reread the guide and passed the quiz again.")
+    assert task_claim_next(contractor=contractor, project=project) is not None

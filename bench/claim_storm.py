@@ -1,0 +1,293 @@
+"""Claim storm: the claim engine under concurrent claimers, against the bare claim statement.
+
+Seeds a project with one open batch of N tasks and C contractors, then
+
+  phase 1 (service): C processes, each with its own database connection, claim through
+      annotations.services.task_claim_next until nothing is left;
+  phase 2 (raw): the batch is reset and C psycopg processes drive the bare claim statement
+      (the same CTE with FOR UPDATE SKIP LOCKED, without the service's checks: no
+      qualification, pause, active-claim cap or fair-share count, no advisory lock) in
+      autocommit until nothing is left.
+
+Both phases start their processes together behind a barrier and are timed from the first
+claim to the last. Prints claims/s for both, the ratio service/raw and, for both, the
+duplicates found afterwards (tasks above their overlap, a contractor twice on a task).
+Goal: ratio >= 0.5 at C = 16 with 0 duplicates. Everything seeded is deleted at the end.
+
+    make bench BENCH=claim_storm
+    DATABASE_URL=postgres://.../taskhub_bench .venv/bin/python bench/claim_storm.py --tasks 20000 --concurrency 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
+
+# max_active_claims is a PositiveSmallIntegerField; a contractor never needs more than this.
+CLAIMS_PER_CONTRACTOR = 30_000
+
+RAW_CLAIM_SQL = """
+WITH candidate AS (
+    SELECT t.id, t.batch_id
+    FROM projects_task t
+    JOIN projects_batch b ON b.id = t.batch_id
+    WHERE t.project_id = %(project)s
+      AND t.claim_count < t.overlap
+      AND b.status = 'open'
+      AND NOT EXISTS (
+          SELECT 1 FROM annotations_claim c
+          WHERE c.task_id = t.id AND c.contractor_id = %(contractor)s
+      )
+    ORDER BY t.id
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), taken AS (
+    UPDATE projects_task t SET claim_count = t.claim_count + 1
+    FROM candidate WHERE t.id = candidate.id
+    RETURNING t.id, t.batch_id
+)
+INSERT INTO annotations_claim
+    (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
+SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', now(), now() + interval '1 hour', 0
+FROM taken
+RETURNING id
+"""
+
+
+def _django():
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # Measure the service as production runs it: `make bench` sets DEBUG for the dev
+    # defaults, and DEBUG makes Django log every query.
+    settings.DEBUG = False
+
+
+# --- workers (module level so the 'spawn' start method can import them) --------------------
+
+
+def service_worker(contractor_ids: list[int], project_id: int, barrier, results) -> None:
+    _django()
+    from django.db import connection
+
+    from accounts.models import User
+    from annotations.services import task_claim_next
+    from projects.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    people = list(User.objects.filter(pk__in=contractor_ids).order_by("pk"))
+    connection.ensure_connection()
+    barrier.wait()
+    started = time.monotonic()
+    claimed = 0
+    for person in people:
+        while task_claim_next(contractor=person, project=project) is not None:
+            claimed += 1
+    results.put((claimed, started, time.monotonic()))
+    connection.close()
+
+
+def raw_worker(conninfo: str, contractor_ids: list[int], project_id: int, barrier, results) -> None:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cursor = conn.cursor()
+        barrier.wait()
+        started = time.monotonic()
+        claimed = 0
+        for contractor_id in contractor_ids:
+            params = {"project": project_id, "contractor": contractor_id}
+            while cursor.execute(RAW_CLAIM_SQL, params).fetchone() is not None:
+                claimed += 1
+        results.put((claimed, started, time.monotonic()))
+
+
+# --- driver -------------------------------------------------------------------------------
+
+
+def conninfo_from_settings() -> str:
+    from django.db import connection
+    from psycopg.conninfo import make_conninfo
+
+    db = connection.settings_dict
+    params = {"dbname": db["NAME"], "user": db["USER"], "password": db["PASSWORD"], "host": db["HOST"],
+              "port": str(db["PORT"] or "")}
+    return make_conninfo(**{k: v for k, v in params.items() if v})
+
+
+def seed(*, tasks: int, concurrency: int, overlap: int):
+    from django.db import transaction
+
+    from accounts.models import Role, User
+    from projects.models import Batch, Project, Task
+
+    tag = uuid.uuid4().hex[:10]
+    # Enough contractors per process that nobody runs out of tasks they have not yet held.
+    per_process = max(1, -(-tasks // CLAIMS_PER_CONTRACTOR))
+    with transaction.atomic():
+        project = Project.objects.create(
+            name=f"Claim storm {tag}", slug=f"claim-storm-{tag}", task_type="pairwise",
+            status=Project.Status.ACTIVE, overlap=overlap, max_active_claims=CLAIMS_PER_CONTRACTOR,
+            claim_minutes=60,
+        )
+        batch = Batch.objects.create(project=project, name="storm", status=Batch.Status.OPEN)
+        people = User.objects.bulk_create(
+            User(email=f"storm-{tag}-{i}@bench.invalid", role=Role.CONTRACTOR, password="!")
+            for i in range(concurrency * per_process)
+        )
+        payload = {"prompt": "Which answer is better?", "response_a": "This one.", "response_b": "That one."}
+        for start in range(0, tasks, 5_000):
+            Task.objects.bulk_create(
+                Task(batch=batch, project=project, external_id=f"storm-{i}", payload=payload, overlap=overlap)
+                for i in range(start, min(tasks, start + 5_000))
+            )
+    groups = [[p.pk for p in people[i * per_process:(i + 1) * per_process]] for i in range(concurrency)]
+    return project, batch, groups
+
+
+def vacuum(conninfo: str) -> None:
+    """Clear the dead rows a phase leaves behind, so the next phase starts on equal terms."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE projects_task")
+        conn.execute("VACUUM ANALYZE annotations_claim")
+
+
+def run_phase(ctx, target, args_for, concurrency: int) -> tuple[int, float]:
+    barrier = ctx.Barrier(concurrency)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args_for(i), barrier, results)) for i in range(concurrency)]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=1800) for _ in procs]
+    for proc in procs:
+        proc.join()
+        if proc.exitcode:
+            raise SystemExit(f"a claimer process failed (exit code {proc.exitcode})")
+    claimed = sum(o[0] for o in outcomes)
+    elapsed = max(o[2] for o in outcomes) - min(o[1] for o in outcomes)
+    return claimed, elapsed
+
+
+def duplicates(batch_id: int) -> tuple[int, int]:
+    """(tasks holding more live claims than their overlap, contractor-task pairs claimed twice)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM projects_task t
+               JOIN (SELECT task_id, count(*) AS n FROM annotations_claim
+                     WHERE batch_id = %s AND status IN ('active', 'submitted') GROUP BY task_id) c
+                 ON c.task_id = t.id
+               WHERE c.n > t.overlap""",
+            [batch_id],
+        )
+        over = cursor.fetchone()[0]
+        cursor.execute(
+            """SELECT count(*) FROM (SELECT 1 FROM annotations_claim WHERE batch_id = %s
+                                     GROUP BY task_id, contractor_id HAVING count(*) > 1) twice""",
+            [batch_id],
+        )
+        return over, cursor.fetchone()[0]
+
+
+def reset(batch_id: int) -> None:
+    from django.db import transaction
+
+    from annotations.models import Claim
+    from projects.models import Task
+
+    with transaction.atomic():
+        Claim.objects.filter(batch_id=batch_id).delete()
+        Task.objects.filter(batch_id=batch_id).update(claim_count=0, submitted_count=0)
+
+
+def cleanup(project, batch, groups) -> None:
+    from django.db import transaction
+
+    from accounts.models import User
+    from annotations.models import Claim
+    from projects.models import Batch, Project, Task
+
+    with transaction.atomic():
+        Claim.objects.filter(project=project).delete()
+        Task.objects.filter(project=project).delete()
+        Batch.objects.filter(pk=batch.pk).delete()
+        Project.objects.filter(pk=project.pk).delete()
+        User.objects.filter(pk__in=[pk for group in groups for pk in group]).delete()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=20_000, help="tasks in the batch (default 20000)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent claimer processes (default 16)")
+    parser.add_argument("--overlap", type=int, default=1, help="contractors needed per task (default 1)")
+    args = parser.parse_args(argv)
+    if args.tasks < 1 or args.concurrency < 1 or args.overlap < 1:
+        parser.error("--tasks, --concurrency and --overlap must be at least 1")
+    if args.overlap > args.concurrency:
+        parser.error("--overlap cannot exceed --concurrency (each task needs that many distinct claimers)")
+
+    _django()
+    from django.db import connection
+
+    conninfo = conninfo_from_settings()
+    ctx = mp.get_context("spawn")
+    slots = args.tasks * args.overlap
+    print(f"claim_storm: {args.tasks} tasks x overlap {args.overlap} = {slots} claims, "
+          f"{args.concurrency} concurrent processes, database {connection.settings_dict['NAME']}", flush=True)
+
+    project, batch, groups = seed(tasks=args.tasks, concurrency=args.concurrency, overlap=args.overlap)
+    try:
+        vacuum(conninfo)
+        service_claims, service_s = run_phase(
+            ctx, service_worker, lambda i: (groups[i], project.pk), args.concurrency)
+        service_dupes = duplicates(batch.pk)
+
+        reset(batch.pk)
+        vacuum(conninfo)
+        raw_claims, raw_s = run_phase(
+            ctx, raw_worker, lambda i: (conninfo, groups[i], project.pk), args.concurrency)
+        raw_dupes = duplicates(batch.pk)
+    finally:
+        connection.close()
+        cleanup(project, batch, groups)
+
+    service_rate = service_claims / service_s
+    raw_rate = raw_claims / raw_s
+    ratio = service_rate / raw_rate
+    width = 52
+    print("-" * width)
+    print(f"{'':14}{'claims':>9}{'seconds':>10}{'claims/s':>11}{'dupes':>8}")
+    for name, claims, seconds, rate, (over, twice) in (
+        ("service", service_claims, service_s, service_rate, service_dupes),
+        ("raw SQL", raw_claims, raw_s, raw_rate, raw_dupes),
+    ):
+        print(f"{name:14}{claims:>9}{seconds:>10.2f}{rate:>11.0f}{over + twice:>8}")
+    print("-" * width)
+    print(f"ratio service/raw: {ratio:.2f} (goal >= 0.50)")
+    print(f"duplicates: service {service_dupes[0]} tasks over overlap, {service_dupes[1]} contractor twice; "
+          f"raw {raw_dupes[0]} over overlap, {raw_dupes[1]} twice")
+    complete = service_claims == slots and raw_claims == slots
+    if not complete:
+        print(f"INCOMPLETE: expected {slots} claims in each phase")
+    ok = complete and sum(service_dupes) == 0 and sum(raw_dupes) == 0
+    print(f"result: {'OK' if ok and ratio >= 0.5 else 'BELOW GOAL' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
