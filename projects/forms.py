@@ -116,6 +116,11 @@ class ProjectSetupForm(forms.ModelForm):
             # Changing the type would make every imported task's payload the wrong shape.
             self.fields["task_type"].disabled = True
 
+    def _post_clean(self):
+        # The model is validated whole by the service (`project_create` / `project_update`),
+        # whose errors the view puts back on these fields; the form only parses input.
+        pass
+
     def clean_task_config_json(self):
         raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
         try:
@@ -228,8 +233,8 @@ class RateChangeForm(forms.Form):
 
 class TaskImportForm(forms.Form):
     batch = forms.ModelChoiceField(
-        queryset=Batch.objects.none(), required=False, empty_label="— a new batch —",
-        help_text="Add to a draft batch, or leave empty to create a new draft batch.",
+        queryset=Batch.objects.none(), required=False, empty_label="— a new draft batch —",
+        help_text="Add to a batch that is not closed, or leave empty to create a new draft batch.",
     )
     project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False,
                                      help_text="For a new batch: the project it belongs to.")
@@ -244,7 +249,8 @@ class TaskImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["batch"].queryset = (
-            Batch.objects.filter(status=Batch.Status.DRAFT).select_related("project").order_by("project__name", "name")
+            Batch.objects.filter(status__in=[Batch.Status.DRAFT, Batch.Status.SCHEDULED, Batch.Status.OPEN])
+            .select_related("project").order_by("project__name", "name")
         )
         self.fields["project"].queryset = Project.objects.exclude(status=Project.Status.ARCHIVED).order_by("name")
 
@@ -252,8 +258,8 @@ class TaskImportForm(forms.Form):
         data = super().clean()
         if not data.get("batch"):
             if not data.get("project"):
-                self.add_error("project", "Choose the project of the new batch (or an existing draft batch).")
+                self.add_error("project", "Choose the project of the new batch (or an existing batch).")
             if not (data.get("batch_name") or "").strip():
-                self.add_error("batch_name", "Name the new batch (or choose an existing draft batch).")
+                self.add_error("batch_name", "Name the new batch (or choose an existing batch).")
         return data
 

@@ -29,7 +29,7 @@ from .forms import (
 )
 from .markdown import render_markdown
 from .models import Batch, PayRate, Project, TaskImport
-from .services import setup
+from .services import setup, task_import_create
 
 
 def _apply_errors(forms, exc: DomainError) -> bool:
@@ -193,13 +193,6 @@ def rate_change(request, project_id):
 # --- Imports --------------------------------------------------------------------------------
 
 
-def _import_service():
-    """The task import service of the projects app (task_import_create)."""
-    from .services import imports
-
-    return imports
-
-
 @admin_required
 def import_page(request):
     if request.method == "POST":
@@ -210,8 +203,8 @@ def import_page(request):
                 with transaction.atomic():
                     batch = data["batch"] or setup.batch_create_draft(
                         project=data["project"], name=data["batch_name"], created_by=request.user)
-                    task_import = _import_service().task_import_create(
-                        batch=batch, uploaded=data["file"], format=data["format"],
+                    task_import = task_import_create(
+                        batch=batch, uploaded_file=data["file"], format=data["format"],
                         gold_from_reference=data["gold_from_reference"], created_by=request.user,
                     )
             except DomainError as exc:
