@@ -46,3 +46,19 @@ def sprints_open_close_due() -> dict:
     from .services import sprints
 
     return {"opened": sprints.sprints_open_due(), "closed": sprints.sprints_close_due()}
+
+
+@shared_task(name="projects.tasks.task_import_run")
+def task_import_run(task_import_id: int) -> str:
+    """Validate and write one upload. A redelivery finds it finished (or running) and stops."""
+    from .services.imports import task_import_run as run
+
+    return run(task_import_id=task_import_id).status
+
+
+@shared_task(name="projects.tasks.task_imports_purge_files")
+def task_imports_purge_files() -> int:
+    """Nightly: delete uploads of imports finished over a week ago; the records stay."""
+    from .services.imports import task_import_files_purge
+
+    return task_import_files_purge()

@@ -9,6 +9,7 @@ from .batches import (
     batches_release_due,
     fair_share_caps_derive,
 )
+from .imports import task_import_create, task_import_files_purge, task_import_run
 from .qualifications import qualification_grant, qualification_revoke
 from .rates import pay_rate_set
 
@@ -23,4 +24,7 @@ __all__ = [
     "pay_rate_set",
     "qualification_grant",
     "qualification_revoke",
+    "task_import_create",
+    "task_import_files_purge",
+    "task_import_run",
 ]
