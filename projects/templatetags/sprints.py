@@ -38,3 +38,23 @@ def less(value, amount):
         return int(amount) - int(value)
     except (TypeError, ValueError):
         return 0
+
+
+@register.inclusion_tag("sprints/_lead_card.html", takes_context=True)
+def lead_sprints_card(context):
+    """The lead's open and planned sprints, for their home page (admins: everyone's)."""
+    from projects.models import Sprint
+    from projects.selectors_sprints import sprints_for_user
+
+    user = context["user"]
+    sprints = sprints_for_user(user=user).exclude(status=Sprint.Status.CLOSED).order_by("starts_at", "id")[:20]
+    return {"sprints": list(sprints), "user": user}
+
+
+@register.inclusion_tag("sprints/_member_card.html", takes_context=True)
+def member_sprints_card(context):
+    """A contractor's open and planned sprints with their latest announcement, for the dashboard."""
+    from projects.selectors_sprints import sprints_for_member
+
+    user = context["user"]
+    return {"member_sprints": list(sprints_for_member(user)), "user": user}
