@@ -1,0 +1,125 @@
+"""Team leads and admins in the browser: a lead creates a sprint and watches its board refresh in
+place; an admin sets up a project, imports the HH-RLHF sample through the import page and
+schedules the batch's release."""
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from annotations.models import Claim, Submission
+from projects.models import Batch, PayRate, Project, Sprint, Task, TaskImport
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+HH_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
+
+
+def _local(moment, user) -> str:
+    return timezone.localtime(moment, user.tzinfo).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_a_lead_creates_a_sprint_and_its_board_refreshes_in_place(page, login):
+    lead = factories.LeadFactory(timezone="Europe/Berlin")
+    factories.ProjectFactory(name="Helpful pairs")
+    member = factories.ContractorFactory(display_name="Ada Member")
+    factories.ContractorFactory(display_name="Not Chosen")
+
+    login(lead)
+    page.get_by_role("link", name="Sprints").first.click()
+    page.get_by_role("link", name="New sprint").click()
+    page.get_by_label("Name").fill("Weekend push")
+    page.get_by_label("Helpful pairs").check()
+    page.get_by_label("Ada Member").check()
+    now = timezone.now()
+    page.get_by_label("Starts at").fill(_local(now - timedelta(minutes=1), lead))
+    page.get_by_label("Ends at").fill(_local(now + timedelta(hours=24), lead))
+    page.get_by_label("Target submissions").fill("40")
+    page.get_by_label("Quality target (average grade)").fill("4.2")
+    page.get_by_role("button", name="Create sprint").click()
+
+    assert page.get_by_role("heading", name="Weekend push").is_visible()
+    sprint = Sprint.objects.get()
+    assert sprint.lead == lead and sprint.status == Sprint.Status.OPEN
+    assert list(sprint.members.all()) == [member]
+    figure = page.locator('[data-figure="submitted"]')
+    assert figure.inner_text() == "0 / 40"
+
+    # Work arrives; the board picks it up without a reload (the marker survives).
+    page.evaluate("window.__stillTheSamePage = true")
+    project = sprint.projects.get()
+    batch = factories.BatchFactory(project=project)
+    for task in factories.make_tasks(batch, 3):
+        claim = Claim.objects.create(task=task, contractor=member, project=project, batch=batch,
+                                     status=Claim.Status.SUBMITTED, claimed_at=timezone.now(),
+                                     deadline=timezone.now() + timedelta(hours=1), finished_at=timezone.now())
+        Submission.objects.create(claim=claim, task=task, contractor=member, project=project, answer={"choice": "A"},
+                                  active_seconds=60, submitted_at=timezone.now())
+    page.wait_for_function(
+        "document.querySelector('[data-figure=submitted]').textContent.trim() === '3 / 40'", timeout=25_000
+    )
+    assert page.evaluate("window.__stillTheSamePage") is True
+    assert "Ada Member" in page.locator("#board").inner_text()
+
+    page.get_by_role("link", name="Roster").click()
+    assert page.get_by_role("row", name="Ada Member").is_visible()
+
+
+def test_an_admin_sets_up_a_project_imports_hh_rlhf_and_schedules_the_batch(page, login, celery_worker_process,
+                                                                             settings):
+    assert HH_FILE.exists(), HH_FILE
+    admin = factories.AdminFactory(timezone="America/New_York")
+    login(admin)
+
+    page.goto("/manage/")
+    page.get_by_role("link", name="Project set-up").click()
+    page.get_by_role("link", name="New project").click()
+    page.get_by_label("Name", exact=True).fill("Harmless pairs")
+    page.get_by_label("Slug").fill("harmless-pairs")
+    page.get_by_label("Task type").select_option("pairwise")
+    page.get_by_label("Status").select_option("active")
+    instructions = page.get_by_label("Instructions (Markdown)")
+    instructions.fill("Prefer the **harmless** reply.")
+    page.locator("#instructions-preview strong", has_text="harmless").wait_for()  # live preview via htmx
+    page.locator("[name=rubric-0-key]").fill("harmless")
+    page.locator("[name=rubric-0-label]").fill("Harmlessness")
+    page.get_by_label("Overlap").fill("1")
+    page.get_by_label("Pay rate").fill("0.90")
+    page.get_by_label("Unit").select_option("per_task")
+    page.get_by_role("button", name="Create project").click()
+    assert page.get_by_role("heading", name="Project set-up: Harmless pairs").is_visible()
+    project = Project.objects.get(slug="harmless-pairs")
+    assert project.rubric[0]["key"] == "harmless"
+    assert PayRate.objects.get(project=project).amount == Decimal("0.9000")
+
+    page.get_by_role("link", name="Import tasks").first.click()
+    page.get_by_label("Project", exact=True).select_option(str(project.pk))
+    page.get_by_label("New batch name").fill("HH harmless test")
+    page.get_by_label("File").set_input_files(str(HH_FILE))
+    page.get_by_label("Format").select_option("hh_rlhf")
+    page.get_by_role("button", name="Import").click()
+
+    progress = page.locator(".import-progress")
+    progress.and_(page.locator('[data-status="done"]')).wait_for(timeout=120_000)  # polled in place by htmx
+    task_import = TaskImport.objects.get()
+    assert task_import.status == TaskImport.Status.DONE
+    assert Task.objects.filter(batch=task_import.batch).count() == task_import.imported_count > 2000
+    assert str(task_import.imported_count) in page.locator('[data-figure="imported"]').inner_text()
+
+    page.get_by_role("link", name="Schedule its release").click()
+    release_at = timezone.now() + settings.TASKHUB_RELEASE_MIN_NOTICE + timedelta(hours=2)
+    page.get_by_label("Release at").fill(_local(release_at, admin))
+    page.get_by_label("Fair share").check()
+    page.get_by_role("button", name="Schedule release").click()
+    batch = Batch.objects.get(pk=task_import.batch_id)
+    assert batch.status == Batch.Status.SCHEDULED
+    assert abs((batch.release_at - release_at).total_seconds()) < 60
+
+    local = timezone.localtime(batch.release_at, admin.tzinfo)
+    page.goto(f"/manage/calendar/?month={local:%Y-%m}")
+    entry = page.get_by_role("link", name="Harmless pairs · HH harmless test")
+    assert entry.is_visible()
+    assert local.strftime("%H:%M") in entry.inner_text()
