@@ -262,6 +262,8 @@ TASKHUB_IMPORT_MAX_ERRORS = 50
 # Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).
 TASKHUB_PAYOUT_PERIOD_DAYS = env.int("TASKHUB_PAYOUT_PERIOD_DAYS", default=7)
 TASKHUB_PAYOUT_PERIOD_ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
+# Memory for the nightly earnings recompute's joins (set for its transaction only).
+TASKHUB_RECOMPUTE_WORK_MEM = env.str("TASKHUB_RECOMPUTE_WORK_MEM", default="256MB")
 # Releases are announced at least this long ahead unless an admin marks one urgent (promise 1).
 TASKHUB_RELEASE_MIN_NOTICE = timedelta(hours=env.int("TASKHUB_RELEASE_MIN_NOTICE_HOURS", default=12))
 # A lottery batch's reservation window opens this long before release unless set per batch.

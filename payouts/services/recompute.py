@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from ..models import GradePolicy
@@ -45,16 +46,24 @@ FINAL_GRADES_SQL = """
 """
 
 # Rates form an append-only history per project. The version in force at instant t is the
-# one with the latest effective_from <= t (the highest id among equal effective_from), so
-# each version holds from its effective_from up to the next version's.
-_RATE_INTERVALS_SQL = """
-    SELECT project_id, amount, currency, unit, effective_from,
-           lead(effective_from) OVER (PARTITION BY project_id ORDER BY effective_from) AS effective_to
+# one with the latest effective_from <= t (the highest id among equal effective_from). Each
+# project's versions become sorted arrays, and width_bucket() finds the version in force for
+# a submission: an equality join on the project instead of a range join, which keeps the
+# planner's row estimates right on millions of submissions. A submission at exactly a
+# version's effective_from falls in that version's bucket (lower bounds are inclusive);
+# bucket 0 (before the first rate) earns nothing.
+_RATE_ARRAYS_SQL = """
+    SELECT project_id,
+           array_agg(effective_from ORDER BY effective_from) AS starts,
+           array_agg(amount ORDER BY effective_from) AS amounts,
+           array_agg(unit::text ORDER BY effective_from) AS units,
+           array_agg(currency::text ORDER BY effective_from) AS currencies
     FROM (
         SELECT DISTINCT ON (project_id, effective_from) project_id, amount, currency, unit, effective_from
         FROM projects_payrate
         ORDER BY project_id, effective_from, id DESC
     ) versions
+    GROUP BY project_id
 """
 
 _D = GradePolicy.DEFAULT_PERCENTS
@@ -83,13 +92,16 @@ def expected_earnings_sql(where: str = "TRUE") -> str:
                           ELSE r.amount * x.pay_percent / 100 END, 2) AS amount
         FROM annotations_submission s
         JOIN projects_project p ON p.id = s.project_id
-        JOIN ({_RATE_INTERVALS_SQL}) r
-          ON r.project_id = s.project_id AND r.effective_from <= s.submitted_at
-         AND (r.effective_to IS NULL OR s.submitted_at < r.effective_to)
+        JOIN ({_RATE_ARRAYS_SQL}) ra ON ra.project_id = s.project_id
+        CROSS JOIN LATERAL (SELECT width_bucket(s.submitted_at, ra.starts) AS version) v
+        CROSS JOIN LATERAL (
+            SELECT ra.amounts[v.version] AS amount, ra.units[v.version] AS unit,
+                   ra.currencies[v.version] AS currency
+        ) r
         LEFT JOIN ({FINAL_GRADES_SQL}) g ON g.submission_id = s.id
         LEFT JOIN payouts_gradepolicy gp ON gp.project_id = s.project_id
         CROSS JOIN LATERAL (SELECT ({_PERCENT_SQL})::numeric(5, 2) AS pay_percent) x
-        WHERE {where}
+        WHERE v.version > 0 AND {where}
     """
 
 
@@ -166,6 +178,8 @@ def earnings_recompute(
     subs_where, posted_where, params = scope.where()
     sql = _RECOMPUTE_SQL.format(expected=expected_earnings_sql(subs_where), posted_where=posted_where)
     with transaction.atomic(), connection.cursor() as cursor:
+        # Enough memory for the joins over every submission to stay in memory (this transaction only).
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.TASKHUB_RECOMPUTE_WORK_MEM])
         if contractor_id is not None:
             # Recomputes of different contractors may run side by side; a wider one waits.
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_NAMESPACE])
