@@ -320,6 +320,9 @@ def lottery_allocate(*, batch_id: int, seed: int | None = None, now: datetime | 
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PROJECT_CLAIMS_LOCK_NAMESPACE, project_id])
         fair_share_caps_derive(batch_ids=[batch_id])
         batch = Batch.objects.select_related("project").get(pk=batch_id)
+        # generate_series() row estimates make the planner expect millions of rows, and JIT
+        # compiling for that costs more than the draw itself.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_QUOTA_SQL, {"batch": batch_id})
         cursor.execute(
             _ALLOCATE_SQL,
