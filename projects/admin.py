@@ -1,10 +1,29 @@
+import json
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers, widgets
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from taskhub.errors import DomainError
 
 from . import services
 from .models import Batch, PayRate, Project, Qualification, Task, TaskImport
+
+
+def pretty_json(value) -> str:
+    if value is None:
+        return "—"
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+    return format_html('<pre class="taskhub-json">{}</pre>', text)
 
 
 class PayRateInline(admin.TabularInline):
@@ -30,12 +49,41 @@ class ProjectAdmin(admin.ModelAdmin):
     inlines = [PayRateInline]
 
 
+class PayRateForm(forms.ModelForm):
+    """Sets the rate through `pay_rate_set`, so its rules (notice before a cut, no past
+    dates, ...) show as errors on this form instead of losing what was typed.
+
+    The service runs once, after every other check has passed, inside the admin's request
+    transaction: if anything later fails the rate is rolled back with the rest."""
+
+    set_by = None  # the signed-in admin, set by PayRateAdmin.get_form
+
+    class Meta:
+        model = PayRate
+        fields = ["project", "amount", "currency", "unit", "effective_from", "reason"]
+
+    def _post_clean(self):
+        super()._post_clean()  # field and model validation first
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.rate = services.pay_rate_set(
+                project=data["project"], amount=data["amount"], currency=data["currency"], unit=data["unit"],
+                effective_from=data["effective_from"], set_by=self.set_by, reason=data["reason"],
+            )
+        except DomainError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
 @admin.register(PayRate)
 class PayRateAdmin(admin.ModelAdmin):
     """New rates go through `pay_rate_set`, which enforces the notice period for cuts."""
 
+    form = PayRateForm
     list_display = ["project", "amount", "currency", "unit", "effective_from", "reason", "set_by"]
     list_filter = ["project", "unit"]
+    list_select_related = ["project", "set_by"]
     fields = ["project", "amount", "currency", "unit", "effective_from", "reason"]
 
     def has_change_permission(self, request, obj=None):
@@ -44,33 +92,148 @@ class PayRateAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"set_by": request.user})
+
     def save_model(self, request, obj, form, change):
-        obj.pk = services.pay_rate_set(
-            project=obj.project,
-            amount=obj.amount,
-            currency=obj.currency,
-            unit=obj.unit,
-            effective_from=obj.effective_from,
-            set_by=request.user,
-            reason=obj.reason,
-        ).pk
+        # The form already appended the rate through the service; show that row.
+        obj.pk = form.rate.pk
+        obj.set_by = form.rate.set_by
 
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            from django.http import HttpResponseRedirect
+    def save_related(self, request, form, formsets, change):
+        """A rate has nothing related to save."""
 
-            return HttpResponseRedirect(request.get_full_path())
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+class TaskImportUploadForm(forms.Form):
+    file = forms.FileField(help_text="JSON Lines, CSV or HH-RLHF pairs; may be gzipped.")
+    format = forms.ChoiceField(choices=TaskImport.Format.choices, initial=TaskImport.Format.AUTO)
+    gold_from_reference = forms.BooleanField(
+        required=False, label="Gold from reference",
+        help_text="Use the source's known answer (HH-RLHF: the chosen reply) as the gold answer.",
+    )
+    seed = forms.IntegerField(
+        required=False, min_value=-(2**63), max_value=2**63 - 1,
+        help_text="HH-RLHF: seed of the random A/B order (blank: drawn and recorded).",
+    )
+
+
+class ScheduleForm(forms.Form):
+    release_at = forms.SplitDateTimeField(widget=widgets.AdminSplitDateTime, label="Release at")
+    reservation_opens_at = forms.SplitDateTimeField(
+        widget=widgets.AdminSplitDateTime, required=False, label="Lottery reservation opens",
+        help_text="Lottery batches only; blank opens the default window before release.",
+    )
+    urgent = forms.BooleanField(required=False, help_text="Release with less than the minimum notice.")
+    urgent_reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TaskImportInline(admin.TabularInline):
+    model = TaskImport
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["original_name", "format", "status", "imported_count", "error_count", "created_at"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    verbose_name_plural = "imports"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ["name", "project", "status", "release_policy", "release_at", "released_at"]
+    list_display = ["name", "project", "status", "release_policy", "task_count", "release_at", "released_at"]
     list_filter = ["status", "release_policy", "project"]
+    list_select_related = ["project"]
     readonly_fields = ["status", "released_at", "closed_at", "created_at"]
-    actions = ["release_now", "close"]
+    actions = ["schedule", "release_now", "close"]
+    inlines = [TaskImportInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(task_total=Count("tasks"))
+
+    @admin.display(description="tasks", ordering="task_total")
+    def task_count(self, obj):
+        return obj.task_total
+
+    def get_urls(self):
+        return [
+            path("<int:object_id>/import/", self.admin_site.admin_view(self.import_view),
+                 name="projects_batch_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request, object_id):
+        batch = get_object_or_404(Batch.objects.select_related("project"), pk=object_id)
+        if not self.has_change_permission(request, batch):
+            raise PermissionDenied
+        form = TaskImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                task_import = services.task_import_create(
+                    batch=batch, uploaded_file=data["file"], format=data["format"],
+                    gold_from_reference=data["gold_from_reference"], seed=data["seed"], created_by=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                self.message_user(request, f"{task_import.original_name} is being checked and imported.")
+                return HttpResponseRedirect(reverse("admin:projects_taskimport_change", args=[task_import.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import tasks into {batch.name}",
+            "opts": self.opts,
+            "original": batch,
+            "form": form,
+            "task_type": batch.project.type,
+            "example_payload": pretty_json(batch.project.type.example_payload),
+            "payload_fields": list(batch.project.type.payload_schema.model_fields),
+            "max_line_bytes": settings.TASKHUB_IMPORT_MAX_LINE_BYTES,
+        }
+        return TemplateResponse(request, "admin/projects/batch/import.html", context)
+
+    @admin.action(description="Schedule the release…")
+    def schedule(self, request, queryset):
+        batches = list(queryset.select_related("project"))
+        form = ScheduleForm(request.POST if "apply" in request.POST else None)
+        failures: list[tuple[Batch, str]] = []
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            for batch in batches:
+                try:
+                    services.batch_schedule(
+                        batch=batch, release_at=data["release_at"], scheduled_by=request.user,
+                        urgent=data["urgent"], urgent_reason=data["urgent_reason"],
+                        reservation_opens_at=data["reservation_opens_at"],
+                    )
+                except DomainError as exc:
+                    failures.append((batch, exc.message))
+                else:
+                    when = timezone.localtime(batch.release_at)
+                    self.message_user(request, f"{batch} is scheduled for {when:%Y-%m-%d %H:%M %Z}.")
+            if not failures:
+                return None
+            batches = [batch for batch, _ in failures]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Schedule the release",
+            "opts": self.opts,
+            "batches": batches,
+            "failures": failures,
+            "form": form,
+            "media": self.media + form.media,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/projects/batch/schedule.html", context)
 
     @admin.action(description="Release now")
     def release_now(self, request, queryset):
@@ -90,7 +253,7 @@ class BatchAdmin(admin.ModelAdmin):
         for batch in queryset:
             try:
                 services.batch_close(batch=batch)
-                self.message_user(request, f"{batch} closed at {timezone.now():%H:%M}.")
+                self.message_user(request, f"{batch} closed at {timezone.localtime():%H:%M}.")
             except DomainError as exc:
                 self.message_user(request, f"{batch}: {exc.message}", level=messages.ERROR)
 
@@ -100,16 +263,39 @@ class BatchAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+# --- tasks ------------------------------------------------------------------------------------
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "batch", "project", "claim_count", "submitted_count", "overlap"]
-    list_filter = ["project"]
+    list_display = ["external_id", "batch", "project", "is_gold", "claim_count", "submitted_count", "overlap"]
+    list_filter = ["project", "batch"]
     search_fields = ["external_id"]
-    readonly_fields = ["batch", "project", "external_id", "payload", "gold_answer", "reference_answer",
-                       "overlap", "claim_count", "submitted_count", "created_at"]
-    list_select_related = ["batch", "project"]
+    list_select_related = ["batch__project", "project"]
+    fields = ["batch", "project", "external_id", "payload_pretty", "gold_answer_pretty", "reference_answer_pretty",
+              "overlap", "claim_count", "submitted_count", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj):
+        return pretty_json(obj.payload)
+
+    @admin.display(description="gold answer")
+    def gold_answer_pretty(self, obj):
+        return pretty_json(obj.gold_answer)
+
+    @admin.display(description="reference answer")
+    def reference_answer_pretty(self, obj):
+        return pretty_json(obj.reference_answer)
+
+    @admin.display(description="gold", boolean=True)
+    def is_gold(self, obj):
+        return obj.gold_answer is not None
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -120,12 +306,51 @@ class QualificationAdmin(admin.ModelAdmin):
     autocomplete_fields = []
 
 
+# --- imports ----------------------------------------------------------------------------------
+
+
 @admin.register(TaskImport)
 class TaskImportAdmin(admin.ModelAdmin):
-    list_display = ["original_name", "batch", "format", "status", "progress_percent", "imported_count", "error_count",
+    """Imports are started from a batch ("Import tasks"); this page follows one while it runs."""
+
+    list_display = ["original_name", "batch", "format", "status", "progress", "imported_count", "error_count",
                     "created_at"]
     list_filter = ["status", "format"]
-    readonly_fields = [f.name for f in TaskImport._meta.fields]
+    list_select_related = ["batch__project"]
+    search_fields = ["original_name", "batch__name"]
+    fields = ["batch", "original_name", "format", "gold_from_reference", "seed", "status", "processed_lines",
+              "imported_count", "error_count", "total_bytes", "created_by", "created_at", "started_at",
+              "finished_at"]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return f"{obj.progress_percent}%"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("batch__project", "created_by")
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        task_import = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if task_import is not None:
+            extra["import_errors"] = format_html_join(
+                "\n", "<li><strong>{}</strong>{} {}</li>",
+                (
+                    (f"Line {e['line']}" if e.get("line") else "File",
+                     f" ({e['loc']})" if e.get("loc") else "", e.get("msg", ""))
+                    for e in task_import.errors
+                ),
+            )
+            extra["more_errors"] = max(0, task_import.error_count - len(task_import.errors))
+            extra["refresh_seconds"] = 0 if task_import.is_finished else 2
+        return super().change_view(request, object_id, form_url, extra)

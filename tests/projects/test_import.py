@@ -103,10 +103,10 @@ def test_csv_with_a_payload_json_column():
 def test_csv_with_one_column_per_payload_field():
     batch = pairwise_batch()
     content = (
-        'external_id,prompt,response_a,response_b\r\n'
-        'f-1,"A prompt\nover two lines",First,Second\r\n'
-        'f-2,Plain,"Quoted ""word""",Other\r\n'
-    ).encode()
+        b'external_id,prompt,response_a,response_b\r\n'
+        b'f-1,"A prompt\nover two lines",First,Second\r\n'
+        b'f-2,Plain,"Quoted ""word""",Other\r\n'
+    )
     task_import = run_import(batch, content, name="tasks.csv")
 
     assert task_import.status == ST.DONE, task_import.errors
@@ -120,10 +120,10 @@ def test_csv_per_field_columns_fill_numbers_and_leave_empty_optional_fields_out(
     project = factories.ProjectFactory(task_type="audio_timestamp", task_config={"labels": ["speech", "music"]})
     batch = pairwise_batch(project=project)
     content = (
-        "external_id,audio_url,duration_seconds,transcript\n"
-        "a-1,https://example.com/a.mp3,12.5,\n"
-        "a-2,/media/b.mp3,3,Hello there\n"
-    ).encode()
+        b"external_id,audio_url,duration_seconds,transcript\n"
+        b"a-1,https://example.com/a.mp3,12.5,\n"
+        b"a-2,/media/b.mp3,3,Hello there\n"
+    )
     task_import = run_import(batch, content, name="clips.csv")
 
     assert task_import.status == ST.DONE, task_import.errors
@@ -326,7 +326,9 @@ def test_a_bad_import_writes_nothing_even_when_only_the_last_line_is_bad():
 
     assert_nothing_written(batch, task_import)
     assert task_import.error_count == 1
-    assert task_import.errors == [{"line": 3000, "loc": "payload.response_b", "msg": "payload.response_b: Field required"}]
+    assert task_import.errors == [
+        {"line": 3000, "loc": "payload.response_b", "msg": "payload.response_b: Field required"}
+    ]
     assert task_import.processed_lines == 3000
 
 
@@ -504,12 +506,12 @@ def test_wrong_csv_columns_are_named(header, expected):
 def test_csv_rows_with_the_wrong_cell_count_or_bad_json_cells():
     batch = pairwise_batch()
     content = (
-        'external_id,payload\n'
-        'ok,"{""prompt"": ""p"", ""response_a"": ""a"", ""response_b"": ""b""}"\n'
-        'short\n'
-        'bad,"{not json"\n'
-        'q,"unterminated\n'
-    ).encode()
+        b'external_id,payload\n'
+        b'ok,"{""prompt"": ""p"", ""response_a"": ""a"", ""response_b"": ""b""}"\n'
+        b'short\n'
+        b'bad,"{not json"\n'
+        b'q,"unterminated\n'
+    )
     task_import = run_import(batch, content, name="t.csv")
     assert_nothing_written(batch, task_import)
     by_line = {e["line"]: e["msg"] for e in task_import.errors}
@@ -664,13 +666,14 @@ def test_progress_is_saved_while_validating():
 # --- housekeeping -----------------------------------------------------------------------------
 
 
-def test_purge_deletes_old_upload_files_and_keeps_the_records(media_root):
+def test_purge_deletes_old_upload_files_and_keeps_the_records(settings):
+    uploads_dir = settings.MEDIA_ROOT
     batch = pairwise_batch()
     old, recent, running = upload(batch), upload(batch, jsonl(pair(8))), upload(batch, jsonl(pair(9)))
     now = timezone.now()
     TaskImport.objects.filter(pk=old.pk).update(status=ST.DONE, finished_at=now - timedelta(days=8))
     TaskImport.objects.filter(pk=recent.pk).update(status=ST.FAILED, finished_at=now - timedelta(days=2))
-    old_path = media_root / old.file.name
+    old_path = uploads_dir / old.file.name
 
     assert old_path.exists()
     assert task_import_files_purge() == 1
@@ -679,7 +682,7 @@ def test_purge_deletes_old_upload_files_and_keeps_the_records(media_root):
     assert old.file.name == "" and old.status == ST.DONE  # the record stays
     for kept in (recent, running):
         kept.refresh_from_db()
-        assert (media_root / kept.file.name).exists()
+        assert (uploads_dir / kept.file.name).exists()
     assert task_import_files_purge() == 0
 
 
