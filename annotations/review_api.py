@@ -29,7 +29,7 @@ class GradeSerializer(serializers.Serializer):
 
 class QueueItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project = serializers.CharField(source="project.slug")
     task_id = serializers.IntegerField()
     submitted_at = serializers.DateTimeField()
     answer = serializers.JSONField()
