@@ -98,6 +98,15 @@ class Command(BaseCommand):
         self._batch(rating, "Ratings 1", Batch.Status.OPEN, now, admin, [
             (f"r1-{i}", {"prompt": p, "response": a}) for i, (p, a, _b) in enumerate(PAIRS * 3)
         ])
+        # A lottery release whose reservation window is open: contractors can opt in from the dashboard.
+        lottery = self._batch(rating, "Ratings 2 (lottery)", Batch.Status.SCHEDULED, now, admin, [
+            (f"r2-{i}", {"prompt": p, "response": b}) for i, (p, _a, b) in enumerate(PAIRS * 4)
+        ], release_at=now + timedelta(days=2), policy=Batch.Policy.LOTTERY)
+        if lottery.reservation_opens_at is None:
+            Batch.objects.filter(pk=lottery.pk).update(
+                reservation_opens_at=now, lottery_max_per_person=3, fallback_policy=Batch.Policy.FAIR_SHARE,
+                scheduled_at=now, scheduled_by=admin,
+            )
         qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
                             note="Demo")
         self._earnings(people, admin, pairwise)
