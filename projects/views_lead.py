@@ -127,20 +127,15 @@ def sprint_board_fragment(request, sprint_id):
 def sprint_roster(request, sprint_id):
     sprint = sel.sprint_get_for_user(sprint_id=sprint_id, user=request.user)
     members = sel.sprint_roster(sprint=sprint)
+    from django.conf import settings
+
+    from annotations.services.flags import Decision
+
     return render(request, "sprints/roster.html", {
-        "sprint": sprint, "members": members, "flag_decide_url": _flag_decide_base(),
+        "sprint": sprint, "members": members, "decisions": Decision.CHOICES,
+        "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
         "open_flags": sum(len(m.flags) for m in members),
     })
-
-
-def _flag_decide_base() -> str | None:
-    """URL prefix of the flag decision form of the work-and-review pages, when they exist."""
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse("review:flag_decide", kwargs={"flag_id": 0}).replace("/0/", "/{id}/")
-    except NoReverseMatch:
-        return None
 
 
 @require_POST

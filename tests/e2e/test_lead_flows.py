@@ -123,3 +123,86 @@ def test_an_admin_sets_up_a_project_imports_hh_rlhf_and_schedules_the_batch(page
     entry = page.get_by_role("link", name="Harmless pairs · HH harmless test")
     assert entry.is_visible()
     assert local.strftime("%H:%M") in entry.inner_text()
+
+
+def _sprint_with_work(lead):
+    from tests.projects.sprint_helpers import make_sprint, make_work
+
+    member = factories.ContractorFactory(display_name="Ada Member")
+    project = factories.ProjectFactory(name="Helpful pairs", rubric=[{"key": "accuracy", "label": "Accuracy"}])
+    sprint = make_sprint(lead=lead, members=[member], projects=[project], hours_ago=3)
+    answer = {"choice": "A", "strength": "clear", "reason": "A answers the question."}
+    work = make_work(contractor=member, project=project, count=4, at=sprint.starts_at + timedelta(minutes=20))
+    gold = make_work(contractor=member, project=project, count=1, at=sprint.starts_at + timedelta(minutes=30),
+                     gold_agreement=1.0)
+    Submission.objects.filter(pk__in=[s.pk for s in work + gold]).update(answer=answer)
+    Task.objects.filter(submissions__in=gold).update(gold_answer=answer)
+    return sprint, member, project
+
+
+def test_a_lead_grades_five_items_with_the_keyboard_and_decides_a_flag(page, login):
+    from annotations.models import ContractorFlag, Review
+
+    lead = factories.LeadFactory()
+    sprint, member, project = _sprint_with_work(lead)
+    login(lead)
+    page.goto(f"/lead/sprints/{sprint.pk}/")
+    page.get_by_role("link", name="Review this sprint's work").click()
+    page.get_by_role("link", name="Start grading").click()
+
+    for item in range(5):
+        page.locator("#grade-form").wait_for()
+        heading = page.get_by_role("heading", level=1).inner_text()
+        low = item == 1
+        page.keyboard.press("2" if low else "4")  # overall grade
+        page.keyboard.press("2" if low else "4")  # the rubric mark
+        if low:  # a 1 or 2 needs a reason: the page moves the focus to it
+            assert page.evaluate("document.activeElement.id") == "reason"
+            page.keyboard.type("The choice ignores the safety problem in B.")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            "h => { const e = document.querySelector('h1'); return !e || e.textContent !== h; }", arg=heading
+        )
+
+    graded = Review.objects.filter(reviewer=lead)
+    assert graded.filter(kind=Review.Kind.REVIEWER).count() == 4
+    assert graded.filter(kind=Review.Kind.CALIBRATION).count() == 1  # the gold item mixed in
+    low = graded.get(kind=Review.Kind.REVIEWER, score=2)
+    assert low.reason == "The choice ignores the safety problem in B."
+
+    flag = ContractorFlag.objects.create(contractor=member, project=project, average=Decimal("2.00"),
+                                         threshold=Decimal("2.50"), grades_counted=4, created_at=timezone.now())
+    page.goto(f"/lead/sprints/{sprint.pk}/roster/")
+    row = page.get_by_role("row", name="Ada Member")
+    row.get_by_label("Decision").select_option("warn")
+    row.get_by_label("Reason the contractor will read").fill("Please re-read the harmlessness guidance, section 2.")
+    row.get_by_role("button", name="Decide").click()
+    page.wait_for_load_state()
+    flag.refresh_from_db()
+    assert flag.status == ContractorFlag.Status.WARNED
+    assert flag.reason == "Please re-read the harmlessness guidance, section 2."
+
+
+def test_an_admin_approves_payouts_from_the_admin_area(page, login):
+    from payouts.models import LedgerEntry, Payout
+    from payouts.services import payouts_draft
+    from payouts.services.payouts import payout_period_last_closed
+
+    admin = factories.AdminFactory()
+    period = payout_period_last_closed()
+    people = [factories.ContractorFactory() for _ in range(2)]
+    for person in people:
+        LedgerEntry.objects.create(contractor=person, kind="bonus", amount=Decimal("25.00"), currency="USD",
+                                   source_type="manual", reason="Sprint bonus",
+                                   idempotency_key=f"e2e-bonus-{person.pk}",
+                                   created_at=period.start + timedelta(hours=1))
+    assert payouts_draft(period=period) == 2
+
+    login(admin)
+    page.goto("/manage/")
+    page.get_by_role("link", name="Payouts").first.click()
+    for payout in Payout.objects.all():
+        page.get_by_label(f"Approve payout {payout.pk}").check()
+    page.get_by_role("button", name="Approve selected").click()
+    page.wait_for_load_state()
+    assert set(Payout.objects.values_list("status", flat=True)) == {"approved"}
