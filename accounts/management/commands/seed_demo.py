@@ -110,6 +110,7 @@ class Command(BaseCommand):
         qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
                             note="Demo")
         self._earnings(people, admin, pairwise)
+        self._sprint(people, rating, pairwise, now)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with any of these (password: "
                                              f"{DEMO_PASSWORD}):"))
@@ -137,6 +138,42 @@ class Command(BaseCommand):
                          reason="Welcome to TaskHub: thanks for finishing onboarding", created_by=admin,
                          idempotency_key="demo-welcome-alice")
         earnings_recompute()
+
+    def _sprint(self, people, rating, pairwise, now) -> None:
+        """An open sprint led by the demo lead: members, real work, grades and an announcement."""
+        from annotations import services as work
+        from projects.models import Sprint, SprintMember
+        from projects.services.sprints import announcement_post
+
+        lead = people["lead@taskhub.local"]
+        members = [people[e] for e in ("alice@taskhub.local", "bob@taskhub.local", "carol@taskhub.local")]
+        sprint, created = Sprint.objects.get_or_create(
+            lead=lead, name="Ratings push",
+            defaults={"starts_at": now - timedelta(hours=6), "ends_at": now + timedelta(hours=18),
+                      "target_submissions": 30, "quality_target": "4.00", "status": Sprint.Status.OPEN,
+                      "opened_at": now - timedelta(hours=6)},
+        )
+        if not created:
+            return
+        sprint.projects.set([rating, pairwise])
+        SprintMember.objects.bulk_create(SprintMember(sprint=sprint, contractor=m) for m in members)
+        scores = {c["key"]: 4 for c in rating.rubric}
+        for person, count in ((members[1], 4), (members[2], 3), (members[0], 2)):
+            for i in range(count):
+                claim = work.task_claim_next(contractor=person, project=rating)
+                if claim is None:
+                    break
+                submission = work.claim_submit(claim=claim, contractor=person, answer={
+                    "scores": scores, "overall": 4 - i % 2, "comment": "Accurate and clear; a little long."})
+                if i < 2:
+                    grade = 5 - i * 2
+                    work.review_create(
+                        submission=submission, reviewer=lead, score=grade, marks={k: grade for k in scores},
+                        reason="" if grade >= 3 else "The overall score ignores the factual error in the answer.",
+                    )
+        work.task_claim_next(contractor=members[2], project=rating)  # someone at work right now
+        announcement_post(author=lead, sprint=sprint, title="Ratings push is on",
+                          body="Target 30 ratings by tomorrow. Quality first: read the rubric before you start.")
 
     def _project(self, *, slug, **fields) -> Project:
         fields.setdefault("status", Project.Status.ACTIVE)
