@@ -103,12 +103,17 @@ def grade(request, submission_id):
     return redirect(_with_query(reverse("review:next"), _filter_query(request)))
 
 
-@reviewer_required
-def appeals(request):
+def _appeals_page(request, *, error=None, failed_id=None, status=200):
     items = list(selectors.appeals_open_for(decider=request.user)[:100])
     return render(request, "review/appeals.html", {
         "appeals": items, "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
-    })
+        "error": error, "failed_id": failed_id, "posted": request.POST if failed_id else {},
+    }, status=status)
+
+
+@reviewer_required
+def appeals(request):
+    return _appeals_page(request)
 
 
 @require_POST
@@ -117,16 +122,20 @@ def appeal_decide(request, appeal_id):
     appeal = Appeal.objects.select_related("review", "review__submission").filter(pk=appeal_id).first()
     if appeal is None:
         raise NotFound("No such appeal.")
-    appeal = services.appeal_decide(
-        appeal=appeal, decider=request.user, outcome=request.POST.get("outcome", ""),
-        reason=request.POST.get("reason", ""), revised_score=request.POST.get("revised_score") or None,
-    )
+    try:
+        appeal = services.appeal_decide(
+            appeal=appeal, decider=request.user, outcome=request.POST.get("outcome", ""),
+            reason=request.POST.get("reason", ""), revised_score=request.POST.get("revised_score") or None,
+        )
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _appeals_page(request, error=exc, failed_id=appeal.pk, status=400)
     messages.success(request, f"Appeal {appeal.get_status_display().lower()}; the contractor sees your reason.")
     return redirect("review:appeals")
 
 
-@lead_required
-def flags(request):
+def _flags_page(request, *, error=None, failed_id=None, status=200):
     open_flags = list(selectors.flags_open()[:200])
     grades = {}
     if open_flags:
@@ -147,8 +156,14 @@ def flags(request):
         "figures": list(selectors.agreement_figures()[:300]),
         "decisions": Decision.CHOICES,
         "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+        "error": error, "failed_id": failed_id, "posted": request.POST if failed_id else {},
     }
-    return render(request, "review/flags.html", context)
+    return render(request, "review/flags.html", context, status=status)
+
+
+@lead_required
+def flags(request):
+    return _flags_page(request)
 
 
 @require_POST
@@ -157,9 +172,15 @@ def flag_decide(request, flag_id):
     flag = ContractorFlag.objects.filter(pk=flag_id).select_related("contractor", "project").first()
     if flag is None:
         raise NotFound("No such flag.")
-    flag = services.flag_decide(
-        flag=flag, lead=request.user, decision=request.POST.get("decision", ""), reason=request.POST.get("reason", "")
-    )
+    try:
+        flag = services.flag_decide(
+            flag=flag, lead=request.user, decision=request.POST.get("decision", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _flags_page(request, error=exc, failed_id=flag.pk, status=400)
     messages.success(request, f"{flag.contractor}: {flag.get_status_display().lower()}. They see your reason.")
     return redirect("review:flags")
 
@@ -170,7 +191,12 @@ def pause_lift(request, pause_id):
     pause = ContractorPause.objects.filter(pk=pause_id).select_related("contractor", "project").first()
     if pause is None:
         raise NotFound("No such pause.")
-    services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
+    try:
+        services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _flags_page(request, error=exc, failed_id=f"pause-{pause.pk}", status=400)
     messages.success(request, f"{pause.contractor} may work on {pause.project.name} again.")
     return redirect("review:flags")
 

@@ -150,6 +150,10 @@ def _submission_status(submission, now) -> str:
 
 @contractor_required
 def my_work(request):
+    return _my_work_page(request)
+
+
+def _my_work_page(request, *, error=None, failed_review_id=None, status=200):
     now = timezone.now()
     submissions = selectors.submissions_with_reviews_for(user=request.user)
     for submission in submissions:
@@ -160,7 +164,9 @@ def my_work(request):
     return render(request, "work/my_work.html", {
         "submissions": submissions, "flags": flags,
         "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
-    })
+        "error": error, "failed_review_id": failed_review_id,
+        "posted_reason": request.POST.get("reason", "") if failed_review_id else "",
+    }, status=status)
 
 
 @require_POST
@@ -169,6 +175,11 @@ def appeal_create(request, review_id):
     review = selectors.reviews_for_contractor(user=request.user).filter(pk=review_id).first()
     if review is None:
         raise NotFound("No such review of your work.")
-    services.appeal_create(review=review, contractor=request.user, reason=request.POST.get("reason", ""))
+    try:
+        services.appeal_create(review=review, contractor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _my_work_page(request, error=exc, failed_review_id=review.pk, status=400)
     messages.success(request, "Appeal sent. A different reviewer will decide it; you will see the outcome here.")
     return redirect("work:my_work")
