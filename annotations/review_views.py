@@ -51,10 +51,19 @@ def queue(request):
     return render(request, "review/queue.html", context)
 
 
+SKIPPED_SESSION_KEY = "review_skipped"
+
+
 @reviewer_required
 def next_item(request):
     filters = queue_filters_from_get(request.GET)
-    item = selectors.review_next_for(reviewer=request.user, **filters)
+    skipped = request.session.get(SKIPPED_SESSION_KEY, [])
+    skip = request.GET.get("skip", "")
+    if skip.isdigit() and int(skip) not in skipped:
+        # Remembered for this session only, so a skipped item comes back another day.
+        skipped = [*skipped, int(skip)][-200:]
+        request.session[SKIPPED_SESSION_KEY] = skipped
+    item = selectors.review_next_for(reviewer=request.user, skip_ids=skipped, **filters)
     if item is None:
         return render(request, "review/empty.html", {"query": _filter_query(request)})
     return redirect(_with_query(reverse("review:grade", args=[item.pk]), _filter_query(request)))
@@ -67,6 +76,8 @@ def _grade_page(request, submission, *, form=None, error=None, errors=(), status
         "error": error, "errors": list(errors), "conflict": conflict, "query": _filter_query(request),
         "reason_min_chars": settings.TASKHUB_LOW_GRADE_REASON_MIN_CHARS,
         "next_url": _with_query(reverse("review:next"), _filter_query(request)),
+        "skip_url": _with_query(reverse("review:next"), "&".join(filter(None, [_filter_query(request),
+                                                                               f"skip={submission.pk}"]))),
     }
     return render(request, "review/grade.html", context, status=status)
 

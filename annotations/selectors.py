@@ -129,9 +129,10 @@ def calibration_items(*, reviewer, project_ids=None) -> QuerySet[Submission]:
     return qs
 
 
-def review_next_for(*, reviewer, project_ids=None, contractor_id=None, every: int | None = None):
+def review_next_for(*, reviewer, project_ids=None, contractor_id=None, every: int | None = None, skip_ids=()):
     """The next item to grade: the oldest waiting submission, except that every `every`th
-    item (counting the reviewer's own grades) is a gold item for blind calibration."""
+    item (counting the reviewer's own grades) is a gold item for blind calibration.
+    `skip_ids` are items this reviewer chose to skip for now."""
     from django.conf import settings
 
     from .models import Review
@@ -139,14 +140,18 @@ def review_next_for(*, reviewer, project_ids=None, contractor_id=None, every: in
     every = every or settings.TASKHUB_REVIEW_GOLD_EVERY
     done = Review.objects.filter(reviewer=reviewer).exclude(kind=Review.Kind.AUTOMATIC).count()
     queue = review_queue(reviewer=reviewer, project_ids=project_ids, contractor_id=contractor_id)
+    gold = calibration_items(reviewer=reviewer, project_ids=project_ids)
+    if skip_ids:
+        queue = queue.exclude(pk__in=skip_ids)
+        gold = gold.exclude(pk__in=skip_ids)
     if every and (done + 1) % every == 0:
-        gold = calibration_items(reviewer=reviewer, project_ids=project_ids).first()
-        if gold is not None:
-            return gold
+        item = gold.first()
+        if item is not None:
+            return item
     item = queue.first()
     if item is None:
         # Nothing real is waiting: calibration items still help.
-        item = calibration_items(reviewer=reviewer, project_ids=project_ids).first()
+        item = gold.first()
     return item
 
 

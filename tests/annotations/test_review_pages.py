@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from annotations import services
+from annotations import selectors, services
 from annotations.models import Review
 from tests import factories
 from tests.annotations.reviewing import make_project, peer_reviewer, reviewer, submit
@@ -191,3 +191,16 @@ def test_the_flags_page_query_count_does_not_grow(client_for, django_assert_max_
     with django_assert_max_num_queries(7):
         page = client.get(reverse("review:flags")).content.decode()
     assert page.count(">Decide</button>") == 7
+
+
+def test_skipping_an_item_moves_on_to_the_next_one(client_for):
+    project = make_project("pairwise")
+    first = submit(factories.ContractorFactory(), project)
+    second = submit(factories.ContractorFactory(), project)
+    client = client_for(reviewer())
+    page = client.get(reverse("review:grade", args=[first.pk])).content.decode()
+    assert f"skip={first.pk}" in page
+    response = client.get(reverse("review:next"), {"skip": first.pk})
+    assert response["Location"].startswith(reverse("review:grade", args=[second.pk]))
+    # Skipped items stay in the queue for everyone else.
+    assert first in list(selectors.review_queue(reviewer=reviewer()))
