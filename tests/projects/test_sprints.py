@@ -357,3 +357,13 @@ def test_members_see_their_open_and_planned_sprints():
     make_sprint(members=[member], name="Done", status=S.CLOSED, summary={"submitted": 0})
     make_sprint(members=[factories.ContractorFactory()], name="Not mine")
     assert [s.name for s in sprints_for_member(member)] == [open_sprint.name]
+
+
+def test_members_see_the_sprint_and_its_latest_announcement_on_their_dashboard(client_for):
+    member = factories.ContractorFactory()
+    sprint = make_sprint(members=[member], name="Ratings push")
+    Announcement.objects.create(author=sprint.lead, sprint=sprint, title="Halfway there", body="Keep the quality up.")
+    body = client_for(member).get(reverse("work:dashboard")).content.decode()
+    assert "Your sprints" in body and "Ratings push" in body and "Halfway there" in body
+    other = factories.ContractorFactory()
+    assert "Ratings push" not in client_for(other).get(reverse("work:dashboard")).content.decode()
