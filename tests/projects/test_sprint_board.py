@@ -61,10 +61,11 @@ def test_board_figures_progress_backlog_grades_and_who_is_active():
     now = timezone.now()
     batch = factories.BatchFactory(project=project)
     fresh, stale = factories.make_tasks(batch, 2)
-    Claim.objects.create(task=fresh, contractor=alice, project=project, batch=batch, claimed_at=now - timedelta(hours=1),
+    hour_ago = now - timedelta(hours=1)
+    Claim.objects.create(task=fresh, contractor=alice, project=project, batch=batch, claimed_at=hour_ago,
                          deadline=now + timedelta(hours=1), last_heartbeat_at=now - timedelta(minutes=1))
-    Claim.objects.create(task=stale, contractor=idle, project=project, batch=batch, claimed_at=now - timedelta(hours=1),
-                         deadline=now + timedelta(hours=1), last_heartbeat_at=now - timedelta(hours=1))
+    Claim.objects.create(task=stale, contractor=idle, project=project, batch=batch, claimed_at=hour_ago,
+                         deadline=now + timedelta(hours=1), last_heartbeat_at=hour_ago)
 
     board = sprint_board(sprint=sprint, now=now)
     assert board["totals"]["submitted"] == 5
