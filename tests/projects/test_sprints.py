@@ -367,3 +367,18 @@ def test_members_see_the_sprint_and_its_latest_announcement_on_their_dashboard(c
     assert "Your sprints" in body and "Ratings push" in body and "Halfway there" in body
     other = factories.ContractorFactory()
     assert "Ratings push" not in client_for(other).get(reverse("work:dashboard")).content.decode()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_beat_task_that_opens_and_closes_sprints(celery_worker_process):
+    from tests.conftest import wait_for
+
+    member = factories.ContractorFactory()
+    due = make_sprint(status=S.PLANNED, hours_ago=1, members=[member])
+    ended = make_sprint(status=S.OPEN, hours_ago=30, hours=24, members=[member])
+    sprints_open_close_due.delay()
+    wait_for(lambda: Sprint.objects.filter(pk=ended.pk, status=S.CLOSED).exists(), timeout=60)
+    assert Sprint.objects.get(pk=due.pk).status == S.OPEN
+    assert Sprint.objects.get(pk=ended.pk).summary["submitted"] == 0
+    wait_for(lambda: Notification.objects.filter(user=member).count() == 2, timeout=30)
