@@ -13,7 +13,9 @@ from tests.conftest import ROOT, child_env
 
 
 def test_check_deploy_passes_with_debug_off():
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_SSL_REDIRECT"}}
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never has it.
+    dropped = {"DEBUG", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(DEBUG="false", SECRET_KEY="p" * 20 + "-production-secret-key-0123456789abcdefXYZ",
                ALLOWED_HOSTS="taskhub.example.com", CSRF_TRUSTED_ORIGINS="https://taskhub.example.com")
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
