@@ -17,7 +17,7 @@ from django.utils import timezone
 from taskhub.errors import Conflict, DomainError, Forbidden, NotFound
 
 from ..models import Appeal, Review, ReviewEvent
-from .reviews import _enqueue_flag_recompute, _grade, _invalid, reviewer_role_of
+from .reviews import _enqueue_flag_recompute, _grade, _invalid, notify_contractor, reviewer_role_of
 
 
 def _clean_text(value: Any, field: str, minimum: int, what: str) -> str:
@@ -103,6 +103,11 @@ def appeal_decide(
             kind=ReviewEvent.Kind.REVISED if outcome == Appeal.Status.REVISED else ReviewEvent.Kind.UPHELD,
             actor=decider, submission_id=review.submission_id, review=review, appeal=appeal, at=now,
             data={"reason": reason, "score": review.score, "revised_score": new_score},
+        )
+        outcome_text = f"revised to {new_score}/5" if new_score is not None else f"upheld at {review.score}/5"
+        notify_contractor(
+            user_id=appeal.contractor_id, kind="appeal_decided", title=f"Your appeal was decided: grade {outcome_text}",
+            body=reason, key=f"appeal:{appeal.pk}:decided",
         )
         if new_score is not None:
             submission = review.submission

@@ -23,7 +23,7 @@ from projects.models import Project
 from taskhub.errors import Conflict, Forbidden
 
 from ..models import ContractorFlag, ContractorPause, Review, ReviewEvent
-from .reviews import _invalid
+from .reviews import _invalid, notify_contractor
 
 
 class Decision:
@@ -97,6 +97,13 @@ def contractor_flags_recompute(*, contractor_id: int, project_id: int, now: date
                 kind=ReviewEvent.Kind.FLAGGED, flag=flag, at=now,
                 data={"average": str(average), "threshold": str(project.flag_threshold), "grades": counted},
             )
+            notify_contractor(
+                user_id=contractor_id, kind="grades_flagged",
+                title=f"Your recent grades on {project.name} are below the project's threshold",
+                body=(f"Your average over your last {counted} graded tasks is {average} (threshold "
+                      f"{project.flag_threshold}). A team lead will look at it; nothing changes until they decide."),
+                key=f"flag:{flag.pk}:opened",
+            )
     except IntegrityError:
         return None  # a concurrent recompute opened it
     return flag
@@ -137,6 +144,11 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
         ReviewEvent.objects.create(
             kind=ReviewEvent.Kind.DECIDED, actor=lead, flag=flag, at=now, data={"decision": decision, "reason": text}
         )
+        notify_contractor(
+            user_id=flag.contractor_id, kind="flag_decided",
+            title=f"A team lead decided on your grades on {flag.project.name}: {status.label}",
+            body=text, key=f"flag:{flag.pk}:decided",
+        )
     flag.refresh_from_db()
     return flag
 
@@ -158,6 +170,10 @@ def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | Non
             raise Conflict("This pause was already lifted.", code="pause_already_lifted")
         ReviewEvent.objects.create(
             kind=ReviewEvent.Kind.PAUSE_LIFTED, actor=lead, flag_id=pause.flag_id, at=now, data={"reason": text}
+        )
+        notify_contractor(
+            user_id=pause.contractor_id, kind="pause_lifted",
+            title=f"You may work on {pause.project.name} again", body=text, key=f"pause:{pause.pk}:lifted",
         )
     pause.refresh_from_db()
     return pause

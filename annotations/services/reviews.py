@@ -120,6 +120,11 @@ def review_create(
             )
             if kind == Review.Kind.REVIEWER:
                 _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+                notify_contractor(
+                    user_id=submission.contractor_id, kind="review_received",
+                    title=f"Your work on {submission.project.name} was graded {score}/5",
+                    body=reason or "See My work for the rubric marks.", key=f"review:{review.pk}",
+                )
                 from payouts.services import earnings_recompute_enqueue  # pay follows the grade
 
                 earnings_recompute_enqueue(contractor_id=submission.contractor_id)
@@ -139,6 +144,17 @@ def _already_reviewed(submission: Submission, reviewer, kind: str) -> Conflict:
         f"This submission was already graded by {by}{at}; your grade was not saved. Go on to the next item.",
         code="already_reviewed",
     )
+
+
+def notify_contractor(*, user_id: int, kind: str, title: str, body: str = "", key: str) -> None:
+    """An in-app notification to the contractor, once per event (the key makes repeats harmless)."""
+    from django.urls import reverse
+
+    from accounts.models import User
+    from accounts.services import notification_create
+
+    notification_create(user=User(pk=user_id), kind=kind, title=title, body=body[:2_000],
+                        url=reverse("work:my_work"), key=key)
 
 
 def _enqueue_flag_recompute(contractor_id: int, project_id: int) -> None:

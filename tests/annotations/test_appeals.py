@@ -200,3 +200,14 @@ def test_an_automatic_gold_grade_can_be_appealed_and_decided_by_any_reviewer():
     decided = services.appeal_decide(appeal=appeal, decider=reviewer(), outcome="upheld",
                                      reason="The known answer is A; B is wrong here.")
     assert decided.status == Appeal.Status.UPHELD
+
+
+def test_the_contractor_is_notified_of_the_decision(graded):
+    from accounts.models import Notification
+
+    contractor, _, review = graded
+    appeal = services.appeal_create(review=review, contractor=contractor, reason=REASON)
+    services.appeal_decide(appeal=appeal, decider=reviewer(), outcome="revised", revised_score=3,
+                           reason="Partly right: the reason is thin but valid.")
+    note = Notification.objects.get(user=contractor, kind="appeal_decided")
+    assert "revised to 3/5" in note.title and note.body == "Partly right: the reason is thin but valid."

@@ -193,3 +193,13 @@ def test_a_revised_appeal_updates_the_average_the_lead_sees(project, flagged):
     recompute(person, project)
     flag.refresh_from_db()
     assert flag.average == Decimal("3.00")  # (5 + 2 + 2) / 3
+
+
+def test_the_contractor_is_notified_when_flagged_and_of_the_decision(flagged):
+    from accounts.models import Notification
+
+    person, flag = flagged
+    services.flag_decide(flag=flag, lead=reviewer(), decision="warn", reason=DECISION)
+    kinds = {n.kind: n for n in Notification.objects.filter(user=person)}
+    assert "nothing changes until they decide" in kinds["grades_flagged"].body
+    assert kinds["flag_decided"].body == DECISION and "Warned" in kinds["flag_decided"].title

@@ -170,3 +170,13 @@ def test_the_queue_never_includes_gold_submissions_as_ordinary_work(project):
     gold = submit(factories.ContractorFactory(), project, gold={"choice": "A", "strength": "clear", "reason": "A"})
     assert gold.needs_review is False
     assert list(selectors.review_queue(reviewer=reviewer())) == []
+
+
+def test_the_contractor_is_notified_of_a_review_once(submission):
+    from accounts.models import Notification
+
+    review = services.review_create(submission=submission, reviewer=reviewer(), score=2, marks=MARKS,
+                                    reason="The reason contradicts the choice made.")
+    note = Notification.objects.get(user=submission.contractor)
+    assert (note.kind, note.key) == ("review_received", f"review:{review.pk}")
+    assert "graded 2/5" in note.title and "contradicts" in note.body
