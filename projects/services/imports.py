@@ -286,7 +286,7 @@ def _validate(task_import, project, reader, records, rows_file, check: _Validati
     kind = project.type
     existing = set(Task.objects.filter(batch_id=task_import.batch_id).values_list("external_id", flat=True))
     seen: dict[str, int] = {}
-    buffer: list[str] = []
+    buffer: list[bytes] = []
     buffered = 0
     next_progress = PROGRESS_EVERY
     for record in records:
@@ -301,7 +301,7 @@ def _validate(task_import, project, reader, records, rows_file, check: _Validati
                 buffered += len(row)
                 check.rows += 1
                 if buffered >= COPY_CHUNK_BYTES:
-                    rows_file.write("".join(buffer).encode("utf-8"))
+                    rows_file.write(b"".join(buffer))
                     buffer.clear()
                     buffered = 0
         if line_number >= next_progress:
@@ -311,11 +311,11 @@ def _validate(task_import, project, reader, records, rows_file, check: _Validati
             _save_progress(task_import, on_progress)
         task_import.processed_lines = max(task_import.processed_lines, line_number)
     if buffer:
-        rows_file.write("".join(buffer).encode("utf-8"))
+        rows_file.write(b"".join(buffer))
 
 
-def _clean(record: importers.Record, kind, project, existing: set, seen: dict, check: _Validation) -> str | None:
-    """The record as a COPY row (external_id, payload, gold, reference), or None after
+def _clean(record: importers.Record, kind, project, existing: set, seen: dict, check: _Validation) -> bytes | None:
+    """The record as an encoded COPY row (external_id, payload, gold, reference), or None after
     reporting what is wrong with it."""
     line = record.line
     before = check.error_count
@@ -376,13 +376,12 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
             return None
     row = "\t".join(importers.copy_text(value) for value in [external_id, *texts]) + "\n"
     try:
-        row.encode("utf-8")
+        return row.encode("utf-8")
     except UnicodeEncodeError as exc:
         check.add(importers.LineError(
             line, f"contains an unpaired surrogate escape (\\u{ord(exc.object[exc.start]):04x}), which is not text",
         ))
         return None
-    return row
 
 
 def _report(check: _Validation, line: int, prefix: str, exc: InvalidData) -> None:
