@@ -20,10 +20,22 @@ def review_from_post(project, post: QueryDict) -> dict:
     return {"score": post.get("score", ""), "marks": marks, "reason": post.get("reason", "")}
 
 
-def queue_filters_from_get(get: QueryDict) -> dict:
-    """The review queue's filters from the query string; anything malformed is ignored."""
+def queue_filters_from_get(get: QueryDict, *, user=None) -> dict:
+    """The review queue's filters from the query string; anything malformed is ignored.
+
+    `sprint` narrows to a sprint the user leads: its projects and its time window."""
     def as_id(value):
         return int(value) if value and value.isdigit() else None
 
     project = as_id(get.get("project"))
-    return {"project_ids": [project] if project else None, "contractor_id": as_id(get.get("contractor"))}
+    filters = {"project_ids": [project] if project else None, "contractor_id": as_id(get.get("contractor"))}
+    sprint = as_id(get.get("sprint"))
+    if sprint and user is not None:
+        from projects.selectors_sprints import sprint_review_filters
+
+        sprint_filters = sprint_review_filters(sprint_id=sprint, user=user)
+        if sprint_filters is not None:
+            if project:
+                sprint_filters["project_ids"] = [p for p in sprint_filters["project_ids"] if p == project]
+            filters.update(sprint_filters)
+    return filters

@@ -16,13 +16,13 @@ from taskhub.errors import Conflict, DomainError, NotFound
 
 from . import selectors, services
 from .forms import queue_filters_from_get, review_from_post
-from .models import Appeal, ContractorFlag, ContractorPause, Review
+from .models import Appeal, Review
 from .services.flags import Decision
 from .tasks import agreement_figures_compute
 
 
 def _filter_query(request) -> str:
-    kept = {k: request.GET[k] for k in ("project", "contractor") if request.GET.get(k, "").isdigit()}
+    kept = {k: request.GET[k] for k in ("project", "contractor", "sprint") if request.GET.get(k, "").isdigit()}
     return urlencode(kept)
 
 
@@ -32,7 +32,7 @@ def _with_query(url: str, query: str) -> str:
 
 @reviewer_required
 def queue(request):
-    filters = queue_filters_from_get(request.GET)
+    filters = queue_filters_from_get(request.GET, user=request.user)
     waiting = selectors.review_queue(reviewer=request.user, **filters)
     items = list(waiting[:100])
     per_project = (
@@ -56,7 +56,7 @@ SKIPPED_SESSION_KEY = "review_skipped"
 
 @reviewer_required
 def next_item(request):
-    filters = queue_filters_from_get(request.GET)
+    filters = queue_filters_from_get(request.GET, user=request.user)
     skipped = request.session.get(SKIPPED_SESSION_KEY, [])
     skip = request.GET.get("skip", "")
     if skip.isdigit() and int(skip) not in skipped:
@@ -147,7 +147,7 @@ def appeal_decide(request, appeal_id):
 
 
 def _flags_page(request, *, error=None, failed_id=None, status=200):
-    open_flags = list(selectors.flags_open()[:200])
+    open_flags = list(selectors.flags_open(lead=request.user)[:200])
     grades = {}
     if open_flags:
         recent = (
@@ -163,7 +163,7 @@ def _flags_page(request, *, error=None, failed_id=None, status=200):
         flag.recent_grades = grades.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
     context = {
         "flags": open_flags,
-        "pauses": list(selectors.pauses_in_force()[:200]),
+        "pauses": list(selectors.pauses_in_force(lead=request.user)[:200]),
         "figures": list(selectors.agreement_figures()[:300]),
         "decisions": Decision.CHOICES,
         "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
@@ -180,7 +180,7 @@ def flags(request):
 @require_POST
 @lead_required
 def flag_decide(request, flag_id):
-    flag = ContractorFlag.objects.filter(pk=flag_id).select_related("contractor", "project").first()
+    flag = selectors.flags_open(lead=request.user).filter(pk=flag_id).first()
     if flag is None:
         raise NotFound("No such flag.")
     try:
@@ -199,7 +199,7 @@ def flag_decide(request, flag_id):
 @require_POST
 @lead_required
 def pause_lift(request, pause_id):
-    pause = ContractorPause.objects.filter(pk=pause_id).select_related("contractor", "project").first()
+    pause = selectors.pauses_in_force(lead=request.user).filter(pk=pause_id).first()
     if pause is None:
         raise NotFound("No such pause.")
     try:

@@ -129,7 +129,16 @@ def calibration_items(*, reviewer, project_ids=None) -> QuerySet[Submission]:
     return qs
 
 
-def review_next_for(*, reviewer, project_ids=None, contractor_id=None, every: int | None = None, skip_ids=()):
+def review_next_for(
+    *,
+    reviewer,
+    project_ids=None,
+    contractor_id=None,
+    submitted_from=None,
+    submitted_to=None,
+    every: int | None = None,
+    skip_ids=(),
+):
     """The next item to grade: the oldest waiting submission, except that every `every`th
     item (counting the reviewer's own grades) is a gold item for blind calibration.
     `skip_ids` are items this reviewer chose to skip for now."""
@@ -139,7 +148,8 @@ def review_next_for(*, reviewer, project_ids=None, contractor_id=None, every: in
 
     every = every or settings.TASKHUB_REVIEW_GOLD_EVERY
     done = Review.objects.filter(reviewer=reviewer).exclude(kind=Review.Kind.AUTOMATIC).count()
-    queue = review_queue(reviewer=reviewer, project_ids=project_ids, contractor_id=contractor_id)
+    queue = review_queue(reviewer=reviewer, project_ids=project_ids, contractor_id=contractor_id,
+                         submitted_from=submitted_from, submitted_to=submitted_to)
     gold = calibration_items(reviewer=reviewer, project_ids=project_ids)
     if skip_ids:
         queue = queue.exclude(pk__in=skip_ids)
@@ -223,23 +233,35 @@ def appeal_get_for_decider(*, appeal_id: int, decider):
     return appeal
 
 
-def flags_open() -> QuerySet:
+def _people_led_by(queryset: QuerySet, lead) -> QuerySet:
+    """Admins see everyone; a lead sees the contractors who are members of their sprints."""
+    from accounts.models import Role
+    from projects.models import SprintMember
+
+    if lead is None or lead.role == Role.ADMIN:
+        return queryset
+    return queryset.filter(contractor_id__in=SprintMember.objects.filter(sprint__lead=lead).values("contractor_id"))
+
+
+def flags_open(*, lead=None) -> QuerySet:
     from .models import ContractorFlag
 
-    return (
+    return _people_led_by(
         ContractorFlag.objects.filter(status=ContractorFlag.Status.OPEN)
         .select_related("contractor", "project")
-        .order_by("created_at", "id")
+        .order_by("created_at", "id"),
+        lead,
     )
 
 
-def pauses_in_force() -> QuerySet:
+def pauses_in_force(*, lead=None) -> QuerySet:
     from .models import ContractorPause
 
-    return (
+    return _people_led_by(
         ContractorPause.objects.filter(lifted_at__isnull=True)
         .select_related("contractor", "project", "created_by")
-        .order_by("-created_at")
+        .order_by("-created_at"),
+        lead,
     )
 
 

@@ -73,3 +73,24 @@ def reviewer(**fields):
 
 def peer_reviewer():
     return factories.ContractorFactory(is_reviewer=True)
+
+
+def lead_of(lead, member, project):
+    """Make `lead` lead `member` (a sprint on `project`); leads see only the people they lead."""
+    return _sprint_with_member(lead, member, project)
+
+
+def _sprint_with_member(lead, member, project):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from projects.models import Sprint, SprintMember
+
+    now = timezone.now()
+    sprint = Sprint.objects.create(lead=lead, name="Push", starts_at=now - timedelta(hours=2),
+                                   ends_at=now + timedelta(hours=20), target_submissions=10,
+                                   quality_target="3.50")
+    sprint.projects.add(project)
+    SprintMember.objects.create(sprint=sprint, contractor=member)
+    return sprint

@@ -10,7 +10,7 @@ from annotations import services, tasks
 from annotations.models import ContractorFlag, ContractorPause, ReviewEvent
 from taskhub.errors import DomainError
 from tests import factories
-from tests.annotations.reviewing import make_project, make_task, peer_reviewer, reviewer, submit
+from tests.annotations.reviewing import lead_of, make_project, make_task, peer_reviewer, reviewer, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +166,7 @@ def test_a_decision_needs_a_lead_and_a_reason_and_is_made_once(flagged):
 def test_the_flags_page_decides_with_a_reason(client_for, flagged):
     person, flag = flagged
     lead = reviewer()
+    lead_of(lead, person, flag.project)
     client = client_for(lead)
     page = client.get(reverse("review:flags")).content.decode()
     assert escape(str(person)) in page and "1.67" in page

@@ -9,7 +9,7 @@ from django.utils.html import escape
 from annotations import selectors, services
 from annotations.models import Review
 from tests import factories
-from tests.annotations.reviewing import make_project, peer_reviewer, reviewer, submit
+from tests.annotations.reviewing import _sprint_with_member, make_project, peer_reviewer, reviewer, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -175,10 +175,17 @@ def test_the_appeals_inbox_query_count_does_not_grow(client_for, django_assert_m
 def test_the_flags_page_query_count_does_not_grow(client_for, django_assert_max_num_queries):
     lead = reviewer()
     client = client_for(lead)
+    sprint = None
 
     def flag_someone():
+        nonlocal sprint
         person = factories.ContractorFactory()
         project = make_project("pairwise", flag_min_grades=1)
+        # A lead sees the flags of the people in their sprints.
+        if sprint is None:
+            sprint = _sprint_with_member(lead, person, project)
+        else:
+            sprint.memberships.create(contractor=person)
         _graded_work(person, project, 1)
         services.contractor_flags_recompute(contractor_id=person.pk, project_id=project.pk)
 
@@ -204,3 +211,62 @@ def test_skipping_an_item_moves_on_to_the_next_one(client_for):
     assert response["Location"].startswith(reverse("review:grade", args=[second.pk]))
     # Skipped items stay in the queue for everyone else.
     assert first in list(selectors.review_queue(reviewer=reviewer()))
+
+
+# --- scoping by the people a lead leads, and the sprint filter (issue 8) -------------------
+
+def test_a_lead_sees_and_decides_only_flags_of_people_they_lead(client_for, db):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from annotations.models import ContractorFlag
+    from tests import factories as f
+
+    project = f.ProjectFactory()
+    mine, other = f.ContractorFactory(), f.ContractorFactory()
+    lead, other_lead = f.LeadFactory(), f.LeadFactory()
+    _sprint_with_member(lead, mine, project)
+    flag_mine = ContractorFlag.objects.create(contractor=mine, project=project, average="1.50", threshold="2.50",
+                                              grades_counted=5, created_at=timezone.now())
+    flag_other = ContractorFlag.objects.create(contractor=other, project=project, average="1.20", threshold="2.50",
+                                               grades_counted=5, created_at=timezone.now())
+
+    page = client_for(lead).get(reverse("review:flags")).content.decode()
+    assert mine.email in page or str(mine) in page
+    assert other.email not in page and str(other) not in page
+
+    refused = client_for(lead).post(reverse("review:flag_decide", args=[flag_other.pk]),
+                                     {"decision": "clear", "reason": "Not mine to decide, should be refused."})
+    assert refused.status_code == 404
+    flag_other.refresh_from_db()
+    assert flag_other.status == ContractorFlag.Status.OPEN
+    assert client_for(other_lead).get(reverse("review:flags")).content.decode().count(str(mine)) == 0
+    assert flag_mine.status == ContractorFlag.Status.OPEN
+
+
+def test_the_sprint_filter_narrows_the_queue_to_its_projects(client_for, db):
+    from django.http import QueryDict
+
+    from annotations.forms import queue_filters_from_get
+    from tests import factories as f
+
+    lead, member = f.LeadFactory(), f.ContractorFactory()
+    project = f.ProjectFactory()
+    sprint = _sprint_with_member(lead, member, project)
+    filters = queue_filters_from_get(QueryDict(f"sprint={sprint.pk}"), user=lead)
+    assert filters["project_ids"] == [project.pk]
+    assert filters["submitted_from"] == sprint.starts_at
+    # Somebody else's sprint is ignored rather than leaking its projects.
+    assert queue_filters_from_get(QueryDict(f"sprint={sprint.pk}"), user=f.LeadFactory())["project_ids"] is None
+
+
+def test_the_queue_pages_accept_the_sprint_filter(client_for, db):
+    lead, member = factories.LeadFactory(), factories.ContractorFactory()
+    project = make_project("pairwise")
+    sprint = _sprint_with_member(lead, member, project)
+    waiting = submit(member, project)
+    client = client_for(lead)
+    assert client.get(reverse("review:queue"), {"sprint": sprint.pk}).status_code == 200
+    response = client.get(reverse("review:next"), {"sprint": sprint.pk})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("review:grade", args=[waiting.pk]))
