@@ -62,7 +62,8 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["contractor", "-created_at"], name="ledger_contractor_idx"),
-            models.Index(fields=["source_type", "source_id"], name="ledger_source_idx"),
+            # Covers the recompute's per-submission sums (an index-only scan, no heap visits).
+            models.Index(fields=["source_type", "source_id"], include=["amount"], name="ledger_source_idx"),
         ]
         constraints = [
             models.CheckConstraint(

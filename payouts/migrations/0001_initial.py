@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='ledgerentry',
-            index=models.Index(fields=['source_type', 'source_id'], name='ledger_source_idx'),
+            index=models.Index(fields=['source_type', 'source_id'], include=('amount',), name='ledger_source_idx'),
         ),
         migrations.AddConstraint(
             model_name='ledgerentry',
