@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -15,38 +15,11 @@ from annotations.services import claim_submit, task_claim_next
 from projects.models import Batch, Project, Task
 from projects.services import batch_release, batches_release_due
 from tests import factories
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANSWER = {"choice": "B", "strength": "slight", "reason": "B is a little clearer."}
-
-
-def run_together(target, args_list, timeout=120):
-    """Run target(*args) in one thread per args, started together; re-raise the first failure.
-
-    Each thread gets its own database connection (Django's are per thread) and closes it."""
-    barrier = threading.Barrier(len(args_list))
-    results: list = [None] * len(args_list)
-    errors: list[BaseException] = []
-
-    def body(index, args):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = target(*args)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i, args)) for i, args in enumerate(args_list)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def _assert_claim_counts_are_true():

@@ -1,9 +1,7 @@
 """Two people acting at once produce one outcome: real threads against PostgreSQL."""
 
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -12,32 +10,11 @@ from annotations.models import Appeal, Review, ReviewEvent
 from taskhub.errors import Conflict
 from tests import factories
 from tests.annotations.reviewing import make_project, reviewer, submit
+from tests.concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MARKS = {"accuracy": 4, "clarity": 3}
-
-
-def run_together(*actions):
-    """Start every action at the same instant, each in its own thread and connection."""
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def runner(index, action):
-        try:
-            barrier.wait()
-            results[index] = ("ok", action())
-        except Exception as exc:  # the outcome of each racer is what the test checks
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_reviewers_grading_at_once_produce_one_review():
@@ -45,7 +22,7 @@ def test_two_reviewers_grading_at_once_produce_one_review():
     first, second = reviewer(), reviewer()
     for _ in range(5):
         submission = submit(factories.ContractorFactory(), project)
-        results = run_together(
+        results = race(
             lambda s=submission: services.review_create(submission=s, reviewer=first, score=5, marks=MARKS),
             lambda s=submission: services.review_create(submission=s, reviewer=second, score=2, marks=MARKS,
                                                         reason="Misses the main point of the prompt."),
@@ -70,7 +47,7 @@ def test_the_losing_reviewer_gets_a_clear_409_page():
         clients.append(client)
     url = reverse("review:grade", args=[submission.pk])
     form = {"score": "4", "mark__accuracy": "4", "mark__clarity": "4", "reason": ""}
-    results = run_together(*(lambda c=c: c.post(url, form) for c in clients))
+    results = race(*(lambda c=c: c.post(url, form) for c in clients))
     statuses = sorted(response.status_code for _, response in results)
     assert statuses == [302, 409]
     loser = next(response for _, response in results if response.status_code == 409)
@@ -93,7 +70,7 @@ def test_two_deciders_at_once_produce_one_decision():
         appeal = services.appeal_create(review=review, contractor=contractor,
                                         reason="I explained the choice in the second sentence.")
         upholder, reviser = reviewer(), reviewer()
-        results = run_together(
+        results = race(
             lambda a=appeal, d=upholder: services.appeal_decide(appeal=Appeal.objects.get(pk=a.pk), decider=d,
                                                     outcome="upheld", reason="The grade matches the rubric."),
             lambda a=appeal, d=reviser: services.appeal_decide(appeal=Appeal.objects.get(pk=a.pk), decider=d,
@@ -113,7 +90,7 @@ def test_two_deciders_at_once_produce_one_decision():
 def test_a_double_clicked_appeal_is_recorded_once():
     contractor, review = _appealed_review()
     reason = "Please look again: the answer follows the rubric."
-    results = run_together(*(
+    results = race(*(
         lambda: services.appeal_create(review=Review.objects.get(pk=review.pk), contractor=contractor, reason=reason)
         for _ in range(3)
     ))

@@ -1,12 +1,10 @@
 """The lottery and fair share under real concurrency (threads with their own connections, and a
 real Celery worker process)."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Notification
@@ -16,34 +14,10 @@ from projects import tasks as project_tasks
 from projects.models import Batch, LotteryAllocation, LotteryEntry, Task
 from projects.services import batch_release, release
 from tests import factories
+from tests.concurrency import run_together
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(target, args_list, timeout=120):
-    barrier = threading.Barrier(len(args_list))
-    results: list = [None] * len(args_list)
-    errors: list[BaseException] = []
-
-    def body(index, args):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = target(*args)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i, args)) for i, args in enumerate(args_list)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def lottery_batch(*, tasks, overlap=1, max_active=50, **fields):
