@@ -198,7 +198,8 @@ def _describe(value: Any) -> str:
 # --- native JSON Lines ----------------------------------------------------------------------
 
 
-def parse_jsonl(lines: Iterator[Line]) -> Iterator[Record | LineError]:
+def _json_lines(lines: Iterator[Line]) -> Iterator[tuple[Line, object] | LineError]:
+    """Each non-blank line parsed as JSON, or the error that stops it."""
     for line in lines:
         if line.text is None:
             yield LineError(line.number, line.error or "unreadable line")
@@ -206,10 +207,17 @@ def parse_jsonl(lines: Iterator[Line]) -> Iterator[Record | LineError]:
         if not line.text.strip():
             continue
         try:
-            data = json_loads(line.text)
+            yield line, json_loads(line.text)
         except ValueError as exc:
             yield LineError(line.number, json_error(exc))
+
+
+def parse_jsonl(lines: Iterator[Line]) -> Iterator[Record | LineError]:
+    for parsed in _json_lines(lines):
+        if isinstance(parsed, LineError):
+            yield parsed
             continue
+        line, data = parsed
         if not isinstance(data, dict):
             yield LineError(line.number, f"expected a JSON object, found {_describe(data)}")
             continue
@@ -387,17 +395,11 @@ def hh_split(chosen: str, rejected: str) -> tuple[str, str, str]:
 
 def parse_hh_rlhf(lines: Iterator[Line], *, seed: int, gold_from_reference: bool) -> Iterator[Record | LineError]:
     order = random.Random(seed)  # noqa: S311 - a presentation order, not a secret
-    for line in lines:
-        if line.text is None:
-            yield LineError(line.number, line.error or "unreadable line")
+    for parsed in _json_lines(lines):
+        if isinstance(parsed, LineError):
+            yield parsed
             continue
-        if not line.text.strip():
-            continue
-        try:
-            data = json_loads(line.text)
-        except ValueError as exc:
-            yield LineError(line.number, json_error(exc))
-            continue
+        line, data = parsed
         if not isinstance(data, dict) or set(data) != {"chosen", "rejected"}:
             found = ", ".join(repr(k) for k in data) if isinstance(data, dict) else _describe(data)
             yield LineError(line.number, f"an HH-RLHF line is an object with exactly \"chosen\" and \"rejected\" "
