@@ -1,5 +1,8 @@
 """Contractor pages: dashboard, project page, the task workspace and my work."""
 
+from datetime import UTC, timedelta
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
@@ -8,10 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import notifications_unread_for
+from payouts import selectors as payout_selectors
 from projects import selectors as project_selectors
 from projects.models import Project
 from taskhub.access import contractor_required
 from taskhub.errors import DomainError, NotFound
+from taskhub.money import quantize
 
 from . import selectors, services
 from .forms import answer_from_post
@@ -20,6 +25,36 @@ from .models import Review
 
 def _eligible_project(request, slug) -> Project:
     return get_object_or_404(project_selectors.projects_for_contractor(user=request.user), slug=slug)
+
+
+def _this_week(user, now) -> list[dict]:
+    """This week's earnings per currency with the effective hourly rate on the week's work (2 queries).
+
+    The rate is the ledger's pay for submissions made this week over the active time measured
+    on them, set against the contractor's wage floor when it is in the same currency.
+    """
+    monday = (now.astimezone(UTC) - timedelta(days=now.astimezone(UTC).weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    earned = {bar.currency: bar.amount for bar in payout_selectors.weekly_earnings(user=user, weeks=1, now=now)}
+    work: dict[str, dict] = {}
+    for row in payout_selectors.effective_hourly_rates_for(user=user, since=monday, until=now):
+        if row.currency is None:
+            continue
+        week = work.setdefault(row.currency, {"seconds": 0, "pay": Decimal("0"), "floor": None})
+        week["seconds"] += row.active_seconds
+        week["pay"] += row.earnings
+        if row.floor_comparable:
+            week["floor"] = row.floor
+    summary = []
+    for currency in sorted(set(earned) | set(work)):
+        week = work.get(currency, {"seconds": 0, "pay": Decimal("0"), "floor": None})
+        hourly = quantize(week["pay"] * 3600 / week["seconds"]) if week["seconds"] else None
+        summary.append({
+            "currency": currency, "earned": earned.get(currency, Decimal("0")), "hourly": hourly,
+            "active_seconds": week["seconds"], "floor": week["floor"],
+            "below_floor": hourly is not None and week["floor"] is not None and hourly < week["floor"],
+        })
+    return summary
 
 
 @contractor_required
@@ -32,8 +67,11 @@ def dashboard(request):
     for batch in releases:
         batch.window_open = batch.reservation_is_open(now)
     notifications = list(notifications_unread_for(user=request.user)[:5])
-    return render(request, "work/dashboard.html", {"projects": projects, "claims": claims, "releases": releases,
-                                                   "notifications": notifications, "now": now})
+    reviews = list(selectors.reviews_for_contractor(user=request.user).exclude(kind=Review.Kind.CALIBRATION)[:5])
+    return render(request, "work/dashboard.html", {
+        "projects": projects, "claims": claims, "releases": releases, "notifications": notifications, "now": now,
+        "reviews": reviews, "this_week": _this_week(request.user, now),
+    })
 
 
 @contractor_required

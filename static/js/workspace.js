@@ -163,27 +163,91 @@
       }
       return;
     }
-    if (taskType === "audio_timestamp" && audio && (event.key === "[" || event.key === "]")) {
-      event.preventDefault();
-      var field = event.key === "[" ? "span_start" : "span_end";
-      var inputs = form.querySelectorAll("input[name=" + field + "]");
-      var target = Array.prototype.find.call(inputs, function (i) { return !i.value; });
-      if (target) {
-        target.value = audio.currentTime.toFixed(2);
-        target.dispatchEvent(new Event("input", { bubbles: true }));
+    if (taskType === "audio_timestamp" && audio) {
+      if (event.key === "[") { event.preventDefault(); markStart(); return; }
+      if (event.key === "]") { event.preventDefault(); markEnd(); return; }
+      if (event.key === "p" || event.key === "k") {
+        event.preventDefault();
+        if (audio.paused) { audio.play().catch(function () {}); } else { audio.pause(); }
+        return;
+      }
+      if (/^[1-9]$/.test(event.key) && labelChoice && labelChoice.options.length >= parseInt(event.key, 10)) {
+        event.preventDefault();
+        labelChoice.selectedIndex = parseInt(event.key, 10) - 1;
+        say("Label: " + labelChoice.value);
       }
     }
   });
 
-  // --- audio: more span rows ------------------------------------------------------------------
+  // --- audio: span rows, marked at the playhead by keyboard or mouse ------------------------
+  var spans = document.getElementById("spans");
+  var rowTemplate = document.getElementById("span-row-template");
   var addSpan = document.getElementById("add-span");
-  if (addSpan) {
-    addSpan.addEventListener("click", function () {
-      var rows = form.querySelectorAll(".span-row");
-      var copy = rows[rows.length - 1].cloneNode(true);
-      copy.querySelectorAll("input").forEach(function (i) { i.value = ""; });
-      copy.querySelectorAll("select").forEach(function (s) { s.selectedIndex = 0; });
-      addSpan.parentNode.insertBefore(copy, addSpan);
+  var labelChoice = document.getElementById("span-label-choice");
+  var markStatus = document.getElementById("mark-status");
+  var playhead = document.getElementById("playhead");
+  var pending = null;  // the row whose start is marked and whose end is not yet
+
+  function say(text) { if (markStatus) { markStatus.textContent = text; } }
+  function changed(input) { input.dispatchEvent(new Event("input", { bubbles: true })); }
+  function field(row, name) { return row.querySelector("[name=" + name + "]"); }
+  function newRow() {
+    var row = rowTemplate.content.firstElementChild.cloneNode(true);
+    spans.insertBefore(row, addSpan);
+    return row;
+  }
+  function emptyRow() {
+    var rows = spans.querySelectorAll(".span-row");
+    var found = Array.prototype.find.call(rows, function (r) {
+      return !field(r, "span_start").value && !field(r, "span_end").value;
     });
+    return found || newRow();
+  }
+  function markStart() {
+    if (!audio || !spans) { return; }
+    if (pending) { pending.classList.remove("pending"); }
+    pending = emptyRow();
+    var at = audio.currentTime.toFixed(2);
+    field(pending, "span_start").value = at;
+    if (labelChoice && labelChoice.value) { field(pending, "span_label").value = labelChoice.value; }
+    pending.classList.add("pending");
+    changed(field(pending, "span_start"));
+    say("Start marked at " + at + " s" + (labelChoice ? " (" + labelChoice.value + ")" : "") +
+        ". Mark the end with ] or the Mark end button.");
+  }
+  function markEnd() {
+    if (!audio || !spans) { return; }
+    if (!pending) { say("Mark a start first ([ or the Mark start button)."); return; }
+    var start = parseFloat(field(pending, "span_start").value);
+    var at = audio.currentTime;
+    if (!(at > start)) { say("The end must come after the start (" + start.toFixed(2) + " s)."); return; }
+    field(pending, "span_end").value = at.toFixed(2);
+    pending.classList.remove("pending");
+    changed(field(pending, "span_end"));
+    say("Span " + start.toFixed(2) + "–" + at.toFixed(2) + " s added.");
+    pending = null;
+  }
+  if (spans && rowTemplate) {
+    document.getElementById("mark-start").addEventListener("click", markStart);
+    document.getElementById("mark-end").addEventListener("click", markEnd);
+    addSpan.addEventListener("click", function () {
+      var row = newRow();
+      field(row, "span_start").focus();
+    });
+    spans.addEventListener("click", function (event) {
+      var button = event.target.closest(".remove-span");
+      if (!button) { return; }
+      var row = button.closest(".span-row");
+      if (row === pending) { pending = null; }
+      row.remove();
+      if (!spans.querySelector(".span-row")) { newRow(); }
+      form.dispatchEvent(new Event("change"));
+      say("Span removed.");
+    });
+    if (audio && playhead) {
+      var show = function () { playhead.textContent = audio.currentTime.toFixed(2); };
+      audio.addEventListener("timeupdate", show);
+      audio.addEventListener("seeked", show);
+    }
   }
 }());
