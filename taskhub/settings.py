@@ -62,7 +62,8 @@ MIDDLEWARE = [
     "taskhub.errors.DomainErrorMiddleware",
 ]
 
-ROOT_URLCONF = "taskhub.urls"
+# Overridable only so bench/http_herd.py can add its baseline view beside the real URLs.
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="taskhub.urls")
 WSGI_APPLICATION = "taskhub.wsgi.application"
 
 TEMPLATES = [

@@ -91,4 +91,9 @@ def pay_rate_set(
         from payouts.services import earnings_recompute_enqueue  # work in the clock slack follows the rate
 
         earnings_recompute_enqueue(project_id=project.pk)
+        # Every path that sets a rate (admin pages, the Django admin, set-up) tells eligible contractors.
+        from .setup import pay_rate_notify
+
+        rate_id, project_id = rate.pk, project.pk
+        transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id))
         return rate

@@ -155,13 +155,9 @@ def pay_rate_preview(*, project: Project, amount: Decimal, currency: str, unit: 
 
 def pay_rate_change(*, project: Project, amount: Decimal | str, currency: str, unit: str,
                     effective_from: datetime | None, set_by, reason: str) -> PayRate:
-    """Append a rate (all `pay_rate_set` rules apply) and tell eligible contractors once it commits."""
-    with transaction.atomic():
-        rate = pay_rate_set(project=project, amount=amount, currency=currency, unit=unit,
-                            effective_from=effective_from, set_by=set_by, reason=reason)
-        rate_id, project_id = rate.pk, project.pk
-        transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id))
-    return rate
+    """Append a rate (all `pay_rate_set` rules apply); `pay_rate_set` tells eligible contractors once it commits."""
+    return pay_rate_set(project=project, amount=amount, currency=currency, unit=unit,
+                        effective_from=effective_from, set_by=set_by, reason=reason)
 
 
 def pay_rate_notify(*, rate_id: int, project_id: int) -> int:
