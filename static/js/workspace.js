@@ -137,7 +137,17 @@
       if (form.reportValidity()) { form.requestSubmit(); }
       return;
     }
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    // In a score box a digit is the score: set it and move on to the next empty one.
+    if (event.target.matches && event.target.matches("input[data-score]") && /^[1-5]$/.test(event.key)) {
+      event.preventDefault();
+      event.target.value = event.key;
+      event.target.dispatchEvent(new Event("input", { bubbles: true }));
+      var following = Array.prototype.find.call(form.querySelectorAll("input[data-score]"), function (i) { return !i.value; });
+      (following || form.querySelector("textarea") || event.target).focus();
+      return;
+    }
+    if (typing(event.target)) { return; }
 
     if (taskType === "pairwise" && choices[event.key]) {
       event.preventDefault();
