@@ -266,6 +266,11 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
         )
         if is_gold:
             submission_grade_gold(submission=submission, now=now)
+        from payouts.services import earnings_recompute_enqueue  # the work is paid at today's rate
+
+        # Scoped to this one submission's moment, so paying it does not re-read a long history.
+        earnings_recompute_enqueue(contractor_id=contractor.pk, submitted_from=now,
+                                   submitted_before=now + timedelta(microseconds=1))
         # Only a submission that finishes its task can finish the batch. It locks the batch row in a
         # statement of its own before checking, so two submissions finishing the last two tasks at once
         # check one after the other, and the second sees the first's committed work.

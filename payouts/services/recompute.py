@@ -190,11 +190,21 @@ def earnings_recompute(
         return max(cursor.rowcount, 0)
 
 
-def earnings_recompute_enqueue(*, contractor_id: int | None = None, project_id: int | None = None) -> None:
-    """Recompute in the background once the current transaction commits (reviews, appeals, rates).
-
-    Call it from inside the service's transaction; nothing is sent if that transaction rolls back.
+def earnings_recompute_enqueue(
+    *,
+    contractor_id: int | None = None,
+    project_id: int | None = None,
+    submitted_from: datetime | None = None,
+    submitted_before: datetime | None = None,
+) -> None:
+    """Recompute in the background once the current transaction commits (submissions, reviews,
+    appeals, rates). Call it from inside the service's transaction; nothing is sent if that
+    transaction rolls back.
     """
     from ..tasks import earnings_recompute as task
 
-    transaction.on_commit(lambda: task.delay(contractor_id=contractor_id, project_id=project_id))
+    window = {
+        "submitted_from": submitted_from.isoformat() if submitted_from else None,
+        "submitted_before": submitted_before.isoformat() if submitted_before else None,
+    }
+    transaction.on_commit(lambda: task.delay(contractor_id=contractor_id, project_id=project_id, **window))

@@ -231,3 +231,24 @@ def test_concurrent_recomputes_write_each_entry_once(work):
     assert errors == []
     assert LedgerEntry.objects.count() == 20
     assert sum(e.amount for e in LedgerEntry.objects.all()) == Decimal("25.00")
+
+
+def test_a_submission_is_paid_as_soon_as_it_is_submitted(db, monkeypatch, django_capture_on_commit_callbacks):
+    from annotations.services import claim_submit, task_claim_next
+    from payouts.models import LedgerEntry
+    from taskhub.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # run the enqueued recompute here
+    batch = factories.BatchFactory()
+    factories.make_tasks(batch, 2)
+    factories.PayRateFactory(project=batch.project, amount=Decimal("0.7500"))
+    person = factories.ContractorFactory()
+    earlier = claim_submit(claim=task_claim_next(contractor=person, project=batch.project), contractor=person,
+                           answer={"choice": "A", "strength": "clear", "reason": "Clearer."})
+    with django_capture_on_commit_callbacks(execute=True):
+        latest = claim_submit(claim=task_claim_next(contractor=person, project=batch.project), contractor=person,
+                              answer={"choice": "B", "strength": "slight", "reason": "Kinder."})
+    paid = LedgerEntry.objects.get(contractor=person)
+    assert (paid.source_id, paid.kind, paid.amount) == (latest.pk, "task", Decimal("0.75"))
+    # Only the new submission's moment was recomputed; the earlier one waits for its own trigger.
+    assert not LedgerEntry.objects.filter(source_id=earlier.pk).exists()
