@@ -260,4 +260,6 @@
       audio.addEventListener("seeked", show);
     }
   }
+  // Shortcuts work from here on (browser tests wait for this before pressing keys).
+  form.dataset.ready = "true";
 }());

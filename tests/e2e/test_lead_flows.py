@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from annotations.models import Claim, Submission
 from projects.models import Batch, PayRate, Project, Sprint, Task, TaskImport
@@ -58,9 +59,8 @@ def test_a_lead_creates_a_sprint_and_its_board_refreshes_in_place(page, login):
                                      deadline=timezone.now() + timedelta(hours=1), finished_at=timezone.now())
         Submission.objects.create(claim=claim, task=task, contractor=member, project=project, answer={"choice": "A"},
                                   active_seconds=60, submitted_at=timezone.now())
-    page.wait_for_function(
-        "document.querySelector('[data-figure=submitted]').textContent.trim() === '3 / 40'", timeout=25_000
-    )
+    # Polled from Python: wait_for_function evaluates a string in the page, which the CSP refuses.
+    expect(page.locator("[data-figure=submitted]")).to_have_text("3 / 40", timeout=25_000)
     assert page.evaluate("window.__stillTheSamePage") is True
     assert "Ada Member" in page.locator("#board").inner_text()
 
@@ -160,9 +160,7 @@ def test_a_lead_grades_five_items_with_the_keyboard_and_decides_a_flag(page, log
             assert page.evaluate("document.activeElement.id") == "reason"
             page.keyboard.type("The choice ignores the safety problem in B.")
         page.keyboard.press("Control+Enter")
-        page.wait_for_function(
-            "h => { const e = document.querySelector('h1'); return !e || e.textContent !== h; }", arg=heading
-        )
+        expect(page.locator("h1")).not_to_have_text(heading)
 
     graded = Review.objects.filter(reviewer=lead)
     assert graded.filter(kind=Review.Kind.REVIEWER).count() == 4

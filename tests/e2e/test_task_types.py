@@ -28,7 +28,7 @@ def _open_workspace(page, login, task_type):
     login(person)
     page.goto(f"/work/projects/{project.slug}/")
     page.get_by_role("button", name="Start working").click()
-    page.wait_for_selector("#answer-form")
+    page.wait_for_selector("#answer-form[data-ready]")  # the workspace script is listening
     return person
 
 
