@@ -152,6 +152,7 @@ def test_a_lead_grades_five_items_with_the_keyboard_and_decides_a_flag(page, log
 
     for item in range(5):
         page.locator("#grade-form").wait_for()
+        page.wait_for_load_state("load")  # review.js (deferred) is listening for the keys
         heading = page.get_by_role("heading", level=1).inner_text()
         low = item == 1
         page.keyboard.press("2" if low else "4")  # overall grade
