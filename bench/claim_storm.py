@@ -33,8 +33,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
 
-# max_active_claims is a PositiveSmallIntegerField; a contractor never needs more than this.
-CLAIMS_PER_CONTRACTOR = 30_000
+# Each contractor holds a realistic handful of tasks (the project's active-claim cap), so both
+# phases pay the same per-contractor checks a real claim does; each process works through a
+# queue of contractors until the batch is empty.
+CLAIMS_PER_CONTRACTOR = 5
 
 RAW_CLAIM_SQL = """
 WITH candidate AS (
@@ -92,9 +94,15 @@ def service_worker(contractor_ids: list[int], project_id: int, barrier, results)
     barrier.wait()
     started = time.monotonic()
     claimed = 0
+    from annotations.errors import ClaimError
+
     for person in people:
-        while task_claim_next(contractor=person, project=project) is not None:
-            claimed += 1
+        try:
+            while task_claim_next(contractor=person, project=project) is not None:
+                claimed += 1
+        except ClaimError as exc:  # this person reached the cap; the next one takes over
+            if exc.code != "active_claim_cap":
+                raise
     results.put((claimed, started, time.monotonic()))
     connection.close()
 
@@ -109,7 +117,9 @@ def raw_worker(conninfo: str, contractor_ids: list[int], project_id: int, barrie
         claimed = 0
         for contractor_id in contractor_ids:
             params = {"project": project_id, "contractor": contractor_id}
-            while cursor.execute(RAW_CLAIM_SQL, params).fetchone() is not None:
+            for _ in range(CLAIMS_PER_CONTRACTOR):
+                if cursor.execute(RAW_CLAIM_SQL, params).fetchone() is None:
+                    break
                 claimed += 1
         results.put((claimed, started, time.monotonic()))
 
@@ -135,7 +145,7 @@ def seed(*, tasks: int, concurrency: int, overlap: int):
 
     tag = uuid.uuid4().hex[:10]
     # Enough contractors per process that nobody runs out of tasks they have not yet held.
-    per_process = max(1, -(-tasks // CLAIMS_PER_CONTRACTOR))
+    per_process = 2 * max(1, -(-tasks * overlap // (CLAIMS_PER_CONTRACTOR * concurrency)))
     with transaction.atomic():
         project = Project.objects.create(
             name=f"Claim storm {tag}", slug=f"claim-storm-{tag}", task_type="pairwise",

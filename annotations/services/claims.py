@@ -9,6 +9,7 @@ The `task_claims_within_overlap` check constraint backs the overlap rule in the 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,7 +82,7 @@ WITH held AS (
 ), taken AS (
     UPDATE projects_task t SET claim_count = t.claim_count + 1
     FROM candidate WHERE t.id = candidate.id
-    RETURNING t.id, t.batch_id
+    RETURNING t.id, t.batch_id, t.external_id, t.payload, t.overlap
 ), claimed AS (
     INSERT INTO annotations_claim
         (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
@@ -89,7 +90,9 @@ WITH held AS (
     FROM taken
     RETURNING id, task_id, batch_id
 )
-SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id FROM held LEFT JOIN claimed ON TRUE
+SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id,
+       taken.external_id, taken.payload, taken.overlap
+FROM held LEFT JOIN claimed ON TRUE LEFT JOIN taken ON taken.id = claimed.task_id
 """
 
 _RELEASE_SQL = """
@@ -168,7 +171,7 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
                 cursor.execute(_LOCKS_SQL, params)
                 cursor.execute(_CLAIM_SQL, params)
                 row = cursor.fetchone()
-    held, paused, claim_id, task_id, batch_id = row
+    held, paused, claim_id, task_id, batch_id, external_id, payload, overlap = row
     if claim_id is None:
         if paused:
             _refuse_if_paused(contractor, project)
@@ -179,9 +182,14 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
                 code="active_claim_cap",
             )
         return None
+    # The task comes back from the same statement, so callers need no second read.
+    task = Task(id=task_id, batch_id=batch_id, project=project, external_id=external_id,
+                payload=json.loads(payload) if isinstance(payload, str) else payload, overlap=overlap)
+    task._state.adding = False
+    task._state.db = connection.alias
     claim = Claim(
         id=claim_id,
-        task_id=task_id,
+        task=task,
         batch_id=batch_id,
         contractor=contractor,
         project=project,

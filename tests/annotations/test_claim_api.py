@@ -46,6 +46,15 @@ def test_api_claim_next_returns_the_claim_with_its_payload(client_for, contracto
     assert body["deadline"]
 
 
+def test_api_claim_next_is_one_claim_statement_after_the_session_and_project(
+    client_for, contractor, project, tasks, django_assert_max_num_queries
+):
+    client = client_for(contractor)
+    # session, user, project (with its qualification check), the claim statement
+    with django_assert_max_num_queries(4):
+        assert client.post(_next_url(project)).status_code == 201
+
+
 def test_api_nothing_left_is_a_normal_answer(client_for, contractor, project):
     factories.make_tasks(factories.BatchFactory(project=project), 1)
     task_claim_next(contractor=factories.ContractorFactory(), project=project)
