@@ -241,7 +241,12 @@ def test_a_lead_sees_and_decides_only_flags_of_people_they_lead(client_for, db):
     flag_other.refresh_from_db()
     assert flag_other.status == ContractorFlag.Status.OPEN
     assert client_for(other_lead).get(reverse("review:flags")).content.decode().count(str(mine)) == 0
-    assert flag_mine.status == ContractorFlag.Status.OPEN
+    # The lead does decide the flag of someone in their sprint.
+    decided = client_for(lead).post(reverse("review:flag_decide", args=[flag_mine.pk]),
+                                    {"decision": "warn", "reason": "Please re-read the rubric before the next batch."})
+    assert decided.status_code == 302
+    flag_mine.refresh_from_db()
+    assert flag_mine.status == ContractorFlag.Status.WARNED
 
 
 def test_the_sprint_filter_narrows_the_queue_to_its_projects(client_for, db):
