@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -35,7 +37,15 @@ class Claim(models.Model):
         ]
         indexes = [
             models.Index(fields=["contractor", "project"], condition=Q(status="active"), name="claim_active_idx"),
-            models.Index(fields=["deadline"], condition=Q(status="active"), name="claim_deadline_idx"),
+            # For the expiry sweep (deadline <= now, which implies deadline IS NOT NULL). The extra
+            # IS NOT NULL keeps this index out of reach of the claim statement's count of a
+            # contractor's active claims: when the statistics show few active claims, the planner
+            # would otherwise prefer this smaller index and filter every active claim of every
+            # contractor, on each claim, instead of using claim_active_idx.
+            models.Index(
+                fields=["deadline"], condition=Q(status="active") & Q(deadline__isnull=False),
+                name="claim_deadline_idx",
+            ),
             models.Index(fields=["batch", "contractor"], name="claim_batch_contractor_idx"),
         ]
 
@@ -57,6 +67,21 @@ class Submission(models.Model):
     is_gold = models.BooleanField(default=False)
     # Whether a human grades it: all submissions, or the project's sampled share.
     needs_review = models.BooleanField(default=True)
+    # Kept by the database itself (triggers, see migrations annotations 0003 and payouts 0003), so
+    # the nightly earnings recompute reads one table instead of joining reviews, appeals and the
+    # ledger. Whatever a writer puts in these columns is ignored; the triggers own them, and
+    # `payouts.selectors.submission_cache_disagreements` audits them.
+    final_grade = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="The grade pay follows (view annotations_final_grade); empty while ungraded.",
+    )
+    posted_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, db_default=Decimal("0"), editable=False,
+        help_text="Sum of the ledger entries whose source is this submission.",
+    )
+    posted_entries = models.PositiveIntegerField(
+        db_default=0, editable=False, help_text="How many ledger entries have this submission as source."
+    )
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -148,7 +173,11 @@ class Review(models.Model):
 
     @property
     def final_score(self) -> int:
-        """What pay follows: the revised score when an appeal revised it, else the score."""
+        """What pay follows: the revised score when an appeal revised it, else the score.
+
+        The same rule, for the database, is the view annotations_final_grade (migration 0003),
+        which triggers copy into `Submission.final_grade` for the earnings recompute.
+        """
         appeal = self._appeal_or_none()
         if appeal is not None and appeal.status == Appeal.Status.REVISED:
             return appeal.revised_score

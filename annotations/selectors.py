@@ -41,34 +41,25 @@ def contractor_pause_in_force(*, contractor_id: int, project_id: int):
 
 def current_reviews_with_final_grade() -> QuerySet:
     """Current (non-calibration) reviews annotated with `final_grade`: the revised score when
-    an appeal revised the grade, else the score. This is what pay and averages follow."""
-    from django.db.models.functions import Coalesce
+    an appeal revised the grade, else the score. This is what pay and averages follow. It is read
+    from the submission, where the database keeps it by the one rule (the view
+    annotations_final_grade, migration 0003)."""
+    from django.db.models import F
 
     from .models import Review
 
-    return Review.objects.exclude(kind=Review.Kind.CALIBRATION).annotate(
-        final_grade=Coalesce("appeal__revised_score", "score")
-    )
-
-
-def final_grade_subquery():
-    """An expression for `Submission.objects.annotate(final_grade=...)`: None while ungraded."""
-    from django.db.models import OuterRef, Subquery
-
-    return Subquery(
-        current_reviews_with_final_grade().filter(submission_id=OuterRef("pk")).values("final_grade")[:1]
-    )
+    return Review.objects.exclude(kind=Review.Kind.CALIBRATION).annotate(final_grade=F("submission__final_grade"))
 
 
 def submission_final_grade(*, submission: Submission) -> int | None:
-    """The grade pay follows for one submission (None while it has no current review)."""
-    return (
-        current_reviews_with_final_grade().filter(submission=submission).values_list("final_grade", flat=True).first()
-    )
+    """The grade pay follows for one submission (None while it has no current review), read
+    afresh: an instance loaded before a review or an appeal decision holds the old value."""
+    return Submission.objects.filter(pk=submission.pk).values_list("final_grade", flat=True).first()
 
 
 def submissions_with_final_grade() -> QuerySet[Submission]:
-    return Submission.objects.annotate(final_grade=final_grade_subquery())
+    """Submissions with `final_grade`, the grade pay follows: a column the database keeps."""
+    return Submission.objects.all()
 
 
 def _current_review_exists():

@@ -268,3 +268,67 @@ def wage_floors_current(*, on: date | None = None) -> list[WageFloor]:
         .order_by("jurisdiction", "-effective_from")
         .distinct("jurisdiction")
     )
+
+
+@dataclass(frozen=True)
+class SubmissionCacheDisagreement:
+    """A submission whose cached columns disagree with the reviews or the ledger they mirror."""
+
+    submission_id: int
+    final_grade: int | None
+    grade: int | None  # what annotations_final_grade says
+    posted_amount: Decimal
+    ledger_amount: Decimal  # what the ledger holds for the submission
+    posted_entries: int
+    ledger_entries: int
+
+
+def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
+                                       project_id: int | None = None) -> tuple[str, dict]:
+    """The SQL (and params) of `submission_cache_disagreements`, without order or limit."""
+    conditions, params = ["TRUE"], {}
+    if contractor_id is not None:
+        conditions.append("s.contractor_id = %(contractor_id)s")
+        params["contractor_id"] = contractor_id
+    if project_id is not None:
+        conditions.append("s.project_id = %(project_id)s")
+        params["project_id"] = project_id
+    where = " AND ".join(conditions)
+    # A scoped audit sums only the entries of its submissions (found through the ledger's source index).
+    sources = f"AND l.source_id IN (SELECT s.id FROM annotations_submission s WHERE {where})" if params else ""
+    sql = f"""
+        SELECT s.id, s.final_grade, g.grade, s.posted_amount, COALESCE(l.amount, 0),
+               s.posted_entries, COALESCE(l.entries, 0)
+        FROM annotations_submission s
+        LEFT JOIN annotations_final_grade g ON g.submission_id = s.id
+        LEFT JOIN (
+            SELECT l.source_id, SUM(l.amount) AS amount, COUNT(*) AS entries
+            FROM payouts_ledgerentry l
+            WHERE l.source_type = 'submission' {sources}
+            GROUP BY l.source_id
+        ) l ON l.source_id = s.id
+        WHERE {where}
+          AND (s.final_grade IS DISTINCT FROM g.grade
+               OR s.posted_amount <> COALESCE(l.amount, 0)
+               OR s.posted_entries <> COALESCE(l.entries, 0))
+    """
+    return sql, params
+
+
+def submission_cache_disagreements(
+    *, contractor_id: int | None = None, project_id: int | None = None, limit: int = 1000
+) -> list[SubmissionCacheDisagreement]:
+    """Audit the columns the database keeps on each submission for the earnings recompute
+    (`final_grade`, `posted_amount`, `posted_entries`) against what they mirror (the view
+    annotations_final_grade and the ledger). The triggers keep them exact, so this is empty
+    unless something wrote with triggers off (session_replication_role = replica, a restore of
+    part of the tables); `payouts.services.submission_cache_rebuild` repairs what it finds.
+    Returns at most `limit` submissions, lowest id first. A full audit reads every submission,
+    review and ledger entry: an operator's check, not something for a page."""
+    sql, params = submission_cache_disagreements_sql(contractor_id=contractor_id, project_id=project_id)
+    # Materialized, so the LIMIT cannot talk the planner into walking the submissions in id order
+    # through nested loops: the audit is a few hash joins, then a sort of what it found.
+    sql = f"WITH found AS MATERIALIZED ({sql}) SELECT * FROM found ORDER BY 1 LIMIT %(limit)s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "limit": limit})
+        return [SubmissionCacheDisagreement(*row) for row in cursor.fetchall()]

@@ -10,7 +10,7 @@ from .payouts import (
     payouts_draft,
 )
 from .policies import grade_policy_set
-from .recompute import earnings_recompute, earnings_recompute_enqueue
+from .recompute import earnings_recompute, earnings_recompute_enqueue, submission_cache_rebuild
 
 __all__ = [
     "earnings_recompute",
@@ -23,5 +23,6 @@ __all__ = [
     "payout_period_last_closed",
     "payouts_approve",
     "payouts_draft",
+    "submission_cache_rebuild",
     "wage_floor_set",
 ]

@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from annotations.models import Submission
 from annotations.services.reviews import review_create
-from payouts import services
+from payouts import selectors, services
 from payouts.models import LedgerEntry
 from tests import factories
 from tests.conftest import ROOT, child_env, wait_for
@@ -60,7 +61,7 @@ _CHILD = textwrap.dedent("""
 
     def pause_after_insert(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if sql.lstrip().startswith("WITH expected"):
+        if sql.lstrip().startswith("INSERT INTO payouts_ledgerentry"):
             print("INSERTED", context["cursor"].rowcount, flush=True)
             time.sleep(120)
         return result
@@ -93,6 +94,9 @@ def test_a_worker_killed_mid_recompute_leaves_the_ledger_as_it_was(work):
             child.wait()
     assert child.returncode == -signal.SIGKILL
     assert LedgerEntry.objects.count() == 0
+    # The totals the ledger's trigger wrote on the submissions went with the entries.
+    assert not Submission.objects.filter(posted_entries__gt=0).exists()
+    assert selectors.submission_cache_disagreements() == []
     # The killed run's lock went with its connection: a re-run completes the job at once.
     assert services.earnings_recompute() == 25
     assert services.earnings_recompute() == 0
