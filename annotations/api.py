@@ -1,6 +1,6 @@
 """REST API for contractors: eligible projects, claiming, releasing and submitting."""
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -24,13 +24,17 @@ class ProjectSerializer(serializers.Serializer):
     rate_unit = serializers.CharField(allow_null=True)
 
 
-class ClaimSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+class ClaimSerializer(serializers.Serializer):
+    # Declared field by field rather than derived from the model: the claim answer is the
+    # hottest response in the API, and this skips the per-request model introspection.
+    id = serializers.IntegerField(read_only=True)
+    project = serializers.SlugField(source="project.slug", read_only=True)
+    task_id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Claim.Status.choices, read_only=True)
+    claimed_at = serializers.DateTimeField(read_only=True)
+    deadline = serializers.DateTimeField(read_only=True)
+    active_seconds = serializers.IntegerField(read_only=True)
     payload = serializers.JSONField(source="task.payload", read_only=True)
-
-    class Meta:
-        model = Claim
-        fields = ["id", "project", "task_id", "status", "claimed_at", "deadline", "active_seconds", "payload"]
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -53,7 +57,9 @@ class ProjectList(APIView):
 class ClaimNext(APIView):
     @extend_schema(request=None, responses={201: ClaimSerializer, 200: None})
     def post(self, request, slug):
-        project = get_object_or_404(project_selectors.projects_for_contractor(user=request.user), slug=slug)
+        project = project_selectors.project_for_contractor(user=request.user, slug=slug)
+        if project is None:
+            raise Http404("No such project open to you.")
         claim = services.task_claim_next(contractor=request.user, project=project)
         if claim is None:
             return Response({"code": "nothing_left", "detail": "No task is available right now."},

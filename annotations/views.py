@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,10 @@ from .models import Review
 
 
 def _eligible_project(request, slug) -> Project:
-    return get_object_or_404(project_selectors.projects_for_contractor(user=request.user), slug=slug)
+    project = project_selectors.project_for_contractor(user=request.user, slug=slug)
+    if project is None:
+        raise Http404("No such project open to you.")
+    return project
 
 
 def _this_week(user, now) -> list[dict]:

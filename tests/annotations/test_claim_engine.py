@@ -1,14 +1,17 @@
 """The claim engine, rule by rule: who may claim what, release, expiry, submission and exhaustion."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotations.errors import ClaimError, NotQualified, ProjectClosed
 from annotations.models import Claim, Submission
-from annotations.services import claim_release, claim_submit, claims_expire_overdue, task_claim_next
+from annotations.services import claim_release, claim_submit, claims, claims_expire_overdue, task_claim_next
 from projects.models import Batch, Project, Task
 from projects.services import qualification_grant
 from projects.task_types import InvalidData
@@ -410,3 +413,71 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
 
     pause_lift(pause=contractor.pauses.get(), lead=lead, reason="Reread the guide and passed the quiz again.")
     assert task_claim_next(contractor=contractor, project=project) is not None
+
+
+# --- the claim statement itself ---------------------------------------------------------------
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        return json.dumps(cursor.fetchone()[0])
+
+
+def test_the_claim_statement_is_prepared_once_per_connection_and_then_sent_alone(project, batch, contractor):
+    factories.make_tasks(batch, 3)
+    with CaptureQueriesContext(connection) as first:
+        task_claim_next(contractor=contractor, project=project)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [claims._CLAIM_STATEMENT])
+        assert cursor.fetchone()[0] == 1
+    assert len(first) == 1  # prepared, locked and claimed in one round trip (or already prepared)
+
+    with CaptureQueriesContext(connection) as second:
+        assert task_claim_next(contractor=contractor, project=project) is not None
+    assert len(second) == 1
+    assert "PREPARE" not in second[0]["sql"]
+    assert second[0]["sql"].count("EXECUTE " + claims._CLAIM_STATEMENT) == 1
+
+
+def test_after_a_failed_first_claim_the_statement_is_looked_up_not_prepared_twice(project, batch, contractor):
+    factories.make_tasks(batch, 2)
+    pg_connection = connection.connection
+    # As after a first claim that sent the PREPARE and then failed: whether it exists is unknown.
+    claims._prepared_on[pg_connection] = False
+    assert task_claim_next(contractor=contractor, project=project) is not None  # exists: no second PREPARE
+
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE " + claims._CLAIM_STATEMENT)
+    claims._prepared_on[pg_connection] = False
+    assert task_claim_next(contractor=contractor, project=project) is not None  # gone: prepared again
+    assert claims._prepared_on[pg_connection] is True
+    assert Claim.objects.filter(contractor=contractor, status="active").count() == 2
+
+
+def test_counting_active_claims_never_scans_the_expiry_index(project, batch, contractor):
+    """With statistics taken when no claim was active, the cap check must still use the
+    contractor's own index, not filter every active claim through the smaller expiry index."""
+    tasks = factories.make_tasks(batch, 400)
+    others = factories.ContractorFactory.create_batch(40)
+    Claim.objects.bulk_create(
+        Claim(task=task, contractor=others[i % 40], project=project, batch=batch, status="submitted",
+              claimed_at=timezone.now(), deadline=timezone.now(), finished_at=timezone.now())
+        for i, task in enumerate(tasks)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_claim")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    task_claim_next(contractor=contractor, project=project)  # prepares the statement on this connection
+    args = [project.pk, contractor.pk, 3, timezone.now(), timezone.now()]
+    execute = f"EXECUTE {claims._CLAIM_STATEMENT} (%s, %s, %s, %s, %s)"
+    for mode in ("force_custom_plan", "force_generic_plan"):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
+        plan = _plan(execute, args)
+        assert "claim_active_idx" in plan, mode
+        assert "claim_deadline_idx" not in plan, mode
+    # The sweep still finds overdue claims through it.
+    assert "claim_deadline_idx" in _plan(
+        "SELECT id FROM annotations_claim WHERE status = 'active' AND deadline <= %s", [timezone.now()]
+    )
