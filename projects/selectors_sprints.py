@@ -96,9 +96,10 @@ subs AS (
       AND s.submitted_at >= %(start)s AND s.submitted_at < %(until)s
 ),
 graded AS (
-    SELECT r.submission_id, r.kind, COALESCE(a.revised_score, r.score) AS grade, r.gold_agreement
+    -- The grade from annotations_final_grade, the one definition of the rule (revised appeals).
+    SELECT r.submission_id, r.kind, g.grade, r.gold_agreement
     FROM annotations_review r
-    LEFT JOIN annotations_appeal a ON a.review_id = r.id AND a.status = 'revised'
+    JOIN annotations_final_grade g ON g.submission_id = r.submission_id
     WHERE r.kind <> 'calibration' AND r.submission_id IN (SELECT id FROM subs)
 ),
 pay AS (
