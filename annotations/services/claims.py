@@ -221,10 +221,11 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
                 pass
             row = cursor.fetchone()
         else:
-            # Server-side binding (a deployment's OPTIONS): psycopg prepares statements itself.
+            # Server-side binding (OPTIONS server_side_binding): statements one at a time in a
+            # transaction; psycopg prepares the claim itself if OPTIONS sets prepare_threshold.
             with transaction.atomic():
                 cursor.execute(_LOCKS_SQL, params)
-                cursor.execute(_CLAIM_NAMED_SQL, params, prepare=True)
+                cursor.execute(_CLAIM_NAMED_SQL, params)
                 row = cursor.fetchone()
     held, paused, claim_id, task_id, batch_id, external_id, payload, overlap = row
     if claim_id is None:

@@ -481,3 +481,23 @@ def test_counting_active_claims_never_scans_the_expiry_index(project, batch, con
     assert "claim_deadline_idx" in _plan(
         "SELECT id FROM annotations_claim WHERE status = 'active' AND deadline <= %s", [timezone.now()]
     )
+
+
+def test_claiming_also_works_with_server_side_binding(project, batch, contractor):
+    """A deployment may set OPTIONS server_side_binding: the claim then runs as two statements."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    tasks = factories.make_tasks(batch, 2)
+    connection.ensure_connection()
+    pg_connection = connection.connection
+    default_factory = pg_connection.cursor_factory
+    pg_connection.cursor_factory = ServerBindingCursor
+    try:
+        first = task_claim_next(contractor=contractor, project=project)
+        second = task_claim_next(contractor=contractor, project=project)
+    finally:
+        pg_connection.cursor_factory = default_factory
+    assert (first.task_id, second.task_id) == (tasks[0].pk, tasks[1].pk)
+    assert first.task.payload == tasks[0].payload
+    assert task_claim_next(contractor=contractor, project=project) is None
+    _assert_counters_true()
