@@ -57,11 +57,6 @@ def submission_final_grade(*, submission: Submission) -> int | None:
     return Submission.objects.filter(pk=submission.pk).values_list("final_grade", flat=True).first()
 
 
-def submissions_with_final_grade() -> QuerySet[Submission]:
-    """Submissions with `final_grade`, the grade pay follows: a column the database keeps."""
-    return Submission.objects.all()
-
-
 def _current_review_exists():
     from django.db.models import Exists, OuterRef
 
