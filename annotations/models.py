@@ -67,17 +67,23 @@ class Submission(models.Model):
     is_gold = models.BooleanField(default=False)
     # Whether a human grades it: all submissions, or the project's sampled share.
     needs_review = models.BooleanField(default=True)
-    # Kept by the database itself (triggers, see migrations annotations 0003 and payouts 0003), so
-    # the nightly earnings recompute reads one table instead of joining reviews, appeals and the
-    # ledger. Whatever a writer puts in these columns is ignored; the triggers own them, and
-    # `payouts.selectors.submission_cache_disagreements` audits them.
+    # Kept by the database itself (triggers, see migrations annotations 0003 and 0005 and payouts
+    # 0003), so the nightly earnings recompute reads one table instead of joining rates, reviews,
+    # appeals and the ledger. Whatever a writer puts in these columns is ignored; the triggers own
+    # them, and `payouts.selectors.submission_cache_disagreements` audits them.
+    pay_rate = models.ForeignKey(
+        "projects.PayRate", null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+        help_text="The project's rate in force when the work was submitted (function "
+                  "annotations_pay_rate_in_force); empty before the project's first rate.",
+    )
     final_grade = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False,
         help_text="The grade pay follows (view annotations_final_grade); empty while ungraded.",
     )
-    posted_amount = models.DecimalField(
-        max_digits=14, decimal_places=2, db_default=Decimal("0"), editable=False,
-        help_text="Sum of the ledger entries whose source is this submission.",
+    posted_cents = models.BigIntegerField(
+        db_default=0, editable=False,
+        help_text="Sum of the ledger entries whose source is this submission, in cents.",
     )
     posted_entries = models.PositiveIntegerField(
         db_default=0, editable=False, help_text="How many ledger entries have this submission as source."
@@ -95,6 +101,11 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} on task {self.task_id}"
+
+    @property
+    def posted_amount(self) -> Decimal:
+        """What the ledger holds for this submission (`posted_cents` as an amount)."""
+        return Decimal(self.posted_cents).scaleb(-2)
 
 
 # --- Reviews, appeals, flags and quality figures (work-and-review issue) ----------------------

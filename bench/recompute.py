@@ -4,14 +4,14 @@ Seeds, set-based (generate_series INSERT ... SELECT straight into the tables), N
 submissions over C contractors: 24 projects (per-task and per-hour, two onboarding), each
 with a rate history of three rates, tasks with overlap 5, claims, submissions spread over
 eight weeks, one review per submission and revised appeals on 1 % of them. The database's
-triggers keep each submission's final grade (and, once posted, its ledger total) on the row
-through these bulk inserts, as they do for every writer. Then, timed:
+triggers keep each submission's rate in force, its final grade (and, once posted, its ledger
+total) on the row through these bulk inserts, as they do for every writer. Then, timed:
 
   post       the first full recompute: the ledger is empty and every submission is written
   baseline   SELECT contractor_id, SUM(active_seconds) FROM annotations_submission GROUP BY 1
              (the bare GROUP BY sum over the same rows)
   nightly    a full recompute when the ledger is already right (what beat runs every night):
-             one scan of the submissions joined to a row per project, nothing written
+             one scan of the submissions, reading the pay rule from arrays, nothing written
   earnings   the pay of every submission (rate in force × grade policy) summed per contractor,
              the report query over the same rows (expected_earnings_sql)
   revise     a full recompute after 1 % more appeals revised grades (writes the adjustments)
@@ -243,7 +243,7 @@ def query(sql: str):
 
 
 BASELINE_SQL = "SELECT contractor_id, SUM(active_seconds) FROM annotations_submission GROUP BY contractor_id"
-EARNINGS_SQL = f"SELECT contractor_id, SUM(amount) FROM ({expected_earnings_sql()}) e GROUP BY contractor_id"
+EARNINGS_SQL = expected_earnings_sql(around="SELECT contractor_id, SUM(amount) FROM {rows} e GROUP BY contractor_id")
 
 
 def run_size(rows: int, contractors: int, repeat: int) -> dict:

@@ -272,12 +272,14 @@ def wage_floors_current(*, on: date | None = None) -> list[WageFloor]:
 
 @dataclass(frozen=True)
 class SubmissionCacheDisagreement:
-    """A submission whose cached columns disagree with the reviews or the ledger they mirror."""
+    """A submission whose cached columns disagree with the rates, reviews or ledger they mirror."""
 
     submission_id: int
+    pay_rate_id: int | None
+    rate_in_force: int | None  # what annotations_pay_rate_in_force says
     final_grade: int | None
     grade: int | None  # what annotations_final_grade says
-    posted_amount: Decimal
+    posted_amount: Decimal  # posted_cents as an amount
     ledger_amount: Decimal  # what the ledger holds for the submission
     posted_entries: int
     ledger_entries: int
@@ -297,9 +299,11 @@ def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
     # A scoped audit sums only the entries of its submissions (found through the ledger's source index).
     sources = f"AND l.source_id IN (SELECT s.id FROM annotations_submission s WHERE {where})" if params else ""
     sql = f"""
-        SELECT s.id, s.final_grade, g.grade, s.posted_amount, COALESCE(l.amount, 0),
+        SELECT s.id, s.pay_rate_id, f.rate, s.final_grade, g.grade,
+               (s.posted_cents::numeric / 100)::numeric(14, 2), COALESCE(l.amount, 0),
                s.posted_entries, COALESCE(l.entries, 0)
         FROM annotations_submission s
+        CROSS JOIN LATERAL (SELECT annotations_pay_rate_in_force(s.project_id, s.submitted_at) AS rate) f
         LEFT JOIN annotations_final_grade g ON g.submission_id = s.id
         LEFT JOIN (
             SELECT l.source_id, SUM(l.amount) AS amount, COUNT(*) AS entries
@@ -308,8 +312,9 @@ def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
             GROUP BY l.source_id
         ) l ON l.source_id = s.id
         WHERE {where}
-          AND (s.final_grade IS DISTINCT FROM g.grade
-               OR s.posted_amount <> COALESCE(l.amount, 0)
+          AND (s.pay_rate_id IS DISTINCT FROM f.rate
+               OR s.final_grade IS DISTINCT FROM g.grade
+               OR s.posted_cents <> COALESCE(l.amount, 0) * 100
                OR s.posted_entries <> COALESCE(l.entries, 0))
     """
     return sql, params
@@ -319,12 +324,13 @@ def submission_cache_disagreements(
     *, contractor_id: int | None = None, project_id: int | None = None, limit: int = 1000
 ) -> list[SubmissionCacheDisagreement]:
     """Audit the columns the database keeps on each submission for the earnings recompute
-    (`final_grade`, `posted_amount`, `posted_entries`) against what they mirror (the view
-    annotations_final_grade and the ledger). The triggers keep them exact, so this is empty
-    unless something wrote with triggers off (session_replication_role = replica, a restore of
-    part of the tables); `payouts.services.submission_cache_rebuild` repairs what it finds.
-    Returns at most `limit` submissions, lowest id first. A full audit reads every submission,
-    review and ledger entry: an operator's check, not something for a page."""
+    (`pay_rate_id`, `final_grade`, `posted_cents`, `posted_entries`) against what they mirror
+    (the function annotations_pay_rate_in_force, the view annotations_final_grade and the
+    ledger). The triggers keep them exact, so this is empty unless something wrote with triggers
+    off (session_replication_role = replica, a restore of part of the tables);
+    `payouts.services.submission_cache_rebuild` repairs what it finds. Returns at most `limit`
+    submissions, lowest id first. A full audit reads every submission, review and ledger entry
+    (and looks up each one's rate): an operator's check, not something for a page."""
     sql, params = submission_cache_disagreements_sql(contractor_id=contractor_id, project_id=project_id)
     # Materialized, so the LIMIT cannot talk the planner into walking the submissions in id order
     # through nested loops: the audit is a few hash joins, then a sort of what it found.

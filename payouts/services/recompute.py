@@ -8,16 +8,18 @@ index for a contractor, a project or a period of submission times):
    policy and the submission's final grade (per task: rate × share; per hour: active seconds
    × hourly rate × share; rounded to cents half up, exactly like `taskhub.money.quantize`);
 2. what the ledger already holds for it, which the database keeps on the row itself
-   (`posted_amount`, `posted_entries`: a trigger on the append-only ledger adds each entry as
-   it is inserted, payouts migration 0003), as it keeps the final grade there (`final_grade`:
-   triggers on reviews and appeals, annotations migration 0003);
+   (`posted_cents`, `posted_entries`: a trigger on the append-only ledger adds each entry as
+   it is inserted, payouts migration 0003, annotations 0005), as it keeps the final grade there
+   (`final_grade`: triggers on reviews and appeals, annotations migration 0003) and the rate in
+   force (`pay_rate_id`: triggers on submissions and on the rate history, annotations 0005);
 3. a new entry for each non-zero difference: the first entry of a submission has its own
    kind (`task`, `hourly` or `onboarding`), every later one is an `adjustment`.
 
-No join with reviews, appeals or the ledger, and no grouping. Amounts are compared in integer
-cents: each (rate version, grade) cell of a project gives either a fixed number of cents (per
-task) or an exact integer fraction of the active seconds (per hour), so the work per row is
-integer arithmetic; numeric is computed only for the rows that are written.
+No join with rates, reviews, appeals or the ledger, and no grouping. Amounts are compared in
+integer cents: each (rate, grade) cell gives either a fixed number of cents (per task) or an
+exact integer fraction of the active seconds (per hour), and the cells are arrays read by
+offset, so the work per row is a few integer operations; numeric is computed only for the rows
+that are written.
 
 Idempotency lives in the keys: the first entry of submission 42 is `task:submission:42`,
 the n-th correction `adjustment:submission:42:<n>` where n is the number of entries the
@@ -54,22 +56,13 @@ LOCK_NAMESPACE = 736_001
 # grade of a gold task; calibration grades never count); no row there means ungraded. Triggers
 # on reviews and appeals recompute the column from the view for every submission a statement
 # touches (annotations migration 0003). If grades move, re-point that view, and only it.
-FINAL_GRADES_SQL = "SELECT submission_id, grade FROM annotations_final_grade"
 
-GRADE_CELLS = 6  # per rate version: ungraded, then final grades 1 to 5
+# Likewise the rate in force when the work was submitted is the column pay_rate_id, which the
+# database keeps equal to the function annotations_pay_rate_in_force(project, submitted_at),
+# THE definition of that rule, as submissions are written and rates are added (annotations
+# migration 0005).
 
-# Arrays under 127 bytes are stored with a one-byte header in a hash table's tuples, and
-# PostgreSQL copies such an array on every access to read it; per submission that copy costs
-# more than the lookup itself. Padding the per-project arrays to 16 elements keeps them long.
-# The start times are padded with 'infinity', which no submission time reaches, so the version
-# found is unchanged; the other arrays are only ever read at the cells of real versions.
-_MIN_ARRAY_LENGTH = 16
-
-
-def _padded(array_sql: str, pad_sql: str) -> str:
-    missing = f"greatest(0, {_MIN_ARRAY_LENGTH} - cardinality({array_sql}))"
-    return f"({array_sql} || array_fill({pad_sql}, ARRAY[{missing}]))"
-
+GRADE_CELLS = 6  # per rate: ungraded, then final grades 1 to 5
 
 _D = GradePolicy.DEFAULT_PERCENTS
 _PERCENT_SQL = f"""
@@ -84,11 +77,6 @@ _PERCENT_SQL = f"""
     END
 """
 
-# Per task, the pay in cents of a cell, rounded once per cell as before (numeric, exact).
-_TASK_CENTS = """
-    CASE WHEN v.unit = 'per_hour' THEN 0 ELSE (round(v.amount * x.pay_percent / 100, 2) * 100)::bigint END
-"""
-
 # Per hour, the pay in cents is seconds × rate × percent / 360000 × 100. With the rate counted
 # in 0.0001 and the percent in 0.01 (the scales of their columns) that is seconds × F / 3.6e9
 # for the integer F = rate·10⁴ × percent·10² (below 10¹⁶). Split as F = whole × 3.6e9 + part,
@@ -96,98 +84,94 @@ _TASK_CENTS = """
 # (everything is non-negative; the database checks rates, percents and seconds), and within
 # bigint for any number of seconds the integer column can hold.
 _HOUR_DIVISOR = 3_600_000_000
-_HOUR_FACTOR = "(v.amount * 10000 * x.pay_percent * 100)::bigint"
-_HOUR_WHOLE = f"CASE WHEN v.unit = 'per_hour' THEN {_HOUR_FACTOR} / {_HOUR_DIVISOR} ELSE 0 END"
-_HOUR_PART = f"CASE WHEN v.unit = 'per_hour' THEN mod({_HOUR_FACTOR}, {_HOUR_DIVISOR}) ELSE 0 END"
+_HOUR_FACTOR = "(r.amount * 10000 * x.pay_percent * 100)::bigint"
 
-
-def _per_version(expression: str) -> str:
-    return f"array_agg({expression} ORDER BY v.effective_from) FILTER (WHERE c.cell = 0)"
-
-
-def _per_cell(expression: str) -> str:
-    return f"array_agg({expression} ORDER BY v.effective_from, c.cell)"
-
-
-# One row per project with a rate. Rates form an append-only history per project; the version
-# in force at instant t is the one with the latest effective_from <= t (the highest id among
-# equal effective_from). width_bucket() over the sorted start times finds the version of a
-# submission: an equality join on the project instead of a range join, which keeps the
-# planner's row estimates right on millions of submissions. A submission at exactly a
-# version's effective_from falls in that version (lower bounds are inclusive); version 0
-# (before the first rate) has no cells and earns nothing. The pay rule's numbers are arrays
-# over the (version, grade) cells, version-major. `projects` (a condition on rates, alias r)
-# leaves out the projects a scoped recompute cannot touch.
-def _pay_table_sql(projects: str) -> str:
-    return f"""
-    SELECT v.project_id, p.is_onboarding,
-           bool_or(v.unit = 'per_hour') AS any_hourly, bool_and(v.unit = 'per_hour') AS all_hourly,
-           {_padded(_per_version("v.effective_from"), "'infinity'::timestamptz")} AS starts,
-           {_per_version("v.amount")} AS rate_amounts,
-           {_per_version("v.unit::text")} AS units,
-           {_per_version("v.currency::text")} AS currencies,
-           {_per_cell("x.pay_percent")} AS percents,
-           {_padded(_per_cell(_TASK_CENTS), "0::bigint")} AS task_cents,
-           {_padded(_per_cell(_HOUR_WHOLE), "0::bigint")} AS hour_whole,
-           {_padded(_per_cell(_HOUR_PART), "0::bigint")} AS hour_part
-    FROM (
-        SELECT DISTINCT ON (r.project_id, r.effective_from) r.project_id, r.amount, r.currency, r.unit,
-               r.effective_from
-        FROM projects_payrate r
-        WHERE {projects}
-        ORDER BY r.project_id, r.effective_from, r.id DESC
-    ) v
-    JOIN projects_project p ON p.id = v.project_id
-    LEFT JOIN payouts_gradepolicy gp ON gp.project_id = v.project_id
+# The pay rule as a table: one row per rate and cell (GRADE_CELLS per rate), with
+# * task_cents: per task, the pay in cents, rounded once per cell (numeric, exact, half up like
+#   `taskhub.money.quantize`); -1 marks a per-hour rate, whose pay depends on the seconds;
+# * hour_whole, hour_part: per hour, the two parts of F above (0 for a per-task rate);
+# * percent_bp: the grade policy's share in hundredths of a percent, for the ledger entry.
+_CELLS_SQL = f"""
+    SELECT r.id AS rate_id, c.cell,
+           CASE WHEN r.unit = 'per_hour' THEN -1
+                ELSE (round(r.amount * x.pay_percent / 100, 2) * 100)::bigint END AS task_cents,
+           CASE WHEN r.unit = 'per_hour' THEN {_HOUR_FACTOR} / {_HOUR_DIVISOR} ELSE 0 END AS hour_whole,
+           CASE WHEN r.unit = 'per_hour' THEN mod({_HOUR_FACTOR}, {_HOUR_DIVISOR}) ELSE 0 END AS hour_part,
+           (x.pay_percent * 100)::integer AS percent_bp
+    FROM projects_payrate r
+    JOIN projects_project p ON p.id = r.project_id
+    LEFT JOIN payouts_gradepolicy gp ON gp.project_id = r.project_id
     CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
     CROSS JOIN LATERAL (SELECT ({_PERCENT_SQL})::numeric(5, 2) AS pay_percent) x
-    GROUP BY v.project_id, p.is_onboarding
-    """
-
-# Per submission (alias s) joined to its project's row (alias pt). PostgreSQL computes a
-# repeated expression again wherever it appears, so these are kept to array reads and integer
-# arithmetic, and each kind of project reads only the arrays it needs (a project whose rate
-# changed unit between versions reads all three; the unused parts of a cell are zero). A filter
-# evaluates the cents only; the other columns are computed for the rows that pass it.
-_VERSION = "width_bucket(s.submitted_at, pt.starts)"
-_CELL = f"({_VERSION} * {GRADE_CELLS} + COALESCE(s.final_grade, 0) - {GRADE_CELLS - 1})"
-_HOURLY_CENTS = (f"s.active_seconds * pt.hour_whole[{_CELL}]"
-                 f" + (s.active_seconds * pt.hour_part[{_CELL}] + {_HOUR_DIVISOR // 2}) / {_HOUR_DIVISOR}")
-_EXPECTED_CENTS = f"""
-    CASE WHEN NOT pt.any_hourly THEN pt.task_cents[{_CELL}]
-         WHEN pt.all_hourly THEN {_HOURLY_CENTS}
-         ELSE pt.task_cents[{_CELL}] + {_HOURLY_CENTS} END
 """
-_POSTED_CENTS = "(s.posted_amount * 100)::bigint"
+
+# Each column of that table becomes one array over every rate id from the lowest to the highest
+# (GRADE_CELLS slots per id; ids that no rate holds, from rolled back inserts, read 0), built once
+# per statement in the CTE `pay`. A subquery on it runs once, before the scan, and its array
+# reaches the parallel workers as a parameter: per submission, reading a cell is an offset into
+# memory. (A join with the table instead, even a hash join on one key, costs more per row than all
+# the arithmetic.) Only arrays of fixed-size integers without NULLs are read per row, so that the
+# offset is computed, not searched for.
+_PAY_ARRAYS_SQL = f"""
+    SELECT min(g.rate_id) AS lowest_rate,
+           array_agg(COALESCE(k.task_cents, 0) ORDER BY g.rate_id, c.cell) AS task_cents,
+           array_agg(COALESCE(k.hour_whole, 0) ORDER BY g.rate_id, c.cell) AS hour_whole,
+           array_agg(COALESCE(k.hour_part, 0) ORDER BY g.rate_id, c.cell) AS hour_part,
+           array_agg(COALESCE(k.percent_bp, 0) ORDER BY g.rate_id, c.cell) AS percent_bp
+    FROM generate_series((SELECT min(id) FROM projects_payrate), (SELECT max(id) FROM projects_payrate)) g(rate_id)
+    CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
+    LEFT JOIN ({_CELLS_SQL}) k ON k.rate_id = g.rate_id AND k.cell = c.cell
+"""
 
 
-def _pay_sql(where: str, projects: str, condition: str) -> str:
-    return f"""
+def _pay(column: str) -> str:
+    return f"(SELECT {column} FROM pay)"
+
+
+# Per submission (alias s): its cell, then its pay in cents. PostgreSQL evaluates a repeated
+# expression again wherever it appears, so the per-task pay is read once (NULLIF turns the
+# per-hour mark into NULL, and only then is the per-hour pay worked out). A submission without a
+# rate (before its project's first one) has no cell and no pay, and never differs.
+_SLOT = f"((s.pay_rate_id - {_pay('lowest_rate')}) * {GRADE_CELLS} + COALESCE(s.final_grade, 0) + 1)"
+_EXPECTED_CENTS = (
+    f"COALESCE(NULLIF({_pay('task_cents')}[{_SLOT}], -1),"
+    f" s.active_seconds * {_pay('hour_whole')}[{_SLOT}]"
+    f" + (s.active_seconds * {_pay('hour_part')}[{_SLOT}] + {_HOUR_DIVISOR // 2}) / {_HOUR_DIVISOR})"
+)
+
+
+def _pay_sql(where: str, condition: str, around: str) -> str:
+    # The filter reads the submission and the arrays only, so PostgreSQL applies it in the scan;
+    # the joins that describe the pay (rate, project) see only the rows that pass it.
+    rows = f"""
         SELECT s.id AS submission_id, s.contractor_id, s.project_id, s.active_seconds,
-               pt.rate_amounts[{_VERSION}] AS rate_amount, pt.units[{_VERSION}] AS rate_unit,
-               pt.currencies[{_VERSION}] AS currency, s.final_grade AS grade,
-               pt.percents[{_CELL}] AS pay_percent,
-               CASE WHEN pt.is_onboarding THEN 'onboarding'
-                    WHEN pt.units[{_VERSION}] = 'per_hour' THEN 'hourly' ELSE 'task' END AS kind,
+               r.amount AS rate_amount, r.unit AS rate_unit, r.currency, s.final_grade AS grade,
+               ({_pay('percent_bp')}[{_SLOT}] / 100.0)::numeric(5, 2) AS pay_percent,
+               CASE WHEN p.is_onboarding THEN 'onboarding'
+                    WHEN r.unit = 'per_hour' THEN 'hourly' ELSE 'task' END AS kind,
                (({_EXPECTED_CENTS})::numeric / 100)::numeric(14, 2) AS amount,
-               s.posted_amount, s.posted_entries
+               (s.posted_cents::numeric / 100)::numeric(14, 2) AS posted_amount, s.posted_entries
         FROM annotations_submission s
-        JOIN ({_pay_table_sql(projects)}) pt ON pt.project_id = s.project_id
+        JOIN projects_payrate r ON r.id = s.pay_rate_id
+        JOIN projects_project p ON p.id = s.project_id
         WHERE {where} AND {condition}
     """
+    # The CTE goes in front of the whole statement: a subquery with a WITH of its own cannot be
+    # merged into the query around it, which would keep an aggregate over it out of the workers.
+    return f"WITH pay AS MATERIALIZED ({_PAY_ARRAYS_SQL}) " + around.replace("{rows}", f"({rows})")
 
 
-def expected_earnings_sql(where: str = "TRUE", projects: str = "TRUE") -> str:
-    """One row per submission matching `where` (over alias s) with its pay as the rules say
-    (`amount`, with how it was worked out) and what the ledger holds for it (`posted_amount`,
-    `posted_entries`). `projects`, a condition on pay rates (alias r), may narrow the projects."""
-    return _pay_sql(where, projects, f"{_VERSION} > 0")
+def expected_earnings_sql(where: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+    """A statement over one row per submission matching `where` (over alias s) that has a rate,
+    with its pay as the rules say (`amount`, with how it was worked out) and what the ledger holds
+    for it (`posted_amount`, `posted_entries`). `around` is the statement, with `{rows}` where
+    the rows go as a subquery (an aggregate over them, for instance); by default, the rows."""
+    return _pay_sql(where, "TRUE", around)
 
 
-def differing_earnings_sql(where: str = "TRUE", projects: str = "TRUE") -> str:
-    """The rows of `expected_earnings_sql` whose pay differs from what the ledger holds."""
-    # Before a project's first rate a submission has no cell: its cents are NULL, it never differs.
-    return _pay_sql(where, projects, f"({_EXPECTED_CENTS}) <> {_POSTED_CENTS}")
+def differing_earnings_sql(where: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+    """Like `expected_earnings_sql`, for the rows whose pay differs from what the ledger holds."""
+    return _pay_sql(where, f"({_EXPECTED_CENTS}) <> s.posted_cents", around)
 
 
 _ENTRY_COLUMNS = (
@@ -207,7 +191,7 @@ SELECT e.contractor_id, e.project_id,
             ELSE 'Pay recomputed for final grade ' || e.grade END AS reason,
        CASE WHEN e.posted_entries = 0 THEN e.kind || ':submission:' || e.submission_id
             ELSE 'adjustment:submission:' || e.submission_id || ':' || e.posted_entries END AS idempotency_key
-FROM ({differing}) e
+FROM {rows} e
 """
 
 _INSERT_SQL = "INSERT INTO payouts_ledgerentry ({columns}) {rows} ON CONFLICT (idempotency_key) DO NOTHING"
@@ -221,8 +205,8 @@ class RecomputeScope:
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
 
-    def where(self) -> tuple[str, str, dict]:
-        """SQL conditions on submissions (alias s) and on the pay rates to read (alias r), with params."""
+    def where(self) -> tuple[str, dict]:
+        """The SQL condition on submissions (alias s) and its params."""
         conditions, params = ["TRUE"], {}
         if self.contractor_id is not None:
             conditions.append("s.contractor_id = %(contractor_id)s")
@@ -236,15 +220,7 @@ class RecomputeScope:
         if self.submitted_before is not None:
             conditions.append("s.submitted_at < %(submitted_before)s")
             params["submitted_before"] = self.submitted_before
-        where = " AND ".join(conditions)
-        # Only the rates of the projects the scope's submissions are in (through the same index).
-        if self.project_id is not None:
-            projects = "r.project_id = %(project_id)s"
-        elif self.contractor_id is not None:
-            projects = f"r.project_id IN (SELECT s.project_id FROM annotations_submission s WHERE {where})"
-        else:
-            projects = "TRUE"
-        return where, projects, params
+        return " AND ".join(conditions), params
 
 
 def earnings_recompute(
@@ -259,8 +235,8 @@ def earnings_recompute(
     With no arguments, everything is recomputed (the nightly run).
     """
     scope = RecomputeScope(contractor_id, project_id, submitted_from, submitted_before)
-    where, projects, params = scope.where()
-    entries = _ENTRIES_SQL.format(differing=differing_earnings_sql(where, projects))
+    where, params = scope.where()
+    entries = differing_earnings_sql(where, around=_ENTRIES_SQL)
     with transaction.atomic(), connection.cursor() as cursor:
         # Enough memory for the joins over every submission to stay in memory (this transaction only).
         cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.TASKHUB_RECOMPUTE_WORK_MEM])
@@ -289,24 +265,27 @@ def earnings_recompute(
 
 
 def submission_cache_rebuild() -> int:
-    """Rewrite the cached columns of every submission that disagrees with the reviews or the
-    ledger (see `payouts.selectors.submission_cache_disagreements`); return how many. Only
-    needed after writes made with triggers off. Writers of reviews, appeals and the ledger wait
-    until it commits, so what it writes is what they left."""
+    """Rewrite the cached columns of every submission that disagrees with the rates, the reviews
+    or the ledger (see `payouts.selectors.submission_cache_disagreements`); return how many. Only
+    needed after writes made with triggers off. Writers of rates, reviews, appeals and the ledger
+    wait until it commits, so what it writes is what they left."""
     from ..selectors import submission_cache_disagreements_sql
 
     disagreements, params = submission_cache_disagreements_sql()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_NAMESPACE])
-        cursor.execute("LOCK TABLE annotations_review, annotations_appeal, payouts_ledgerentry IN SHARE MODE")
+        cursor.execute(
+            "LOCK TABLE projects_payrate, annotations_review, annotations_appeal, payouts_ledgerentry IN SHARE MODE"
+        )
         # The columns refuse direct writes except in a transaction that declares a rebuild (annotations 0003).
         cursor.execute("SELECT set_config('taskhub.rebuild_derived', 'on', true)")
         cursor.execute(
             f"""
             UPDATE annotations_submission s
-            SET final_grade = d.grade, posted_amount = d.ledger_amount, posted_entries = d.ledger_entries
-            FROM ({disagreements}) d (id, final_grade, grade, posted_amount, ledger_amount, posted_entries,
-                                      ledger_entries)
+            SET pay_rate_id = d.rate_in_force, final_grade = d.grade, posted_cents = d.ledger_amount * 100,
+                posted_entries = d.ledger_entries
+            FROM ({disagreements}) d (id, pay_rate_id, rate_in_force, final_grade, grade, posted_amount,
+                                      ledger_amount, posted_entries, ledger_entries)
             WHERE s.id = d.id
             """,
             params,

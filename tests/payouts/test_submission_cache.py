@@ -1,7 +1,7 @@
-"""The columns the database keeps on each submission for the earnings recompute: final_grade
-(from reviews and appeals) and posted_amount / posted_entries (from the ledger). Triggers keep
-them exact whoever writes, however many rows at once; the audit finds any drift; the recompute
-reads nothing else."""
+"""The columns the database keeps on each submission for the earnings recompute: pay_rate (the
+rate in force when it was submitted), final_grade (from reviews and appeals) and posted_cents /
+posted_entries (from the ledger). Triggers keep them exact whoever writes, however many rows at
+once; the audit finds any drift; the recompute reads nothing else."""
 
 import random
 from datetime import timedelta
@@ -21,12 +21,17 @@ from tests import factories
 
 
 def cached(submission: Submission) -> tuple:
-    submission.refresh_from_db(fields=["final_grade", "posted_amount", "posted_entries"])
+    submission.refresh_from_db(fields=["final_grade", "posted_cents", "posted_entries"])
     return submission.final_grade, submission.posted_amount, submission.posted_entries
 
 
 def grade_of(submission: Submission):
     return cached(submission)[0]
+
+
+def rate_of(submission: Submission) -> int | None:
+    submission.refresh_from_db(fields=["pay_rate"])
+    return submission.pay_rate_id
 
 
 def sql(statement: str, params=None) -> int:
@@ -127,7 +132,7 @@ def test_one_bulk_insert_select_of_reviews_and_appeals_grades_every_submission(w
     assert selectors.submission_cache_disagreements(contractor_id=contractor.pk) == []
 
 
-# --- posted_amount / posted_entries follow the ledger ---------------------------------------
+# --- posted_cents / posted_entries follow the ledger ---------------------------------------
 
 
 def test_posted_amount_follows_each_ledger_insert_and_ignores_manual_entries(work, contractor, admin_user):
@@ -184,6 +189,64 @@ def test_emptying_the_ledger_with_truncate_empties_the_posted_columns(work, cont
     assert cached(sub)[1:] == (Decimal("0.00"), 0)
 
 
+# --- pay_rate follows the rate history -------------------------------------------------------
+
+
+def test_pay_rate_is_the_rate_in_force_when_the_work_was_submitted(work, contractor):
+    from projects.selectors import rate_in_force
+
+    now = timezone.now()
+    project = work.project(rate="1.0000", since=now - timedelta(days=10))
+    first = project.pay_rates.get()
+    early = work.submission(contractor=contractor, project=project, at=now - timedelta(days=11))
+    old, recent = (work.submission(contractor=contractor, project=project, at=now - timedelta(days=d))
+                   for d in (5, 1))
+    assert (rate_of(early), rate_of(old), rate_of(recent)) == (None, first.pk, first.pk)
+    # A rate for later (what the service allows) takes over nothing yet.
+    later = factories.PayRateFactory(project=project, amount=Decimal("2.0000"), effective_from=now + timedelta(days=3))
+    assert (rate_of(old), rate_of(recent)) == (first.pk, first.pk)
+    # A rate slipped into the past (raw, bulk) takes over the work from its start on, in its project only.
+    other = work.project(rate="1.0000", since=now - timedelta(days=10))
+    elsewhere = work.submission(contractor=contractor, project=other, at=now - timedelta(days=1))
+    sql("""INSERT INTO projects_payrate (project_id, amount, currency, unit, effective_from, reason, created_at)
+           SELECT %s, a, 'USD', 'per_task', %s, 'backdated', now() FROM unnest(ARRAY[3, 4]) a""",
+        [project.pk, now - timedelta(days=3)])
+    backdated = PayRate.objects.filter(project=project, reason="backdated").order_by("-id").first()  # equal
+    assert (rate_of(early), rate_of(old), rate_of(recent)) == (None, first.pk, backdated.pk)  # times: last id
+    assert rate_of(elsewhere) == other.pay_rates.get().pk
+    # Moving a submission in time moves it between rates; the rule is the selector's everywhere.
+    sql("UPDATE annotations_submission SET submitted_at = %s WHERE id = %s", [now + timedelta(days=4), old.pk])
+    assert rate_of(old) == later.pk
+    for sub in (early, old, recent, elsewhere):
+        sub.refresh_from_db()
+        expected = rate_in_force(project=sub.project, at=sub.submitted_at)
+        assert rate_of(sub) == (expected.pk if expected else None)
+    assert selectors.submission_cache_disagreements() == []
+
+
+def test_a_backdated_rate_reaches_the_ledger_on_the_next_recompute(work, contractor):
+    now = timezone.now()
+    project = work.project(rate="1.0000", since=now - timedelta(days=10))
+    before, after = (work.submission(contractor=contractor, project=project, at=now - timedelta(days=d))
+                     for d in (5, 1))
+    assert services.earnings_recompute() == 2
+    sql("""INSERT INTO projects_payrate (project_id, amount, currency, unit, effective_from, reason, created_at)
+           VALUES (%s, 1.5, 'USD', 'per_task', %s, 'correction', now())""", [project.pk, now - timedelta(days=3)])
+    assert services.earnings_recompute() == 1
+    assert (cached(before)[1], cached(after)[1]) == (Decimal("1.00"), Decimal("1.50"))
+    correction = LedgerEntry.objects.get(source_id=after.pk, kind="adjustment")
+    assert (correction.amount, correction.rate_amount) == (Decimal("0.50"), Decimal("1.5000"))
+    assert services.earnings_recompute() == 0
+
+
+def test_emptying_the_rate_history_with_truncate_empties_pay_rate(work, contractor):
+    sub = work.submission(contractor=contractor, project=work.project())
+    assert rate_of(sub) is not None
+    sql("SET CONSTRAINTS ALL IMMEDIATE")
+    sql("TRUNCATE projects_payrate CASCADE")
+    assert rate_of(sub) is None
+
+
 # --- nobody writes the cached columns but the triggers ---------------------------------------
 
 
@@ -197,17 +260,19 @@ def test_direct_writes_and_stale_saves_cannot_change_the_cached_columns(work, co
     stale.save()
     assert cached(sub) == (2, Decimal("0.50"), 1)
     assert Submission.objects.get(pk=sub.pk).needs_review is False  # the rest of the save went through
-    sql("UPDATE annotations_submission SET final_grade = 5, posted_amount = 100, posted_entries = 0 "
-        "WHERE id = %s", [sub.pk])
+    sql("UPDATE annotations_submission SET final_grade = 5, posted_cents = 10000, posted_entries = 0, "
+        "pay_rate_id = NULL WHERE id = %s", [sub.pk])
     assert cached(sub) == (2, Decimal("0.50"), 1)
+    assert rate_of(sub) == sub.project.pay_rates.get().pk
     task = factories.TaskFactory(batch=factories.BatchFactory(project=sub.project), project=sub.project)
     claim = Claim.objects.create(task=task, contractor=contractor, project=sub.project, batch=task.batch,
                                  status="submitted", claimed_at=timezone.now(), deadline=timezone.now())
     forged = Submission.objects.create(
         claim=claim, task=task, contractor=contractor, project=sub.project, answer={}, submitted_at=timezone.now(),
-        final_grade=5, posted_amount=Decimal("9.99"), posted_entries=3,
+        final_grade=5, posted_cents=999, posted_entries=3, pay_rate_id=None,
     )
     assert cached(forged) == (None, Decimal("0.00"), 0)
+    assert rate_of(forged) == sub.project.pay_rates.get().pk
 
 
 # --- the audit ------------------------------------------------------------------------------
@@ -219,10 +284,17 @@ def test_audit_finds_drift_made_with_triggers_off_and_the_rebuild_repairs_it(wor
     review = work.review(graded, 4)
     work.review(clean, 5)
     entry(clean, "1.00", f"task:submission:{clean.pk}")
+    other = work.project()
+    moved = work.submission(contractor=contractor, project=other)
     assert selectors.submission_cache_disagreements() == []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")  # triggers off
         cursor.execute("UPDATE annotations_review SET score = 1 WHERE id = %s", [review.pk])
+        cursor.execute("""
+            INSERT INTO projects_payrate (project_id, amount, currency, unit, effective_from, reason, created_at)
+            VALUES (%s, 9, 'USD', 'per_task', now() - interval '1 day', 'restored', now()) RETURNING id""",
+                       [other.pk])
+        (restored,) = cursor.fetchone()
         cursor.execute("""
             INSERT INTO payouts_ledgerentry (contractor_id, project_id, kind, amount, currency, source_type,
                                              source_id, rate_unit, reason, idempotency_key)
@@ -231,7 +303,10 @@ def test_audit_finds_drift_made_with_triggers_off_and_the_rebuild_repairs_it(wor
         # SET LOCAL outlives a released savepoint: switch the triggers back on for the rest of the test.
         cursor.execute("SET LOCAL session_replication_role = origin")
     found = {d.submission_id: d for d in selectors.submission_cache_disagreements()}
-    assert set(found) == {graded.pk, paid.pk}
+    assert set(found) == {graded.pk, paid.pk, moved.pk}
+    assert (found[moved.pk].pay_rate_id, found[moved.pk].rate_in_force) == (other.pay_rates.earliest("id").pk,
+                                                                            restored)
+    assert found[graded.pk].pay_rate_id == found[graded.pk].rate_in_force
     assert (found[graded.pk].final_grade, found[graded.pk].grade) == (4, 1)
     assert (found[paid.pk].posted_amount, found[paid.pk].ledger_amount) == (Decimal("0.00"), Decimal("2.50"))
     assert (found[paid.pk].posted_entries, found[paid.pk].ledger_entries) == (0, 1)
@@ -239,11 +314,11 @@ def test_audit_finds_drift_made_with_triggers_off_and_the_rebuild_repairs_it(wor
                                                                               limit=1)] == [min(found)]
     assert selectors.submission_cache_disagreements(contractor_id=factories.ContractorFactory().pk) == []
 
-    assert services.submission_cache_rebuild() == 2
+    assert services.submission_cache_rebuild() == 3
     assert selectors.submission_cache_disagreements() == []
-    assert cached(graded)[0] == 1 and cached(paid)[1:] == (Decimal("2.50"), 1)
+    assert cached(graded)[0] == 1 and cached(paid)[1:] == (Decimal("2.50"), 1) and rate_of(moved) == restored
     # Outside a rebuild the columns are the triggers' again.
-    sql("UPDATE annotations_submission SET posted_amount = 0 WHERE id = %s", [paid.pk])
+    sql("UPDATE annotations_submission SET posted_cents = 0 WHERE id = %s", [paid.pk])
     assert cached(paid)[1] == Decimal("2.50")
 
 
@@ -339,13 +414,35 @@ def test_a_project_whose_rate_changed_unit_pays_each_version_its_own_way(work, c
     ({"project_id": 1}, "project_id"),
 ])
 def test_scoped_recomputes_read_through_an_index(db, scope, index_column):
-    where, projects, params = RecomputeScope(**scope).where()
+    where, params = RecomputeScope(**scope).where()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a near-empty test table would be scanned anyway
-        cursor.execute("EXPLAIN " + differing_earnings_sql(where, projects), params)
+        cursor.execute("EXPLAIN " + differing_earnings_sql(where), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan on annotations_submission" not in plan, plan
     assert any("Index Cond:" in line and f"{index_column} = " in line for line in plan.splitlines()), plan
+
+
+def test_the_nightly_recompute_decides_in_the_scan_of_submissions_alone(work, contractor):
+    """The difference is found while scanning annotations_submission, with the pay rule read from
+    arrays computed once; rates and projects are joined only to describe the rows that differ."""
+    sub = work.submission(contractor=contractor, project=work.project())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_submission")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + differing_earnings_sql())
+        (plan,) = cursor.fetchone()
+        plan = plan[0] if isinstance(plan, list) else plan
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    scans = [n for n in nodes(plan["Plan"]) if n.get("Relation Name") == "annotations_submission"]
+    assert len(scans) == 1 and "posted_cents" in scans[0].get("Filter", ""), scans
+    others = [n for n in nodes(plan["Plan"]) if n is not scans[0]]
+    assert not any("posted_cents" in n.get("Filter", "") + n.get("Join Filter", "") for n in others)
+    assert services.earnings_recompute() == 1 and cached(sub)[1] == Decimal("1.00")
 
 
 # --- the migrations -----------------------------------------------------------------------------
@@ -372,7 +469,8 @@ def test_the_migrations_fill_the_columns_from_existing_data_and_reverse_cleanly(
         _migrate(_BEFORE)
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = "
-                           "'annotations_submission' AND column_name IN ('final_grade', 'posted_amount')")
+                           "'annotations_submission' AND column_name IN "
+                           "('final_grade', 'posted_amount', 'posted_cents', 'pay_rate_id')")
             assert cursor.fetchone() == (0,)
             cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%%final_grade%%' "
                            "OR tgname LIKE '%%posts_to_submission%%'")
@@ -397,7 +495,16 @@ def test_the_migrations_fill_the_columns_from_existing_data_and_reverse_cleanly(
         assert cached(appealed) == (4, Decimal("0.00"), 0)
         assert cached(paid) == (None, Decimal("0.75"), 2)
         assert cached(untouched) == (None, Decimal("0.00"), 0)
+        rate = project.pay_rates.get().pk
+        assert [rate_of(s) for s in (graded, appealed, paid, untouched)] == [rate] * 4
         assert selectors.submission_cache_disagreements() == []
+        # Undoing only the change to cents gives the amount back, exactly.
+        _migrate([("annotations", "0004_claim_deadline_idx_not_for_caps")])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT posted_amount FROM annotations_submission WHERE id = %s", [paid.pk])
+            assert cursor.fetchone() == (Decimal("0.75"),)
+        _migrate(latest)
+        assert cached(paid) == (None, Decimal("0.75"), 2)
         # Down and up again gives the same, and the triggers work after it.
         _migrate(_BEFORE)
         _migrate(latest)
