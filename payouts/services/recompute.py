@@ -91,6 +91,7 @@ _HOUR_FACTOR = "(r.amount * 10000 * x.pay_percent * 100)::bigint"
 #   `taskhub.money.quantize`); -1 marks a per-hour rate, whose pay depends on the seconds;
 # * hour_whole, hour_part: per hour, the two parts of F above (0 for a per-task rate);
 # * percent_bp: the grade policy's share in hundredths of a percent, for the ledger entry.
+# `{rates}` is a condition on the rates (alias r) that keeps only those a scope can need.
 _CELLS_SQL = f"""
     SELECT r.id AS rate_id, c.cell,
            CASE WHEN r.unit = 'per_hour' THEN -1
@@ -103,10 +104,12 @@ _CELLS_SQL = f"""
     LEFT JOIN payouts_gradepolicy gp ON gp.project_id = r.project_id
     CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
     CROSS JOIN LATERAL (SELECT ({_PERCENT_SQL})::numeric(5, 2) AS pay_percent) x
+    WHERE {{rates}}
 """
 
-# Each column of that table becomes one array over every rate id from the lowest to the highest
-# (GRADE_CELLS slots per id; ids that no rate holds, from rolled back inserts, read 0), built once
+# Each column of that table becomes one array over the rate ids from the lowest to the highest
+# (GRADE_CELLS slots per id; ids that no rate holds, from rolled back inserts, or that the scope
+# does not need, read 0), built once
 # per statement in the CTE `pay`. A subquery on it runs once, before the scan, and its array
 # reaches the parallel workers as a parameter: per submission, reading a cell is an offset into
 # memory. (A join with the table instead, even a hash join on one key, costs more per row than all
@@ -118,7 +121,8 @@ _PAY_ARRAYS_SQL = f"""
            array_agg(COALESCE(k.hour_whole, 0) ORDER BY g.rate_id, c.cell) AS hour_whole,
            array_agg(COALESCE(k.hour_part, 0) ORDER BY g.rate_id, c.cell) AS hour_part,
            array_agg(COALESCE(k.percent_bp, 0) ORDER BY g.rate_id, c.cell) AS percent_bp
-    FROM generate_series((SELECT min(id) FROM projects_payrate), (SELECT max(id) FROM projects_payrate)) g(rate_id)
+    FROM generate_series((SELECT min(r.id) FROM projects_payrate r WHERE {{rates}}),
+                         (SELECT max(r.id) FROM projects_payrate r WHERE {{rates}})) g(rate_id)
     CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
     LEFT JOIN ({_CELLS_SQL}) k ON k.rate_id = g.rate_id AND k.cell = c.cell
 """
@@ -140,7 +144,7 @@ _EXPECTED_CENTS = (
 )
 
 
-def _pay_sql(where: str, condition: str, around: str) -> str:
+def _pay_sql(where: str, rates: str, condition: str, around: str) -> str:
     # The filter reads the submission and the arrays only, so PostgreSQL applies it in the scan;
     # the joins that describe the pay (rate, project) see only the rows that pass it.
     rows = f"""
@@ -158,20 +162,22 @@ def _pay_sql(where: str, condition: str, around: str) -> str:
     """
     # The CTE goes in front of the whole statement: a subquery with a WITH of its own cannot be
     # merged into the query around it, which would keep an aggregate over it out of the workers.
-    return f"WITH pay AS MATERIALIZED ({_PAY_ARRAYS_SQL}) " + around.replace("{rows}", f"({rows})")
+    pay = _PAY_ARRAYS_SQL.replace("{rates}", rates)
+    return f"WITH pay AS MATERIALIZED ({pay}) " + around.replace("{rows}", f"({rows})")
 
 
-def expected_earnings_sql(where: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
     """A statement over one row per submission matching `where` (over alias s) that has a rate,
     with its pay as the rules say (`amount`, with how it was worked out) and what the ledger holds
-    for it (`posted_amount`, `posted_entries`). `around` is the statement, with `{rows}` where
+    for it (`posted_amount`, `posted_entries`). `rates`, a condition on pay rates (alias r), may
+    leave out rates no such submission is paid at. `around` is the statement, with `{rows}` where
     the rows go as a subquery (an aggregate over them, for instance); by default, the rows."""
-    return _pay_sql(where, "TRUE", around)
+    return _pay_sql(where, rates, "TRUE", around)
 
 
-def differing_earnings_sql(where: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+def differing_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
     """Like `expected_earnings_sql`, for the rows whose pay differs from what the ledger holds."""
-    return _pay_sql(where, f"({_EXPECTED_CENTS}) <> s.posted_cents", around)
+    return _pay_sql(where, rates, f"({_EXPECTED_CENTS}) <> s.posted_cents", around)
 
 
 _ENTRY_COLUMNS = (
@@ -205,8 +211,8 @@ class RecomputeScope:
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
 
-    def where(self) -> tuple[str, dict]:
-        """The SQL condition on submissions (alias s) and its params."""
+    def where(self) -> tuple[str, str, dict]:
+        """SQL conditions on submissions (alias s) and on the pay rates to read (alias r), with params."""
         conditions, params = ["TRUE"], {}
         if self.contractor_id is not None:
             conditions.append("s.contractor_id = %(contractor_id)s")
@@ -220,7 +226,16 @@ class RecomputeScope:
         if self.submitted_before is not None:
             conditions.append("s.submitted_at < %(submitted_before)s")
             params["submitted_before"] = self.submitted_before
-        return " AND ".join(conditions), params
+        where = " AND ".join(conditions)
+        # Only the rates the scope's submissions are paid at (a contractor's, through the same
+        # index), so a recompute after one review does not lay out the pay rule of every project.
+        if self.contractor_id is not None:
+            rates = f"r.id IN (SELECT s.pay_rate_id FROM annotations_submission s WHERE {where})"
+        elif self.project_id is not None:
+            rates = "r.project_id = %(project_id)s"
+        else:
+            rates = "TRUE"
+        return where, rates, params
 
 
 def earnings_recompute(
@@ -235,8 +250,8 @@ def earnings_recompute(
     With no arguments, everything is recomputed (the nightly run).
     """
     scope = RecomputeScope(contractor_id, project_id, submitted_from, submitted_before)
-    where, params = scope.where()
-    entries = differing_earnings_sql(where, around=_ENTRIES_SQL)
+    where, rates, params = scope.where()
+    entries = differing_earnings_sql(where, rates, around=_ENTRIES_SQL)
     with transaction.atomic(), connection.cursor() as cursor:
         # Enough memory for the joins over every submission to stay in memory (this transaction only).
         cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.TASKHUB_RECOMPUTE_WORK_MEM])

@@ -414,10 +414,10 @@ def test_a_project_whose_rate_changed_unit_pays_each_version_its_own_way(work, c
     ({"project_id": 1}, "project_id"),
 ])
 def test_scoped_recomputes_read_through_an_index(db, scope, index_column):
-    where, params = RecomputeScope(**scope).where()
+    where, rates, params = RecomputeScope(**scope).where()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a near-empty test table would be scanned anyway
-        cursor.execute("EXPLAIN " + differing_earnings_sql(where), params)
+        cursor.execute("EXPLAIN " + differing_earnings_sql(where, rates), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan on annotations_submission" not in plan, plan
     assert any("Index Cond:" in line and f"{index_column} = " in line for line in plan.splitlines()), plan
