@@ -19,7 +19,7 @@ total) on the row through these bulk inserts, as they do for every writer. Then,
 Baseline and nightly alternate, best of --repeat each, after the bulk writes are vacuumed (what
 autovacuum does in production), so both read the same table in the same state. Prints each
 time, the ratio of nightly and revise to the baseline, the entries written, whether the cached
-columns agree with the reviews and the ledger afterwards (a full audit, not timed), and the
+columns agree with the rates, the reviews and the ledger afterwards (a full audit, not timed), and the
 process's peak RSS. Run at two sizes (250,000 then 1,000,000 by default) in one process: the
 recompute runs inside PostgreSQL, so the peak RSS must not grow with the rows.
 Goal: nightly <= 1.5 × baseline, memory flat. Everything seeded is deleted at the end.
@@ -301,7 +301,7 @@ def main() -> int:
                 f"({r['nightly_s'] / r['baseline_s']:.2f}x baseline, {r['nightly_written']} entries written)\n"
                 f"  after {r['revised']:,} appeal revisions     {r['revise_s'] * 1000:9.1f} ms  "
                 f"({r['revise_s'] / r['baseline_s']:.2f}x baseline, {r['adjustments']:,} adjustments written)\n"
-                f"  cached columns agree with reviews and ledger: {r['agree']}\n"
+                f"  cached columns agree with rates, reviews, ledger: {r['agree']}\n"
                 f"  peak RSS of this process    {r['peak_rss_mib']:9.1f} MiB",
                 flush=True,
             )
