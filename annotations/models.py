@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -101,12 +100,6 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} on task {self.task_id}"
-
-    @property
-    def posted_amount(self) -> Decimal:
-        """What the ledger holds for this submission (`posted_cents` as an amount)."""
-        return Decimal(self.posted_cents).scaleb(-2)
-
 
 # --- Reviews, appeals, flags and quality figures (work-and-review issue) ----------------------
 

@@ -166,7 +166,10 @@ def _pay_sql(where: str, rates: str, condition: str, around: str) -> str:
     return f"WITH pay AS MATERIALIZED ({pay}) " + around.replace("{rows}", f"({rows})")
 
 
-def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+_JUST_THE_ROWS = "SELECT * FROM {rows} e"
+
+
+def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = _JUST_THE_ROWS) -> str:
     """A statement over one row per submission matching `where` (over alias s) that has a rate,
     with its pay as the rules say (`amount`, with how it was worked out) and what the ledger holds
     for it (`posted_amount`, `posted_entries`). `rates`, a condition on pay rates (alias r), may
@@ -175,7 +178,7 @@ def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str 
     return _pay_sql(where, rates, "TRUE", around)
 
 
-def differing_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = "SELECT * FROM {rows} e") -> str:
+def differing_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = _JUST_THE_ROWS) -> str:
     """Like `expected_earnings_sql`, for the rows whose pay differs from what the ledger holds."""
     return _pay_sql(where, rates, f"({_EXPECTED_CENTS}) <> s.posted_cents", around)
 

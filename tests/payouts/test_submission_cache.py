@@ -22,7 +22,7 @@ from tests import factories
 
 def cached(submission: Submission) -> tuple:
     submission.refresh_from_db(fields=["final_grade", "posted_cents", "posted_entries"])
-    return submission.final_grade, submission.posted_amount, submission.posted_entries
+    return submission.final_grade, Decimal(submission.posted_cents).scaleb(-2), submission.posted_entries
 
 
 def grade_of(submission: Submission):
