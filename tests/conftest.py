@@ -108,3 +108,35 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+# --- the one line that says whether the browser tests ran -----------------------------------
+
+_browser_outcomes: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report):
+    if "browser" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _browser_outcomes[report.outcome] = _browser_outcomes.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _browser_outcomes:
+        return
+    ran = _browser_outcomes.get("passed", 0) + _browser_outcomes.get("failed", 0)
+    skipped = _browser_outcomes.get("skipped", 0)
+    from tests.e2e.conftest import CHROMIUM
+
+    if skipped and not ran:
+        line = (f"Browser tests: all {skipped} skipped, {CHROMIUM} is not installed. "
+                "Install Debian's Chromium (apt-get install -y chromium) to run them.")
+    else:
+        line = f"Browser tests: {ran} ran in headless Chromium ({CHROMIUM})"
+        if _browser_outcomes.get("failed"):
+            line += f", {_browser_outcomes['failed']} failed"
+        if skipped:
+            line += f", {skipped} skipped"
+        line += "."
+    terminalreporter.write_sep("=", line, bold=True)

@@ -4,7 +4,6 @@ schedules the batch's release."""
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -13,10 +12,10 @@ from playwright.sync_api import expect
 from annotations.models import Claim, Submission
 from projects.models import Batch, PayRate, Project, Sprint, Task, TaskImport
 from tests import factories
+from tests.projects.import_helpers import HH_FILE, HH_LINES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-HH_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
 
 
 def _local(moment, user) -> str:
@@ -106,7 +105,7 @@ def test_an_admin_sets_up_a_project_imports_hh_rlhf_and_schedules_the_batch(page
     progress.and_(page.locator('[data-status="done"]')).wait_for(timeout=120_000)  # polled in place by htmx
     task_import = TaskImport.objects.get()
     assert task_import.status == TaskImport.Status.DONE
-    assert Task.objects.filter(batch=task_import.batch).count() == task_import.imported_count > 2000
+    assert Task.objects.filter(batch=task_import.batch).count() == task_import.imported_count == HH_LINES
     assert str(task_import.imported_count) in page.locator('[data-figure="imported"]').inner_text()
 
     page.get_by_role("link", name="Schedule its release").click()

@@ -12,8 +12,11 @@ from projects.services import task_import_create, task_import_run
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
-HH_FILE = ROOT.parent / "shared" / "data" / "hh-rlhf-harmless-base-test.jsonl.gz"
-HH_LINES = 2_312
+# A real sample of HH-RLHF kept with the tests (tests/data/README.md says which lines).
+HH_FILE = ROOT / "tests" / "data" / "hh-rlhf-harmless-base-sample.jsonl.gz"
+HH_LINES = 501
+# The sample's line whose two versions part before the last turn (line 1,255 of the source).
+HH_EARLY_PARTING_LINE = 501
 
 
 @pytest.fixture

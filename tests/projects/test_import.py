@@ -20,6 +20,7 @@ from projects.services import imports, task_import_create, task_import_files_pur
 from projects.services.imports import TaskImportError
 from tests import factories
 from tests.projects.import_helpers import (
+    HH_EARLY_PARTING_LINE,
     HH_LINES,
     hh_bytes,
     hh_records,
@@ -191,8 +192,8 @@ def test_the_whole_real_hh_rlhf_file_imports_as_pairwise_tasks():
             assert " ".join(record["chosen"].split()).startswith(" ".join(payload["prompt"].split()))
         if rejected_reply != importers.HH_EMPTY_REPLY:
             assert record["rejected"].strip().endswith(rejected_reply)
-    # A fair coin over 2,312 pairs: nowhere near all on one side.
-    assert 1000 < choices["A"] < 1312
+    # A fair coin over 501 pairs: nowhere near all on one side (more than 6 standard deviations).
+    assert 180 < choices["A"] < HH_LINES - 180
 
 
 def test_hh_rlhf_prompt_excludes_the_final_replies():
@@ -209,7 +210,7 @@ def test_hh_rlhf_prompt_excludes_the_final_replies():
 
 
 def test_hh_rlhf_empty_chosen_reply_is_shown_as_no_reply_and_still_chosen():
-    # Line 87 of the real file: the annotators preferred an empty reply to a harmful one.
+    # Line 87 of the sample (and of the source): the annotators preferred an empty reply to a harmful one.
     batch = pairwise_batch()
     run_import(batch, hh_bytes(), name="hh.jsonl.gz", seed=7)
     task = Task.objects.get(batch=batch, external_id="hh-00087")
@@ -220,9 +221,9 @@ def test_hh_rlhf_empty_chosen_reply_is_shown_as_no_reply_and_still_chosen():
 
 
 def test_hh_rlhf_pairs_that_part_before_the_last_turn_keep_each_side_whole():
-    # Line 1255 of the real file: the chosen text lost a line break, so the two versions
-    # differ from an earlier turn; the prompt is only what they share.
-    record = hh_records()[1254]
+    # Line 1,255 of the source file (the sample's last line): the chosen text lost a line break,
+    # so the two versions differ from an earlier turn; the prompt is only what they share.
+    record = hh_records()[HH_EARLY_PARTING_LINE - 1]
     prompt, chosen, rejected = importers.hh_split(record["chosen"], record["rejected"])
     assert record["chosen"] == prompt + importers.HH_TURN + chosen
     assert record["rejected"] == prompt + importers.HH_TURN + rejected

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
 from projects.models import Task, TaskImport
-from projects.services import task_import_create
+from projects.services import imports, task_import_create
 from tests.conftest import wait_for
 from tests.projects.import_helpers import (
     HH_FILE,
@@ -24,13 +24,14 @@ ST = TaskImport.Status
 @pytest.mark.django_db
 @pytest.mark.usefixtures("media_root")
 class TestCommand:
-    def test_imports_the_real_hh_file_with_a_seed_and_prints_progress(self, capsys):
+    def test_imports_the_real_hh_file_with_a_seed_and_prints_progress(self, capsys, monkeypatch):
+        monkeypatch.setattr(imports, "PROGRESS_EVERY", 200)  # the sample is 501 lines long
         batch = pairwise_batch()
         call_command("import_tasks", str(batch.pk), str(HH_FILE), "--seed", "99", "--gold-from-reference")
         out = capsys.readouterr().out
         assert f"Imported {HH_LINES:,} tasks as HH-RLHF preference pairs" in out
         assert "(A/B order seed 99)" in out
-        assert "checked 2,000 lines" in out
+        assert "checked 200 lines" in out and "checked 400 lines" in out
         task_import = TaskImport.objects.get(batch=batch)
         assert task_import.status == ST.DONE and task_import.seed == 99
         assert Task.objects.filter(batch=batch, gold_answer__isnull=False).count() == HH_LINES
