@@ -1,4 +1,4 @@
-# TaskHub: `make run` starts everything, `make test` runs the whole suite.
+# TaskHub: `make run` starts everything, `make test` runs the linters and the whole suite.
 # Both create .venv on first use; with DATABASE_URL / REDIS_URL unset they start an
 # embedded PostgreSQL and Redis under .data/ (see scripts/devstack.py).
 
@@ -18,12 +18,13 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) scripts/devstack.py run
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check .
+test: lint
 	$(PY) scripts/devstack.py test $(PYTEST_ARGS)
 
+# ruff, then the layers contract of .importlinter (apps import downwards only).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) scripts/devstack.py bench $(BENCH)

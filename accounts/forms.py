@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 
@@ -17,8 +19,6 @@ class UserAdminChangeForm(UserChangeForm):
 
 
 def _timezone_choices():
-    import zoneinfo
-
     return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
 

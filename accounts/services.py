@@ -1,4 +1,5 @@
-"""Writes for accounts: in-app notifications. Each function owns its transaction.
+"""Writes for accounts: in-app notifications, the one writer of the notifications table. Each
+function owns its transaction.
 
 A fan-out to many people is one `INSERT ... SELECT` (never a loop of saves), and each
 notification may carry a `key` so that delivering the same event twice inserts nothing:
@@ -59,6 +60,35 @@ def notifications_create_many(
         return len(_insert(inner_sql, names, kind=kind, title=title, body=body, url=url, key=key, at=at))
 
 
+def notifications_create_each(*, messages: list[tuple[int, str, str]], kind: str, url: str = "",
+                              key: str = "") -> int:
+    """Notify several people, each with their own (user id, title, body), in one INSERT; returns
+    how many were created. With `key`, a person already notified under it is skipped."""
+    if not messages:
+        return 0
+    user_ids, titles, bodies = (list(column) for column in zip(*messages, strict=True))
+    sql = """
+        INSERT INTO accounts_notification (user_id, kind, title, body, url, key, created_at, read_at)
+        SELECT u.id, %(kind)s, left(m.title, 200), m.body, %(url)s, %(key)s, %(now)s, NULL
+        FROM unnest(%(users)s::bigint[], %(titles)s::text[], %(bodies)s::text[]) AS m(user_id, title, body)
+        JOIN accounts_user u ON u.id = m.user_id AND u.is_active
+        ON CONFLICT (user_id, key) WHERE key <> '' DO NOTHING
+        RETURNING user_id
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, {"kind": kind, "url": url, "key": key, "now": timezone.now(), "users": user_ids,
+                             "titles": titles, "bodies": bodies})
+        created = [row[0] for row in cursor.fetchall()]
+        _forget_unread(created)
+    return len(created)
+
+
+def _forget_unread(user_ids: list[int]) -> None:
+    # Forget now and again at commit, so a count cached in between cannot outlive the insert.
+    notifications_unread_forget(user_ids=user_ids)
+    transaction.on_commit(lambda: notifications_unread_forget(user_ids=user_ids))
+
+
 def _insert(recipients_sql: str, params: dict, *, kind, title, body, url, key, at) -> list[int]:
     def text(name: str) -> str:
         if at is not None:
@@ -78,9 +108,7 @@ def _insert(recipients_sql: str, params: dict, *, kind, title, body, url, key, a
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         user_ids = [row[0] for row in cursor.fetchall()]
-    # Forget now and again at commit, so a count cached in between cannot outlive the insert.
-    notifications_unread_forget(user_ids=user_ids)
-    transaction.on_commit(lambda: notifications_unread_forget(user_ids=user_ids))
+    _forget_unread(user_ids)
     return user_ids
 
 

@@ -4,10 +4,22 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from taskhub.access import authenticated
-
 from . import selectors, services
+from .access import authenticated
 from .forms import ProfileForm
+from .models import Role
+
+HOME_BY_ROLE = {
+    Role.CONTRACTOR: "work:dashboard",
+    Role.LEAD: "lead:home",
+    Role.ADMIN: "manage:home",
+}
+
+
+@authenticated
+def home(request):
+    """Send each person to the home page of their role."""
+    return redirect(HOME_BY_ROLE[request.user.role])
 
 
 @authenticated
@@ -17,9 +29,7 @@ def profile(request):
         form.save()
         messages.success(request, "Profile saved.")
         return redirect("profile")
-    qualifications = request.user.qualifications.select_related("project").order_by("-granted_at")
-    return render(request, "account/profile.html", {"form": form, "qualifications": qualifications},
-                  status=400 if form.errors else 200)
+    return render(request, "account/profile.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @authenticated

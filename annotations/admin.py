@@ -1,6 +1,43 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import AgreementFigure, Appeal, Claim, ContractorFlag, ContractorPause, Review, ReviewEvent, Submission
+from projects.admin import BatchAdmin
+from projects.models import Batch
+from taskhub.admin import ReadOnlyAdmin
+from taskhub.errors import DomainError
+
+from . import services
+from .models import (
+    AgreementFigure,
+    Appeal,
+    Claim,
+    ContractorFlag,
+    ContractorPause,
+    LotteryAllocation,
+    LotteryEntry,
+    Review,
+    ReviewEvent,
+    Submission,
+)
+
+
+@admin.register(Batch)
+class ReleasableBatchAdmin(BatchAdmin):
+    """The batch admin of projects, with the claim engine's "Release now" (a lottery is drawn)."""
+
+    actions = ["schedule", "release_now", "close"]
+
+    @admin.action(description="Release now")
+    def release_now(self, request, queryset):
+        for batch in queryset:
+            try:
+                opened = services.batch_release(batch=batch)
+            except DomainError as exc:
+                self.message_user(request, f"{batch}: {exc.message}", level=messages.ERROR)
+                continue
+            if opened:
+                self.message_user(request, f"{batch} is open.")
+            else:
+                self.message_user(request, f"{batch} was not draft or scheduled.", level=messages.WARNING)
 
 
 @admin.register(Claim)
@@ -25,55 +62,58 @@ class SubmissionAdmin(admin.ModelAdmin):
         return False
 
 
-# --- Reviews, appeals, flags and figures: read-only records; decisions go through the pages ---
+# --- The lottery, reviews, appeals, flags and figures: read-only records; decisions go through
+# the pages.
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(LotteryEntry)
+class LotteryEntryAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "contractor", "requested", "quota", "allocated", "created_at"]
+    list_select_related = ["batch", "contractor"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(LotteryAllocation)
+class LotteryAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "seed", "participants", "claims_created", "slots_total", "allocated_at"]
+    list_select_related = ["batch"]
 
 
 @admin.register(Review)
-class ReviewAdmin(_ReadOnly):
+class ReviewAdmin(ReadOnlyAdmin):
     list_display = ["id", "submission", "kind", "reviewer", "reviewer_role", "score", "created_at"]
     list_filter = ["kind", "reviewer_role", "submission__project"]
     list_select_related = ["submission", "reviewer"]
 
 
 @admin.register(Appeal)
-class AppealAdmin(_ReadOnly):
+class AppealAdmin(ReadOnlyAdmin):
     list_display = ["id", "review", "contractor", "status", "revised_score", "created_at", "decided_at"]
     list_filter = ["status"]
     list_select_related = ["review", "contractor"]
 
 
 @admin.register(ContractorFlag)
-class ContractorFlagAdmin(_ReadOnly):
+class ContractorFlagAdmin(ReadOnlyAdmin):
     list_display = ["id", "contractor", "project", "average", "threshold", "status", "created_at", "decided_at"]
     list_filter = ["status", "project"]
     list_select_related = ["contractor", "project"]
 
 
 @admin.register(ContractorPause)
-class ContractorPauseAdmin(_ReadOnly):
+class ContractorPauseAdmin(ReadOnlyAdmin):
     list_display = ["id", "contractor", "project", "created_at", "lifted_at"]
     list_select_related = ["contractor", "project"]
 
 
 @admin.register(ReviewEvent)
-class ReviewEventAdmin(_ReadOnly):
+class ReviewEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "actor", "submission", "review", "appeal", "flag", "at"]
     list_filter = ["kind"]
     list_select_related = ["actor"]
 
 
 @admin.register(AgreementFigure)
-class AgreementFigureAdmin(_ReadOnly):
+class AgreementFigureAdmin(ReadOnlyAdmin):
     list_display = ["project", "kind", "subject", "percent", "alpha", "n", "computed_at"]
     list_filter = ["kind", "project"]
     list_select_related = ["project", "subject"]

@@ -1,3 +1,6 @@
+"""The errors of the claim engine and of grading. Each carries a code and, where it helps, the field
+it is about and its items `{field, message}` (see taskhub.errors)."""
+
 from taskhub.errors import Conflict, DomainError, Forbidden
 
 
@@ -11,3 +14,17 @@ class NotQualified(Forbidden):
 
 class ProjectClosed(DomainError):
     code = "project_not_active"
+
+
+class LotteryError(DomainError):
+    code = "lottery"
+
+
+class ReviewError(DomainError):
+    """A grade, mark, reason or decision that cannot be accepted as given."""
+
+    code = "invalid_review"
+
+
+class DraftError(DomainError):
+    code = "invalid_draft"

@@ -2,6 +2,8 @@
 and the task types, so a page and the API refuse the same input with the same errors."""
 
 from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from projects import task_types
 from projects.task_types.base import rubric_keys
@@ -20,22 +22,28 @@ def review_from_post(project, post: QueryDict) -> dict:
     return {"score": post.get("score", ""), "marks": marks, "reason": post.get("reason", "")}
 
 
-def queue_filters_from_get(get: QueryDict, *, user=None) -> dict:
-    """The review queue's filters from the query string; anything malformed is ignored.
+# The review queue's filters in a query string: projects (repeatable), one contractor, and a window
+# of submission times (ISO 8601 with offset). A sprint's board links to its work this way.
+QUEUE_FILTERS = ("project", "contractor", "from", "until")
 
-    `sprint` narrows to a sprint the user leads: its projects and its time window."""
+
+def queue_filters_from_get(get: QueryDict) -> dict:
+    """The review queue's filters from the query string; anything malformed is ignored."""
+
     def as_id(value):
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and value.isascii() and value.isdigit() else None
 
-    project = as_id(get.get("project"))
-    filters = {"project_ids": [project] if project else None, "contractor_id": as_id(get.get("contractor"))}
-    sprint = as_id(get.get("sprint"))
-    if sprint and user is not None:
-        from projects.selectors_sprints import sprint_review_filters
+    def as_time(value):
+        try:
+            moment = parse_datetime(value or "")
+        except ValueError:
+            return None
+        return moment if moment is not None and not timezone.is_naive(moment) else None
 
-        sprint_filters = sprint_review_filters(sprint_id=sprint, user=user)
-        if sprint_filters is not None:
-            if project:
-                sprint_filters["project_ids"] = [p for p in sprint_filters["project_ids"] if p == project]
-            filters.update(sprint_filters)
-    return filters
+    projects = [pk for pk in (as_id(v) for v in get.getlist("project")) if pk]
+    return {
+        "project_ids": projects or None,
+        "contractor_id": as_id(get.get("contractor")),
+        "submitted_from": as_time(get.get("from")),
+        "submitted_to": as_time(get.get("until")),
+    }

@@ -1,6 +1,13 @@
+"""The claim engine's records (claims, lottery entries and draws), the work (submissions) and its
+grading (reviews, appeals, flags, pauses, the grading trail and agreement figures)."""
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from projects.models import Batch, PayRate, Project, Task
 
 
 class Claim(models.Model):
@@ -12,11 +19,11 @@ class Claim(models.Model):
         EXPIRED = "expired", "Expired"
         RELEASED = "released", "Released"
 
-    task = models.ForeignKey("projects.Task", on_delete=models.CASCADE, related_name="claims")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="claims")
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims")
     # Copied from the task so caps and dashboards need no joins.
-    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="claims")
-    batch = models.ForeignKey("projects.Batch", on_delete=models.CASCADE, related_name="claims")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="claims")
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="claims")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     claimed_at = models.DateTimeField()
     deadline = models.DateTimeField()
@@ -51,13 +58,59 @@ class Claim(models.Model):
         return f"claim {self.pk} on task {self.task_id} by {self.contractor_id}"
 
 
+# --- The lottery (fair release) ------------------------------------------------------------
+
+
+class LotteryEntry(models.Model):
+    """A contractor's opt-in to a lottery batch, asking for up to `requested` tasks."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lottery_entries")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lottery_entries")
+    requested = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    # Filled by the allocation: the share this person could take after caps, and what they got.
+    quota = models.PositiveSmallIntegerField(null=True, blank=True)
+    allocated = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["batch", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "contractor"], name="lottery_entry_once_per_batch"),
+            models.CheckConstraint(condition=Q(requested__gte=1), name="lottery_entry_requested_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contractor} in {self.batch} (asks {self.requested})"
+
+
+class LotteryAllocation(models.Model):
+    """The audit record of a lottery: one per batch (the schema refuses a second)."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="lottery_allocation")
+    seed = models.BigIntegerField()
+    participants = models.PositiveIntegerField()
+    requested_total = models.PositiveIntegerField()
+    slots_total = models.PositiveIntegerField(help_text="Free task slots (tasks x overlap) at allocation.")
+    claims_created = models.PositiveIntegerField()
+    fair_share_cap = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    allocated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-allocated_at"]
+
+    def __str__(self) -> str:
+        return f"lottery of {self.batch_id}: {self.claims_created} claims among {self.participants}"
+
+
 class Submission(models.Model):
     """A contractor's answer to a claimed task."""
 
     claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="submission")
-    task = models.ForeignKey("projects.Task", on_delete=models.PROTECT, related_name="submissions")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="submissions")
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
-    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="submissions")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="submissions")
     answer = models.JSONField()
     active_seconds = models.PositiveIntegerField(default=0)
     submitted_at = models.DateTimeField()
@@ -70,10 +123,10 @@ class Submission(models.Model):
     # appeals and the ledger. Whatever a writer puts in these columns is ignored; the triggers own
     # them, and `payouts.selectors.submission_cache_disagreements` audits them.
     pay_rate = models.ForeignKey(
-        "projects.PayRate", null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
+        PayRate, null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
         db_constraint=False, db_index=False, related_name="+",
         help_text="The project's rate in force when the work was submitted (function "
-                  "annotations_pay_rate_in_force); empty before the project's first rate.",
+                  "projects_pay_rate_in_force); empty before the project's first rate.",
     )
     final_grade = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False,
@@ -187,8 +240,6 @@ class Review(models.Model):
         return self.score
 
     def can_be_appealed(self, now=None) -> bool:
-        from django.utils import timezone
-
         now = now or timezone.now()
         return self.is_current and self._appeal_or_none() is None and now <= self.appeal_deadline
 
@@ -246,7 +297,7 @@ class ContractorFlag(models.Model):
         CLEARED = "cleared", "Cleared"
 
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flags")
-    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="contractor_flags")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="contractor_flags")
     average = models.DecimalField(max_digits=4, decimal_places=2)
     threshold = models.DecimalField(max_digits=3, decimal_places=2)
     grades_counted = models.PositiveSmallIntegerField()
@@ -280,7 +331,7 @@ class ContractorPause(models.Model):
     """A lead paused a contractor on one project: the claim engine refuses them there."""
 
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pauses")
-    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="contractor_pauses")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="contractor_pauses")
     flag = models.OneToOneField(ContractorFlag, on_delete=models.PROTECT, related_name="pause")
     reason = models.TextField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -346,7 +397,7 @@ class AgreementFigure(models.Model):
         CONTRACTOR_AGREEMENT = "contractor_agreement", "Agreement between contractors"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="agreement_figures")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_figures")
     # The reviewer or contractor the figure is about; empty for a project-wide figure.
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="agreement_figures"

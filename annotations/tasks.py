@@ -1,6 +1,29 @@
+"""Celery tasks of the claim engine and of grading: thin and idempotent, they take ids and call a
+service. Services enqueue these on commit and these call services, so the two import each other
+as modules; neither reaches into the other until a task runs."""
+
 from celery import shared_task
 
 from . import services
+
+
+@shared_task(name="annotations.tasks.batches_release_due")
+def batches_release_due() -> list[int]:
+    """Beat, every minute. Each due batch is opened exactly once however often this runs;
+    a due lottery batch gets its own draw task (drawn once, whoever runs it first)."""
+    return services.batches_release_due()
+
+
+@shared_task(name="annotations.tasks.lottery_allocate")
+def lottery_allocate(batch_id: int) -> int | None:
+    """Draw a lottery batch. A repeat finds it already drawn and does nothing."""
+    allocation = services.lottery_allocate(batch_id=batch_id)
+    return allocation.claims_created if allocation else None
+
+
+@shared_task(name="annotations.tasks.lottery_notify_results")
+def lottery_notify_results(batch_id: int) -> int:
+    return services.lottery_notify_results(batch_id=batch_id)
 
 
 @shared_task(name="annotations.tasks.claims_expire_overdue")

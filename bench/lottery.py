@@ -5,7 +5,7 @@ Seeds one project with two batches of N tasks each and P contractors:
   baseline: a bare INSERT ... SELECT of N claim rows into annotations_claim (task i paired
       with contractor i mod P, no checks, no counters), committed;
   lottery: the other batch, scheduled as a lottery with every contractor opted in asking
-      for ceil(N / P) tasks, drawn through projects.services.release.lottery_allocate
+      for ceil(N / P) tasks, drawn through annotations.services.lottery.lottery_allocate
       (the conditional UPDATE that opens the batch once, the quota UPDATE, the draw as one
       INSERT ... SELECT with the claim_count and entry updates, the audit row), committed.
 
@@ -13,7 +13,7 @@ Both write the same number of claim rows into the same table with the same index
 same run on the same database; the lottery runs second, so it writes into the larger
 table. Prints both times and the ratio lottery / baseline (goal: <= 2x), checks the draw
 (N claims, none over overlap, no one twice on a task, everyone within one of each other)
-and times the results fan-out (one INSERT ... SELECT of P notifications) separately.
+and times the results fan-out (one INSERT of P notifications, through accounts.services) separately.
 Runs 3 rounds on freshly seeded batches (the machine may be busy) and prints the median
 ratio. Everything seeded is deleted at the end of each round.
 
@@ -93,7 +93,7 @@ def seed(cursor, *, tag: str, tasks: int, participants: int, per_person: int):
         [tag, ZONES, len(ZONES), now, participants],
     )
     cursor.execute(
-        """INSERT INTO projects_lotteryentry (batch_id, contractor_id, requested, created_at, updated_at)
+        """INSERT INTO annotations_lotteryentry (batch_id, contractor_id, requested, created_at, updated_at)
            SELECT %s, id, %s, %s, %s FROM accounts_user WHERE email LIKE %s""",
         [batches[1], per_person, now, now, f"bench-{tag}-%"],
     )
@@ -108,9 +108,9 @@ def cleanup(cursor, tag: str) -> None:
     cursor.execute(f"DELETE FROM accounts_notification WHERE user_id IN ({users})", [pattern])
     for (project,) in rows:
         cursor.execute("DELETE FROM annotations_claim WHERE project_id = %s", [project])
-        cursor.execute("DELETE FROM projects_lotteryallocation WHERE batch_id IN "
+        cursor.execute("DELETE FROM annotations_lotteryallocation WHERE batch_id IN "
                        "(SELECT id FROM projects_batch WHERE project_id = %s)", [project])
-        cursor.execute("DELETE FROM projects_lotteryentry WHERE batch_id IN "
+        cursor.execute("DELETE FROM annotations_lotteryentry WHERE batch_id IN "
                        "(SELECT id FROM projects_batch WHERE project_id = %s)", [project])
         cursor.execute("DELETE FROM projects_task WHERE project_id = %s", [project])
         cursor.execute("DELETE FROM projects_batch WHERE project_id = %s", [project])
@@ -140,10 +140,10 @@ def main() -> int:
     from django.db import connection, transaction
 
     settings.DEBUG = False  # no query logging while measuring
-    from projects import tasks as project_tasks
+    from annotations import tasks as annotation_tasks
 
     # The results fan-out is timed on its own below, not enqueued to a worker from here.
-    project_tasks.lottery_notify_results.delay = lambda **kwargs: None
+    annotation_tasks.lottery_notify_results.delay = lambda **kwargs: None
 
     per_person = math.ceil(args.tasks / args.participants)
     print(f"lottery: {args.tasks:,} tasks (overlap 1), {args.participants:,} participants asking for "
@@ -158,7 +158,7 @@ def main() -> int:
         finally:
             with transaction.atomic(), connection.cursor() as cursor:
                 cleanup(cursor, tag)
-            vacuum(["annotations_claim", "projects_task", "accounts_user", "projects_lotteryentry"])
+            vacuum(["annotations_claim", "projects_task", "accounts_user", "annotations_lotteryentry"])
     median = statistics.median(ratios)
     print(f"median ratio lottery / baseline over {len(ratios)} rounds: {median:.2f}x (goal <= 2x) -> "
           f"{'OK' if median <= 2 else 'OVER GOAL'}")
@@ -169,13 +169,13 @@ def one_round(args, tag: str, per_person: int, round_no: int) -> tuple[float, bo
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from projects.services import release
+    from annotations.services import lottery
 
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         project, baseline_batch, lottery_batch = seed(cursor, tag=tag, tasks=args.tasks,
                                                       participants=args.participants, per_person=per_person)
-    vacuum(["projects_task", "accounts_user", "projects_lotteryentry", "annotations_claim", "projects_batch"])
+    vacuum(["projects_task", "accounts_user", "annotations_lotteryentry", "annotations_claim", "projects_batch"])
     print(f"round {round_no}: seeded in {time.perf_counter() - started:.1f} s")
 
     now = timezone.now()
@@ -189,11 +189,11 @@ def one_round(args, tag: str, per_person: int, round_no: int) -> tuple[float, bo
     vacuum(["annotations_claim"])
 
     started = time.perf_counter()
-    allocation = release.lottery_allocate(batch_id=lottery_batch)
+    allocation = lottery.lottery_allocate(batch_id=lottery_batch)
     drawn = time.perf_counter() - started
 
     started = time.perf_counter()
-    notified = release.lottery_notify_results(batch_id=lottery_batch)
+    notified = lottery.lottery_notify_results(batch_id=lottery_batch)
     fan_out = time.perf_counter() - started
 
     with connection.cursor() as cursor:

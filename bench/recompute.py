@@ -212,7 +212,7 @@ def cleanup() -> None:
         f"DELETE FROM projects_task WHERE project_id IN {projects}",
         f"DELETE FROM projects_batch WHERE project_id IN {projects}",
         f"DELETE FROM projects_payrate WHERE project_id IN {projects}",
-        f"DELETE FROM payouts_gradepolicy WHERE project_id IN {projects}",
+        f"DELETE FROM projects_gradepolicy WHERE project_id IN {projects}",
         f"DELETE FROM projects_project WHERE id IN {projects}",
         f"DELETE FROM accounts_user WHERE email LIKE '{PREFIX}-%%'",
     ]

@@ -2,25 +2,14 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
 
 from accounts.models import Role, User
 from projects.models import Project
+from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin
 from taskhub.errors import DomainError
 
 from . import services
-from .models import GRADE_POLICY_FIELDS, GradePolicy, LedgerEntry, Payout, PayoutPeriod, WageFloor
-
-
-class _ServiceAddMixin:
-    """Admin add forms that write through a service: a refusal becomes a message, not a 500."""
-
-    def add_view(self, request, form_url="", extra_context=None):
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+from .models import LedgerEntry, Payout, PayoutPeriod, WageFloor
 
 
 class ManualEntryForm(forms.ModelForm):
@@ -51,7 +40,7 @@ class ManualEntryForm(forms.ModelForm):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(_ServiceAddMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ServiceAddMixin, admin.ModelAdmin):
     """Read-only: entries are never edited. Add a bonus or adjustment; it goes through the service."""
 
     list_display = ["created_at", "contractor", "kind", "amount", "currency", "project", "source_type", "source_id",
@@ -95,30 +84,8 @@ class LedgerEntryAdmin(_ServiceAddMixin, admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in entry.__dict__.items() if not k.startswith("_")})
 
 
-class GradePolicyForm(forms.ModelForm):
-    class Meta:
-        model = GradePolicy
-        fields = ["project", *GRADE_POLICY_FIELDS]
-
-
-@admin.register(GradePolicy)
-class GradePolicyAdmin(_ServiceAddMixin, admin.ModelAdmin):
-    """Saving a policy recomputes the project's earnings; differences become adjustments."""
-
-    form = GradePolicyForm
-    list_display = ["project", *GRADE_POLICY_FIELDS, "updated_at", "updated_by"]
-    list_select_related = ["project", "updated_by"]
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        policy = services.grade_policy_set(project=data["project"], percents={f: data[f] for f in GRADE_POLICY_FIELDS},
-                                           updated_by=request.user)
-        obj.pk = policy.pk
-        obj._state.adding = False
-
-
 @admin.register(WageFloor)
-class WageFloorAdmin(_ServiceAddMixin, admin.ModelAdmin):
+class WageFloorAdmin(ServiceAddMixin, admin.ModelAdmin):
     """A floor is history: add a new one from a later date rather than editing the old one."""
 
     list_display = ["jurisdiction", "amount", "currency", "effective_from", "note"]
@@ -134,17 +101,8 @@ class WageFloorAdmin(_ServiceAddMixin, admin.ModelAdmin):
 
 
 @admin.register(PayoutPeriod)
-class PayoutPeriodAdmin(admin.ModelAdmin):
+class PayoutPeriodAdmin(ReadOnlyAdmin):
     list_display = ["start", "end"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payout)

@@ -1,4 +1,4 @@
-"""Money owed to contractors: the append-only ledger, grade policies, wage floors and payouts.
+"""Money owed to contractors: the append-only ledger, wage floors and payouts.
 
 The ledger is the single source of truth for earnings. Entries are never changed or
 removed (the database refuses it, see migration 0002); a correction is a new `adjustment`
@@ -9,16 +9,15 @@ itself append-only, so settling never touches an entry either.
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+from projects.models import Project, currency_validator
+
 jurisdiction_validator = RegexValidator(
     r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$", "Use a country code, optionally with a region: US, US-CA, DE, IN-KA."
 )
-_PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
-GRADE_POLICY_FIELDS = ("pay_grade_5", "pay_grade_4", "pay_grade_3", "pay_grade_2", "pay_grade_1", "pay_ungraded")
 
 
 class LedgerEntry(models.Model):
@@ -35,7 +34,7 @@ class LedgerEntry(models.Model):
 
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     project = models.ForeignKey(
-        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+        Project, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -77,57 +76,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} for {self.contractor_id}"
-
-
-class GradePolicy(models.Model):
-    """What share of the pay a submission earns for each final grade on one project.
-
-    Work that is not graded yet earns `pay_ungraded` (in full by default: people are paid
-    when they submit, and a later grade below full pay becomes an adjustment). Onboarding
-    projects always pay in full, whatever the grade (fair-work promise 4).
-    """
-
-    DEFAULT_PERCENTS = {
-        "pay_grade_5": Decimal("100"),
-        "pay_grade_4": Decimal("100"),
-        "pay_grade_3": Decimal("100"),
-        "pay_grade_2": Decimal("50"),
-        "pay_grade_1": Decimal("0"),
-        "pay_ungraded": Decimal("100"),
-    }
-
-    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="grade_policy")
-    pay_grade_5 = models.DecimalField("grade 5 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
-                                      validators=_PERCENT)
-    pay_grade_4 = models.DecimalField("grade 4 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
-                                      validators=_PERCENT)
-    pay_grade_3 = models.DecimalField("grade 3 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("100"),
-                                      validators=_PERCENT)
-    pay_grade_2 = models.DecimalField("grade 2 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("50"),
-                                      validators=_PERCENT)
-    pay_grade_1 = models.DecimalField("grade 1 (% of pay)", max_digits=5, decimal_places=2, default=Decimal("0"),
-                                      validators=_PERCENT)
-    pay_ungraded = models.DecimalField("not graded yet (% of pay)", max_digits=5, decimal_places=2,
-                                       default=Decimal("100"), validators=_PERCENT)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-
-    class Meta:
-        verbose_name_plural = "grade policies"
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(**{f"{name}__gte": 0 for name in GRADE_POLICY_FIELDS})
-                & Q(**{f"{name}__lte": 100 for name in GRADE_POLICY_FIELDS}),
-                name="grade_policy_percent_range",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Grade policy of {self.project}"
-
-    def percent_for(self, grade: int | None) -> Decimal:
-        return self.pay_ungraded if grade is None else getattr(self, f"pay_grade_{grade}")
 
 
 class WageFloor(models.Model):

@@ -276,7 +276,7 @@ class SubmissionCacheDisagreement:
 
     submission_id: int
     pay_rate_id: int | None
-    rate_in_force: int | None  # what annotations_pay_rate_in_force says
+    rate_in_force: int | None  # what projects_pay_rate_in_force says
     final_grade: int | None
     grade: int | None  # what annotations_final_grade says
     posted_amount: Decimal  # posted_cents as an amount
@@ -303,7 +303,7 @@ def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
                (s.posted_cents::numeric / 100)::numeric(14, 2), COALESCE(l.amount, 0),
                s.posted_entries, COALESCE(l.entries, 0)
         FROM annotations_submission s
-        CROSS JOIN LATERAL (SELECT annotations_pay_rate_in_force(s.project_id, s.submitted_at) AS rate) f
+        CROSS JOIN LATERAL (SELECT projects_pay_rate_in_force(s.project_id, s.submitted_at) AS rate) f
         LEFT JOIN annotations_final_grade g ON g.submission_id = s.id
         LEFT JOIN (
             SELECT l.source_id, SUM(l.amount) AS amount, COUNT(*) AS entries
@@ -325,7 +325,7 @@ def submission_cache_disagreements(
 ) -> list[SubmissionCacheDisagreement]:
     """Audit the columns the database keeps on each submission for the earnings recompute
     (`pay_rate_id`, `final_grade`, `posted_cents`, `posted_entries`) against what they mirror
-    (the function annotations_pay_rate_in_force, the view annotations_final_grade and the
+    (the function projects_pay_rate_in_force, the view annotations_final_grade and the
     ledger). The triggers keep them exact, so this is empty unless something wrote with triggers
     off (session_replication_role = replica, a restore of part of the tables);
     `payouts.services.submission_cache_rebuild` repairs what it finds. Returns at most `limit`

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from taskhub.access import admin_required, contractor_required
+from accounts.access import admin_required, contractor_required
 from taskhub.errors import DomainError
 
 from . import selectors, services

@@ -13,10 +13,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin
 from taskhub.errors import DomainError
 
 from . import services
-from .models import Batch, PayRate, Project, Qualification, Task, TaskImport
+from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, Qualification, Task, TaskImport
 
 
 def pretty_json(value) -> str:
@@ -105,6 +106,28 @@ class PayRateAdmin(admin.ModelAdmin):
         """A rate has nothing related to save."""
 
 
+class GradePolicyForm(forms.ModelForm):
+    class Meta:
+        model = GradePolicy
+        fields = ["project", *GRADE_POLICY_FIELDS]
+
+
+@admin.register(GradePolicy)
+class GradePolicyAdmin(ServiceAddMixin, admin.ModelAdmin):
+    """Saving a policy recomputes the project's earnings; differences become adjustments."""
+
+    form = GradePolicyForm
+    list_display = ["project", *GRADE_POLICY_FIELDS, "updated_at", "updated_by"]
+    list_select_related = ["project", "updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        policy = services.grade_policy_set(project=data["project"], percents={f: data[f] for f in GRADE_POLICY_FIELDS},
+                                           updated_by=request.user)
+        obj.pk = policy.pk
+        obj._state.adding = False
+
+
 # --- batches ----------------------------------------------------------------------------------
 
 
@@ -148,13 +171,15 @@ class TaskImportInline(admin.TabularInline):
         return False
 
 
-@admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
+    """Batches: imports, scheduling and closing. Registered by annotations.admin, which adds
+    "Release now": releasing a batch is the claim engine's work (a lottery opens with its draw)."""
+
     list_display = ["name", "project", "status", "release_policy", "task_count", "release_at", "released_at"]
     list_filter = ["status", "release_policy", "project"]
     list_select_related = ["project"]
     readonly_fields = ["status", "released_at", "closed_at", "created_at"]
-    actions = ["schedule", "release_now", "close"]
+    actions = ["schedule", "close"]
     inlines = [TaskImportInline]
 
     def get_queryset(self, request):
@@ -235,19 +260,6 @@ class BatchAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/projects/batch/schedule.html", context)
 
-    @admin.action(description="Release now")
-    def release_now(self, request, queryset):
-        for batch in queryset:
-            try:
-                opened = services.batch_release(batch=batch)
-            except DomainError as exc:
-                self.message_user(request, f"{batch}: {exc.message}", level=messages.ERROR)
-                continue
-            if opened:
-                self.message_user(request, f"{batch} is open.")
-            else:
-                self.message_user(request, f"{batch} was not draft or scheduled.", level=messages.WARNING)
-
     @admin.action(description="Close")
     def close(self, request, queryset):
         for batch in queryset:
@@ -310,7 +322,7 @@ class QualificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskImport)
-class TaskImportAdmin(admin.ModelAdmin):
+class TaskImportAdmin(ReadOnlyAdmin):
     """Imports are started from a batch ("Import tasks"); this page follows one while it runs."""
 
     list_display = ["original_name", "batch", "format", "status", "progress", "imported_count", "error_count",
@@ -330,15 +342,6 @@ class TaskImportAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("batch__project", "created_by")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         task_import = self.get_object(request, object_id)
         extra = dict(extra_context or {})
@@ -347,7 +350,7 @@ class TaskImportAdmin(admin.ModelAdmin):
                 "\n", "<li><strong>{}</strong>{} {}</li>",
                 (
                     (f"Line {e['line']}" if e.get("line") else "File",
-                     f" ({e['loc']})" if e.get("loc") else "", e.get("msg", ""))
+                     f" ({e['field']})" if e.get("field") else "", e.get("message", ""))
                     for e in task_import.errors
                 ),
             )

@@ -1,4 +1,4 @@
-"""Forms of the lead and admin pages. They parse input; services decide and write.
+"""Forms of the admin set-up pages. They parse input; services decide and write.
 
 Times typed into a form are read in the person's own time zone (UserTimezoneMiddleware
 activates it), so `datetime-local` values become aware datetimes here.
@@ -7,79 +7,14 @@ activates it), so `datetime-local` values become aware datetimes here.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from django import forms
 
-from accounts.models import User
-
 from . import task_types
-from .models import Batch, PayRate, Project, Sprint, TaskImport
+from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 _LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class _UserChoice(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.display_name} ({obj.email})" if obj.display_name else obj.email
-
-
-class SprintForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    projects = forms.ModelMultipleChoiceField(
-        queryset=Project.objects.none(), widget=forms.CheckboxSelectMultiple,
-        help_text="Work on these projects counts towards the sprint.",
-    )
-    members = _UserChoice(
-        queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple,
-        help_text="Contractors on the team for this sprint.",
-    )
-    starts_at = forms.DateTimeField(widget=_LOCAL, input_formats=_FORMATS, help_text="In your time zone.")
-    ends_at = forms.DateTimeField(widget=_LOCAL, input_formats=_FORMATS,
-                                  help_text="Typically 24–48 hours after the start; at most 7 days.")
-    target_submissions = forms.IntegerField(min_value=1, max_value=1_000_000, label="Target submissions")
-    quality_target = forms.DecimalField(min_value=1, max_value=5, max_digits=3, decimal_places=2,
-                                        initial=Decimal("4.00"), label="Quality target (average grade)")
-
-    def __init__(self, *args, **kwargs):
-        from .selectors_sprints import sprint_contractor_choices, sprint_project_choices
-
-        super().__init__(*args, **kwargs)
-        self.fields["projects"].queryset = sprint_project_choices()
-        self.fields["members"].queryset = sprint_contractor_choices()
-
-    def clean(self):
-        data = super().clean()
-        starts, ends = data.get("starts_at"), data.get("ends_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", "The sprint must end after it starts.")
-        return data
-
-    @classmethod
-    def initial_for(cls, sprint: Sprint) -> dict:
-        from django.utils import timezone
-
-        return {
-            "name": sprint.name, "projects": list(sprint.projects.all()),
-            "members": list(sprint.members.all()),
-            "starts_at": timezone.localtime(sprint.starts_at), "ends_at": timezone.localtime(sprint.ends_at),
-            "target_submissions": sprint.target_submissions, "quality_target": sprint.quality_target,
-        }
-
-
-class AnnouncementForm(forms.Form):
-    target = forms.ChoiceField(label="Post to")
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}),
-                           help_text="Members get it as an in-app notification.")
-
-    def __init__(self, *args, sprint: Sprint, projects, **kwargs):
-        super().__init__(*args, **kwargs)
-        choices = [("sprint", f"This sprint's members ({sprint.name})")]
-        choices += [(f"project:{p.pk}", f"Everyone eligible for {p.name}") for p in projects]
-        self.fields["target"].choices = choices
-        self.projects = {f"project:{p.pk}": p for p in projects}
 
 
 # --- Admin: project setup ------------------------------------------------------------------
@@ -189,8 +124,6 @@ class GradePolicyForm(forms.Form):
     """What share of the pay each final grade earns (percent)."""
 
     def __init__(self, *args, **kwargs):
-        from payouts.models import GRADE_POLICY_FIELDS, GradePolicy
-
         super().__init__(*args, **kwargs)
         for name in GRADE_POLICY_FIELDS:
             label = GradePolicy._meta.get_field(name).verbose_name
@@ -201,8 +134,6 @@ class GradePolicyForm(forms.Form):
 
     @staticmethod
     def initial_for(project: Project | None) -> dict:
-        from payouts.models import GRADE_POLICY_FIELDS, GradePolicy
-
         policy = GradePolicy.objects.filter(project=project).first() if project and project.pk else None
         if policy is None:
             return dict(GradePolicy.DEFAULT_PERCENTS)
@@ -263,3 +194,33 @@ class TaskImportForm(forms.Form):
                 self.add_error("batch_name", "Name the new batch (or choose an existing batch).")
         return data
 
+
+P = Batch.Policy
+
+
+class ScheduleReleaseForm(forms.Form):
+    """Release time and policy of a batch. Times are read in the admin's own time zone."""
+
+    release_at = forms.DateTimeField(widget=_LOCAL, input_formats=_FORMATS,
+                                     help_text="In your time zone. Contractors see it in theirs.")
+    release_policy = forms.ChoiceField(choices=P.choices, widget=forms.RadioSelect)
+    fair_share_cap = forms.IntegerField(
+        required=False, min_value=1, max_value=32767, label="Fair-share cap",
+        help_text="Most tasks one person may get from this batch. Blank: derived at release as "
+                  "tasks × overlap ÷ eligible contractors, rounded up.",
+    )
+    fallback_policy = forms.ChoiceField(
+        choices=[(P.FIRST_COME, P.FIRST_COME.label), (P.FAIR_SHARE, P.FAIR_SHARE.label)], initial=P.FIRST_COME,
+        label="Lottery left-overs", help_text="How tasks nobody won in the lottery are handed out afterwards.",
+    )
+    lottery_max_per_person = forms.IntegerField(
+        required=False, min_value=1, max_value=32767, label="Lottery: most tasks per person",
+        help_text="Blank: the project's active-claim cap.",
+    )
+    reservation_opens_at = forms.DateTimeField(
+        required=False, widget=_LOCAL, input_formats=_FORMATS,
+        label="Lottery: reservation window opens", help_text="Blank: the default window before release.",
+    )
+    urgent = forms.BooleanField(required=False, label="Urgent: release with less than the minimum notice")
+    urgent_reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                                    help_text="Required when urgent; kept on record and shown to contractors.")

@@ -54,12 +54,14 @@ class FileError(Exception):
 
 @dataclass
 class LineError:
+    """What is wrong with one line (or, with no line, the whole file), as an error item."""
+
     line: int | None
-    msg: str
-    loc: str = ""
+    message: str
+    field: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "loc": self.loc, "msg": self.msg}
+        return {"line": self.line, "field": self.field, "message": self.message}
 
 
 @dataclass
@@ -189,7 +191,7 @@ def json_error(exc: ValueError) -> str:
     return f"not valid JSON: {exc}"
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
         type(value), "a number"
     )
@@ -219,18 +221,18 @@ def parse_jsonl(lines: Iterator[Line]) -> Iterator[Record | LineError]:
             continue
         line, data = parsed
         if not isinstance(data, dict):
-            yield LineError(line.number, f"expected a JSON object, found {_describe(data)}")
+            yield LineError(line.number, f"expected a JSON object, found {describe(data)}")
             continue
         unknown = sorted(set(data) - set(NATIVE_FIELDS))
         if unknown:
             yield LineError(
                 line.number,
                 f"unknown field {', '.join(repr(k) for k in unknown)}; a line has {', '.join(NATIVE_FIELDS)}",
-                loc=unknown[0],
+                field=unknown[0],
             )
             continue
         if "payload" not in data:
-            yield LineError(line.number, "the line has no \"payload\"", loc="payload")
+            yield LineError(line.number, "the line has no \"payload\"", field="payload")
             continue
         yield Record(
             line=line.number,
@@ -321,7 +323,7 @@ def _json_cell(text: str, column: str, record: Record) -> Any:
     try:
         return json_loads(text)
     except ValueError as exc:
-        record.errors.append(LineError(record.line, f"the {column} column is {json_error(exc)}", loc=column))
+        record.errors.append(LineError(record.line, f"the {column} column is {json_error(exc)}", field=column))
         return None
 
 
@@ -401,13 +403,13 @@ def parse_hh_rlhf(lines: Iterator[Line], *, seed: int, gold_from_reference: bool
             continue
         line, data = parsed
         if not isinstance(data, dict) or set(data) != {"chosen", "rejected"}:
-            found = ", ".join(repr(k) for k in data) if isinstance(data, dict) else _describe(data)
+            found = ", ".join(repr(k) for k in data) if isinstance(data, dict) else describe(data)
             yield LineError(line.number, f"an HH-RLHF line is an object with exactly \"chosen\" and \"rejected\" "
                                          f"(found {found or 'an empty object'})")
             continue
         chosen, rejected = data["chosen"], data["rejected"]
         if not isinstance(chosen, str) or not isinstance(rejected, str):
-            yield LineError(line.number, "\"chosen\" and \"rejected\" must both be text", loc="chosen")
+            yield LineError(line.number, "\"chosen\" and \"rejected\" must both be text", field="chosen")
             continue
         # One draw per pair, whatever the pair holds, so a pair's order depends only on the
         # seed and its position in the file.
@@ -415,7 +417,7 @@ def parse_hh_rlhf(lines: Iterator[Line], *, seed: int, gold_from_reference: bool
         prompt, chosen_reply, rejected_reply = hh_split(chosen, rejected)
         if not prompt.strip():
             yield LineError(line.number, "the dialogue has no assistant turn shared by \"chosen\" and \"rejected\", "
-                                         "so there is no prompt to split off", loc="chosen")
+                                         "so there is no prompt to split off", field="chosen")
             continue
         chosen_reply = chosen_reply.strip() or HH_EMPTY_REPLY
         rejected_reply = rejected_reply.strip() or HH_EMPTY_REPLY

@@ -1,7 +1,10 @@
-from datetime import timedelta
+"""Projects and what they pay (rate history, grade policies), qualifications, batches with their
+release settings, tasks and task imports."""
+
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -9,6 +12,8 @@ from django.db.models import F, Q
 from . import task_types
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+_PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+GRADE_POLICY_FIELDS = ("pay_grade_5", "pay_grade_4", "pay_grade_3", "pay_grade_2", "pay_grade_1", "pay_ungraded")
 
 
 class Project(models.Model):
@@ -95,8 +100,6 @@ class Project(models.Model):
         return task_types.get(self.task_type)
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         try:
             kind = task_types.get(self.task_type)
             self.task_config = kind.validate_config(self.task_config or {})
@@ -156,6 +159,57 @@ class PayRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount.normalize():f} {self.currency} {self.get_unit_display()}"
+
+
+# What a project without a grade policy pays (projects/sql/pay_rule.sql writes the same numbers).
+_DEFAULT_PAY_PERCENTS = {
+    "pay_grade_5": Decimal("100"),
+    "pay_grade_4": Decimal("100"),
+    "pay_grade_3": Decimal("100"),
+    "pay_grade_2": Decimal("50"),
+    "pay_grade_1": Decimal("0"),
+    "pay_ungraded": Decimal("100"),
+}
+
+
+def _percent_field(label: str, name: str) -> models.DecimalField:
+    return models.DecimalField(label, max_digits=5, decimal_places=2, default=_DEFAULT_PAY_PERCENTS[name],
+                               validators=_PERCENT)
+
+
+class GradePolicy(models.Model):
+    """What share of the pay a submission earns for each final grade on one project.
+
+    Work that is not graded yet earns `pay_ungraded` (in full by default: people are paid
+    when they submit, and a later grade below full pay becomes an adjustment). Onboarding
+    projects always pay in full, whatever the grade (fair-work promise 4).
+    """
+
+    DEFAULT_PERCENTS = _DEFAULT_PAY_PERCENTS
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="grade_policy")
+    pay_grade_5 = _percent_field("grade 5 (% of pay)", "pay_grade_5")
+    pay_grade_4 = _percent_field("grade 4 (% of pay)", "pay_grade_4")
+    pay_grade_3 = _percent_field("grade 3 (% of pay)", "pay_grade_3")
+    pay_grade_2 = _percent_field("grade 2 (% of pay)", "pay_grade_2")
+    pay_grade_1 = _percent_field("grade 1 (% of pay)", "pay_grade_1")
+    pay_ungraded = _percent_field("not graded yet (% of pay)", "pay_ungraded")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name_plural = "grade policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(**{f"{name}__gte": 0 for name in GRADE_POLICY_FIELDS})
+                & Q(**{f"{name}__lte": 100 for name in GRADE_POLICY_FIELDS}),
+                name="grade_policy_percent_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grade policy of {self.project}"
 
 
 class Batch(models.Model):
@@ -261,49 +315,6 @@ class Batch(models.Model):
         )
 
 
-class LotteryEntry(models.Model):
-    """A contractor's opt-in to a lottery batch, asking for up to `requested` tasks."""
-
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="lottery_entries")
-    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lottery_entries")
-    requested = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    # Filled by the allocation: the share this person could take after caps, and what they got.
-    quota = models.PositiveSmallIntegerField(null=True, blank=True)
-    allocated = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["batch", "created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["batch", "contractor"], name="lottery_entry_once_per_batch"),
-            models.CheckConstraint(condition=Q(requested__gte=1), name="lottery_entry_requested_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.contractor} in {self.batch} (asks {self.requested})"
-
-
-class LotteryAllocation(models.Model):
-    """The audit record of a lottery: one per batch (the schema refuses a second)."""
-
-    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="lottery_allocation")
-    seed = models.BigIntegerField()
-    participants = models.PositiveIntegerField()
-    requested_total = models.PositiveIntegerField()
-    slots_total = models.PositiveIntegerField(help_text="Free task slots (tasks x overlap) at allocation.")
-    claims_created = models.PositiveIntegerField()
-    fair_share_cap = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    allocated_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-allocated_at"]
-
-    def __str__(self) -> str:
-        return f"lottery of {self.batch_id}: {self.claims_created} claims among {self.participants}"
-
-
 class Task(models.Model):
     """One unit of work. `claim_count` counts active plus submitted claims; the database
     refuses more than `overlap` of them, whatever the concurrency."""
@@ -402,111 +413,3 @@ class TaskImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
-
-
-# --- Sprints and announcements (team leads) -------------------------------------------------
-
-SPRINT_MAX_DAYS = 7
-
-
-class Sprint(models.Model):
-    """A team lead's time-boxed push over one or more projects: members, a window, a target.
-
-    planned → open → closed; each transition is a conditional UPDATE on the status, made by
-    beat when the window starts and ends, so it happens once. The summary is written once,
-    in the same UPDATE that closes the sprint.
-    """
-
-    class Status(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-
-    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprints_led")
-    name = models.CharField(max_length=200)
-    projects = models.ManyToManyField(Project, related_name="sprints")
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="SprintMember", through_fields=("sprint", "contractor"),
-        related_name="sprints",
-    )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    target_submissions = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    quality_target = models.DecimalField(
-        max_digits=3, decimal_places=2, validators=[MinValueValidator(1), MaxValueValidator(5)],
-        help_text="The average grade the team aims for (1–5).",
-    )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED, db_index=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    summary = models.JSONField(null=True, blank=True, help_text="Figures at close: written once, never edited.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-starts_at", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sprint_ends_after_start"),
-            models.CheckConstraint(
-                condition=Q(ends_at__lte=F("starts_at") + models.Value(
-                    timedelta(days=SPRINT_MAX_DAYS), output_field=models.DurationField()
-                )),
-                name="sprint_at_most_max_days",
-            ),
-            models.CheckConstraint(condition=Q(target_submissions__gte=1), name="sprint_target_positive"),
-            models.CheckConstraint(
-                condition=Q(quality_target__gte=1) & Q(quality_target__lte=5), name="sprint_quality_target_1_to_5"
-            ),
-            models.CheckConstraint(
-                condition=Q(status="closed") | Q(summary__isnull=True), name="sprint_summary_only_when_closed"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["starts_at"], condition=Q(status="planned"), name="sprint_due_open_idx"),
-            models.Index(fields=["ends_at"], condition=~Q(status="closed"), name="sprint_due_close_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class SprintMember(models.Model):
-    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="memberships")
-    contractor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sprint_memberships"
-    )
-    added_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["sprint", "contractor"]
-        constraints = [models.UniqueConstraint(fields=["sprint", "contractor"], name="sprint_member_once")]
-
-    def __str__(self) -> str:
-        return f"{self.contractor_id} in sprint {self.sprint_id}"
-
-
-class Announcement(models.Model):
-    """A lead's message to a sprint's members or to a project's contractors (exactly one)."""
-
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="announcements")
-    sprint = models.ForeignKey(Sprint, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements")
-    project = models.ForeignKey(
-        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements"
-    )
-    title = models.CharField(max_length=200)
-    body = models.TextField(max_length=5000)
-    recipients = models.PositiveIntegerField(default=0, help_text="People notified when it was posted.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(sprint__isnull=False) & Q(project__isnull=True))
-                | (Q(sprint__isnull=True) & Q(project__isnull=False)),
-                name="announcement_sprint_xor_project",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.title

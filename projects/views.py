@@ -1,22 +1,296 @@
-"""Home pages of team leads and admins."""
+"""Admin pages for daily work beyond the Django admin: the admin's home, project set-up, rate
+changes, task imports with progress, release scheduling and the calendar of releases."""
 
-from django.shortcuts import render
+from __future__ import annotations
 
-from taskhub.access import admin_required, lead_required
+import calendar
+from datetime import date, datetime, timedelta
 
-from . import selectors
-from .models import TaskImport
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from accounts.access import admin_required
+from taskhub.errors import DomainError, apply_to_forms
+from taskhub.markdown import render_markdown
 
-@lead_required
-def lead_home(request):
-    return render(request, "lead/home.html", {"projects": selectors.projects_progress()})
+from . import selectors, services, task_types
+from .forms import (
+    GradePolicyForm,
+    InitialRateForm,
+    MarkdownPreviewForm,
+    ProjectSetupForm,
+    RateChangeForm,
+    ScheduleReleaseForm,
+    TaskImportForm,
+    rubric_formset,
+)
+from .models import Batch, PayRate, Project
+
+# The set-up form names the type settings field differently from the service.
+_SETUP_ALIASES = {"task_config": "task_config_json"}
 
 
 @admin_required
 def manage_home(request):
     context = {
         "batches": selectors.batches_overview(),
-        "imports": TaskImport.objects.select_related("batch", "batch__project", "created_by")[:20],
+        "imports": selectors.task_imports_recent()[:20],
     }
     return render(request, "manage/home.html", context)
+
+
+# --- Projects -------------------------------------------------------------------------------
+
+
+@admin_required
+def project_list(request):
+    return render(request, "manage/projects.html", {"projects": selectors.projects_for_admin(now=timezone.now())})
+
+
+def _project_fields(form: ProjectSetupForm, rubric: list[dict]) -> dict:
+    data = dict(form.cleaned_data)
+    fields = {name: data[name] for name in ProjectSetupForm.Meta.fields if name in data}
+    fields["task_config"] = data.get("task_config_json") or {}
+    fields["rubric"] = rubric
+    return fields
+
+
+def _setup_page(request, *, project, form, rubric, rate_form, policy_form, status=200):
+    return render(request, "manage/project_form.html", {
+        "project": project, "form": form, "rubric": rubric, "rate_form": rate_form, "policy_form": policy_form,
+        "types": task_types.all_types(), "preview": render_markdown(form["instructions"].value() or ""),
+    }, status=status)
+
+
+@admin_required
+def project_create(request):
+    if request.method == "POST":
+        form = ProjectSetupForm(request.POST)
+        rubric = rubric_formset(request.POST)
+        rate_form = InitialRateForm(request.POST, prefix="rate")
+        policy_form = GradePolicyForm(request.POST, prefix="policy")
+        if all([form.is_valid(), rubric.is_valid(), rate_form.is_valid(), policy_form.is_valid()]):
+            try:
+                project = services.project_create(
+                    created_by=request.user, fields=_project_fields(form, rubric.rubric()),
+                    rate_amount=rate_form.cleaned_data["amount"], rate_currency=rate_form.cleaned_data["currency"],
+                    rate_unit=rate_form.cleaned_data["unit"], grade_policy=policy_form.cleaned_data,
+                )
+            except DomainError as exc:
+                apply_to_forms([form, rate_form, policy_form], exc, aliases=_SETUP_ALIASES)
+            else:
+                messages.success(request, f"Project “{project.name}” created with its rate and grade policy.")
+                return redirect("manage:project_edit", project_id=project.pk)
+        return _setup_page(request, project=None, form=form, rubric=rubric, rate_form=rate_form,
+                           policy_form=policy_form, status=400)
+    return _setup_page(
+        request, project=None, form=ProjectSetupForm(initial={"status": Project.Status.DRAFT}),
+        rubric=rubric_formset(), rate_form=InitialRateForm(prefix="rate"),
+        policy_form=GradePolicyForm(prefix="policy", initial=GradePolicyForm.initial_for(None)),
+    )
+
+
+@admin_required
+def project_edit(request, project_id):
+    project = get_object_or_404(Project, pk=project_id)
+    if request.method == "POST":
+        form = ProjectSetupForm(request.POST, instance=Project.objects.get(pk=project.pk))
+        rubric = rubric_formset(request.POST)
+        policy_form = GradePolicyForm(request.POST, prefix="policy")
+        if all([form.is_valid(), rubric.is_valid(), policy_form.is_valid()]):
+            fields = _project_fields(form, rubric.rubric())
+            fields.pop("task_type", None)
+            try:
+                project = services.project_update(project=project, updated_by=request.user, fields=fields,
+                                               grade_policy=policy_form.cleaned_data)
+            except DomainError as exc:
+                apply_to_forms([form, policy_form], exc, aliases=_SETUP_ALIASES)
+            else:
+                messages.success(request, f"Project “{project.name}” saved.")
+                return redirect("manage:project_edit", project_id=project.pk)
+        project.refresh_from_db()
+        return _setup_page(request, project=project, form=form, rubric=rubric, rate_form=None,
+                           policy_form=policy_form, status=400)
+    return _setup_page(
+        request, project=project, form=ProjectSetupForm(instance=project),
+        rubric=rubric_formset(rubric=project.rubric), rate_form=None,
+        policy_form=GradePolicyForm(prefix="policy", initial=GradePolicyForm.initial_for(project)),
+    )
+
+
+@require_POST
+@admin_required
+def markdown_preview(request):
+    """The instructions as contractors will see them (htmx swaps this into the form)."""
+    form = MarkdownPreviewForm(request.POST)
+    text = form.cleaned_data["instructions"] if form.is_valid() else ""
+    if not form.is_valid():
+        return render(request, "manage/_preview.html", {"error": "The instructions are too long to preview."})
+    return render(request, "manage/_preview.html", {"html": render_markdown(text)})
+
+
+# --- Rates ----------------------------------------------------------------------------------
+
+
+@admin_required
+def rate_change(request, project_id):
+    project = get_object_or_404(Project, pk=project_id)
+    current = selectors.rate_in_force(project=project, at=timezone.now())
+    preview = None
+    if request.method == "POST":
+        form = RateChangeForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            preview = services.pay_rate_preview(project=project, amount=data["amount"], currency=data["currency"],
+                                             unit=data["unit"], effective_from=data["effective_from"])
+            if request.POST.get("action") == "confirm":
+                try:
+                    rate = services.pay_rate_set(
+                        project=project, amount=data["amount"], currency=data["currency"], unit=data["unit"],
+                        effective_from=data["effective_from"], set_by=request.user, reason=data["reason"],
+                    )
+                except DomainError as exc:
+                    apply_to_forms([form], exc)
+                else:
+                    messages.success(
+                        request, f"New rate {rate} from {timezone.localtime(rate.effective_from):%Y-%m-%d %H:%M %Z}; "
+                                 f"{preview.notified} contractor{'' if preview.notified == 1 else 's'} notified.")
+                    return redirect("manage:rate_change", project_id=project.pk)
+    else:
+        initial = {"currency": "USD", "unit": PayRate.Unit.PER_TASK}
+        if current:
+            initial = {"amount": current.amount, "currency": current.currency, "unit": current.unit}
+        form = RateChangeForm(initial=initial)
+    history = selectors.rate_history(project=project)[:20]
+    return render(request, "manage/rate_change.html", {
+        "project": project, "form": form, "preview": preview, "current": current, "history": history,
+    }, status=400 if form.errors else 200)
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+@admin_required
+def import_page(request):
+    if request.method == "POST":
+        form = TaskImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    batch = data["batch"] or services.batch_create_draft(
+                        project=data["project"], name=data["batch_name"], created_by=request.user)
+                    task_import = services.task_import_create(
+                        batch=batch, uploaded_file=data["file"], format=data["format"],
+                        gold_from_reference=data["gold_from_reference"], created_by=request.user,
+                    )
+            except DomainError as exc:
+                apply_to_forms([form], exc)
+            else:
+                return redirect("manage:import_detail", import_id=task_import.pk)
+    else:
+        form = TaskImportForm(initial={"batch": request.GET.get("batch")})
+    page = Paginator(selectors.task_imports_recent(), 20).get_page(request.GET.get("page"))
+    return render(request, "manage/import.html", {"form": form, "page": page},
+                  status=400 if form.errors else 200)
+
+
+def _import_context(task_import) -> dict:
+    return {"imp": task_import, "batch": task_import.batch}
+
+
+@admin_required
+def import_detail(request, import_id):
+    task_import = get_object_or_404(selectors.task_imports_recent(), pk=import_id)
+    return render(request, "manage/import_detail.html", _import_context(task_import))
+
+
+@admin_required
+def import_progress(request, import_id):
+    """The progress fragment; it keeps polling itself (htmx) until the import is finished."""
+    task_import = get_object_or_404(selectors.task_imports_recent(), pk=import_id)
+    return render(request, "manage/_import_progress.html", _import_context(task_import))
+
+
+# --- Releases -------------------------------------------------------------------------------
+
+
+@admin_required
+def batch_schedule(request, batch_id):
+    batch = get_object_or_404(Batch.objects.select_related("project", "urgent_by", "scheduled_by"), pk=batch_id)
+    initial = {
+        "release_at": batch.release_at, "release_policy": batch.release_policy,
+        "fair_share_cap": None if batch.fair_share_cap_derived else batch.fair_share_cap,
+        "fallback_policy": batch.fallback_policy, "lottery_max_per_person": batch.lottery_max_per_person,
+        "reservation_opens_at": batch.reservation_opens_at,
+    }
+    form = ScheduleReleaseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.batch_schedule_release(
+                batch=batch, scheduled_by=request.user, release_at=data["release_at"],
+                release_policy=data["release_policy"], fair_share_cap=data["fair_share_cap"],
+                fallback_policy=data["fallback_policy"], lottery_max_per_person=data["lottery_max_per_person"],
+                reservation_opens_at=data["reservation_opens_at"], urgent=data["urgent"],
+                urgent_reason=data["urgent_reason"],
+            )
+        except DomainError as exc:
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, f"{batch.name} is scheduled; eligible contractors are being notified.")
+            return redirect("manage:home")
+    return render(request, "manage/schedule.html", {"batch": batch, "form": form},
+                  status=400 if form.errors else 200)
+
+
+# --- Calendar -------------------------------------------------------------------------------
+
+
+def _month_from(raw: str | None, today: date) -> date:
+    try:
+        year, month = (int(part) for part in (raw or "").split("-"))
+        if 1 <= month <= 12 and 2000 <= year <= 2100:
+            return date(year, month, 1)
+    except ValueError:
+        pass
+    return today.replace(day=1)
+
+
+@admin_required
+def release_calendar(request):
+    """Scheduled (and recently released) batches on a month grid, in the admin's own time zone."""
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    month = _month_from(request.GET.get("month"), today)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    start = datetime.combine(weeks[0][0], datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(weeks[-1][-1] + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    batches = (
+        Batch.objects.filter(release_at__gte=start, release_at__lt=end)
+        .exclude(status=Batch.Status.DRAFT)
+        .select_related("project")
+        .annotate(task_total=Count("tasks"))
+        .order_by("release_at", "id")
+    )
+    by_day: dict[date, list[Batch]] = {}
+    for batch in batches:
+        by_day.setdefault(timezone.localtime(batch.release_at, tz).date(), []).append(batch)
+    grid = [[{"date": d, "in_month": d.month == month.month, "today": d == today, "batches": by_day.get(d, [])}
+             for d in week] for week in weeks]
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    unscheduled = (
+        Batch.objects.filter(status=Batch.Status.DRAFT).select_related("project")
+        .annotate(task_total=Count("tasks")).filter(Q(task_total__gt=0)).order_by("project__name", "name")[:50]
+    )
+    return render(request, "manage/calendar.html", {
+        "month": month, "grid": grid, "previous": previous, "following": following, "tz": tz,
+        "weekdays": [calendar.day_abbr[i] for i in range(7)], "unscheduled": unscheduled,
+        "count": sum(len(v) for v in by_day.values()),
+    })

@@ -134,7 +134,7 @@ def announce(host: str, port: int) -> bool:
     except OSError:
         return False
     sys.path.insert(0, str(ROOT))
-    from accounts.demo import DEMO_PASSWORD, DEMO_PEOPLE
+    from taskhub.demo import DEMO_PASSWORD, DEMO_PEOPLE
 
     width = 64
     lines = [f"TaskHub is running at http://{host}:{port}/", "", f"Demo logins (password: {DEMO_PASSWORD}):"]

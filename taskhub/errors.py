@@ -1,9 +1,10 @@
 """One shape for domain errors, and the one place that turns them into HTTP responses.
 
-Services raise `DomainError` (or a subclass) with a stable `code`, a human message and,
-where it helps, the `field` or the list of `errors` (each with a location) it is about.
-Pages get the message rendered with the right status; the API gets a JSON problem.
-Neither ever becomes a 500.
+Services raise `DomainError` (or a subclass from their app's `errors.py`) with a stable `code`, a
+human message and, where it helps, the `field` it is about and its `errors`: items of one shape,
+`{"field": ..., "message": ...}` (an item about a line of an uploaded file also has `"line"`).
+Pages get the message rendered with the right status, next to its field where the page has one
+(`apply_to_forms`); the API gets a JSON problem. Neither ever becomes a 500.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ class DomainError(Exception):
         self.field = field
         self.errors = errors or []
 
+    @classmethod
+    def at(cls, field: str, message: str, **kwargs) -> DomainError:
+        """The error of one field, with its one item."""
+        return cls(message, field=field, errors=[{"field": field, "message": message}], **kwargs)
+
+    @classmethod
+    def combine(cls, errors: list[DomainError], **kwargs) -> DomainError:
+        """Several refusals at once: the messages joined, every item kept, the first field leading."""
+        items = [item for error in errors
+                 for item in (error.errors or [{"field": error.field, "message": error.message}])]
+        return cls("; ".join(e.message for e in errors), field=errors[0].field, errors=items, **kwargs)
+
     def as_problem(self) -> dict[str, Any]:
         problem: dict[str, Any] = {"code": self.code, "detail": self.message}
         if self.field:
@@ -57,6 +70,20 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+def apply_to_forms(forms, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's refusal next to its field, in the first of `forms` that has that field
+    (above the first form when none has it). `aliases` maps a service's field name to the form's."""
+    forms = list(forms)
+    aliases = aliases or {}
+    for item in exc.errors or [{"field": exc.field, "message": exc.message}]:
+        name = aliases.get(item.get("field"), item.get("field"))
+        form = next((f for f in forms if name and name in f.fields), None)
+        if form is not None:
+            form.add_error(name, item["message"])
+        else:
+            forms[0].add_error(None, item["message"])
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -7,8 +7,6 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .access import public
-
 
 def _check_postgres() -> str:
     try:
@@ -33,7 +31,6 @@ def _check_redis() -> str:
         return f"down: {exc.__class__.__name__}"
 
 
-@public
 @never_cache
 @require_GET
 def healthz(request):

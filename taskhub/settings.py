@@ -41,9 +41,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # TaskHub's own apps, lowest layer first (see taskhub/hooks.py and .importlinter).
+    "taskhub",
     "accounts",
     "projects",
     "annotations",
+    "sprints",
     "payouts",
 ]
 
@@ -76,7 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "taskhub.access.role_context",
+                "accounts.access.role_context",
                 "accounts.context_processors.notifications",
             ],
         },
@@ -196,7 +199,7 @@ SESSION_COOKIE_HTTPONLY = True
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["taskhub.access.IsContractor"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.access.IsContractor"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -234,11 +237,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The one place where periodic work is scheduled.
 CELERY_BEAT_SCHEDULE = {
     "release-due-batches": {
-        "task": "projects.tasks.batches_release_due",
+        "task": "annotations.tasks.batches_release_due",
         "schedule": timedelta(minutes=1),
     },
     "open-close-due-sprints": {
-        "task": "projects.tasks.sprints_open_close_due",
+        "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),
     },
     "expire-overdue-claims": {

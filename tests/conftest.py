@@ -41,6 +41,12 @@ def admin_user(db):
 
 
 @pytest.fixture
+def work(db):
+    """Submitted work built straight into the tables (the claim engine has its own tests)."""
+    return factories.Work()
+
+
+@pytest.fixture
 def client_for(client):
     def login(user):
         client.force_login(user)

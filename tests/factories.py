@@ -5,6 +5,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Role, User
+from annotations.models import Claim, Review, ReviewerRole, Submission
 from projects.models import Batch, PayRate, Project, Qualification, Task
 
 PASSWORD = "correct horse battery staple"
@@ -109,3 +110,39 @@ def make_tasks(batch: Batch, count: int, **fields) -> list[Task]:
              overlap=project.overlap, **fields)
         for i in range(count)
     )
+
+
+class Work:
+    """Builds submitted work quickly, straight into the tables (the claim engine has its own tests)."""
+
+    def __init__(self):
+        self.lead = None
+
+    def project(self, *, rate="1.0000", unit=PayRate.Unit.PER_TASK, currency="USD", since=None, **fields):
+        project = ProjectFactory(**fields)
+        if rate is not None:
+            PayRateFactory(project=project, amount=Decimal(rate), unit=unit, currency=currency,
+                                     effective_from=since or timezone.now() - timedelta(days=60))
+        return project
+
+    def submission(self, *, contractor, project, at=None, active_seconds=600) -> Submission:
+        at = at or timezone.now() - timedelta(hours=1)
+        task = TaskFactory(batch=BatchFactory(project=project), project=project)
+        claim = Claim.objects.create(task=task, contractor=contractor, project=project, batch=task.batch,
+                                     status=Claim.Status.SUBMITTED, claimed_at=at - timedelta(minutes=20),
+                                     deadline=at + timedelta(minutes=10), finished_at=at,
+                                     active_seconds=active_seconds)
+        return Submission.objects.create(claim=claim, task=task, contractor=contractor, project=project,
+                                         answer={"choice": "a"}, active_seconds=active_seconds, submitted_at=at)
+
+    def review(self, submission, score: int, *, reviewer=None):
+        reviewer = reviewer or self._lead()
+        return Review.objects.create(submission=submission, reviewer=reviewer, kind=Review.Kind.REVIEWER,
+                                     reviewer_role=ReviewerRole.LEAD, score=score,
+                                     reason="" if score > 2 else "Does not follow the instructions.",
+                                     created_at=timezone.now())
+
+    def _lead(self):
+        if self.lead is None:
+            self.lead = LeadFactory()
+        return self.lead

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.projects.sprint_helpers import make_sprint
+from tests.sprints.sprint_helpers import make_sprint
 
 pytestmark = pytest.mark.django_db
 

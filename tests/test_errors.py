@@ -16,9 +16,9 @@ def middleware():
 @pytest.mark.parametrize(
     "errors",
     [
-        [{"loc": "spans.0.end", "msg": "past the end of the clip"}],
-        [{"line": 7, "msg": "duplicate external id"}],
-        [{"line": 3, "loc": "payload.prompt", "msg": "Field required"}],
+        [{"field": "spans.0.end", "message": "past the end of the clip"}],
+        [{"line": 7, "message": "duplicate external id"}],
+        [{"line": 3, "field": "payload.prompt", "message": "Field required"}],
     ],
 )
 def test_page_error_lists_each_location(middleware, db, errors):
@@ -30,7 +30,7 @@ def test_page_error_lists_each_location(middleware, db, errors):
     assert response.status_code == 400
     body = response.content.decode()
     assert "Invalid answer" in body
-    assert errors[0]["msg"] in body
+    assert errors[0]["message"] in body
     if "line" in errors[0]:
         assert f"line {errors[0]['line']}" in body
 

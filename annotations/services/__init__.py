@@ -1,9 +1,19 @@
-"""Writes for claims, submissions and (later) reviews. Each function owns its transaction."""
+"""Writes of the claim engine (claims, releases, the lottery), of the work (drafts, active time,
+submissions) and of grading (reviews, gold, appeals, flags). Each function owns its transaction."""
 
 from .appeals import appeal_create, appeal_decide
 from .claims import claim_release, claim_submit, claims_expire_overdue, task_claim_next
 from .flags import contractor_flags_recompute, flag_decide, pause_lift
 from .gold import agreement_figures_compute, submission_grade_gold
+from .lottery import (
+    lottery_allocate,
+    lottery_batches_due,
+    lottery_notify_results,
+    lottery_opt_in,
+    lottery_opt_out,
+    lottery_replay,
+)
+from .release import batch_release, batches_release_due
 from .reviews import review_create
 from .work import claim_draft_save, claim_heartbeat
 
@@ -11,6 +21,8 @@ __all__ = [
     "agreement_figures_compute",
     "appeal_create",
     "appeal_decide",
+    "batch_release",
+    "batches_release_due",
     "claim_draft_save",
     "claim_heartbeat",
     "claim_release",
@@ -18,6 +30,12 @@ __all__ = [
     "claims_expire_overdue",
     "contractor_flags_recompute",
     "flag_decide",
+    "lottery_allocate",
+    "lottery_batches_due",
+    "lottery_notify_results",
+    "lottery_opt_in",
+    "lottery_opt_out",
+    "lottery_replay",
     "pause_lift",
     "review_create",
     "submission_grade_gold",

@@ -15,18 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from taskhub.errors import Conflict, DomainError, Forbidden, NotFound
+from taskhub.hooks import pay_changed
 
+from ..errors import ReviewError
 from ..models import Appeal, Review, ReviewEvent
-from .reviews import _enqueue_flag_recompute, _grade, _invalid, notify_contractor, reviewer_role_of
-
-
-def _clean_text(value: Any, field: str, minimum: int, what: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if len(text) < minimum:
-        raise _invalid(field, f"{what} needs at least {minimum} characters (this one has {len(text)})")
-    if len(text) > 5_000:
-        raise _invalid(field, "is too long (5,000 characters at most)")
-    return text
+from ..rules import clean_written_reason, parse_grade, reviewer_role_of
+from .notices import flags_recompute_enqueue, notify_contractor
 
 
 def appeal_create(*, review: Review, contractor, reason: Any, now: datetime | None = None) -> Appeal:
@@ -46,7 +40,7 @@ def appeal_create(*, review: Review, contractor, reason: Any, now: datetime | No
         raise DomainError(
             f"The appeal window for this review closed on {local:%Y-%m-%d %H:%M %Z}.", code="appeal_window_closed"
         )
-    reason = _clean_text(reason, "reason", settings.TASKHUB_APPEAL_REASON_MIN_CHARS, "An appeal")
+    reason = clean_written_reason(reason, "reason", settings.TASKHUB_APPEAL_REASON_MIN_CHARS, "An appeal")
     try:
         with transaction.atomic():
             appeal = Appeal.objects.create(review=review, contractor=contractor, reason=reason, created_at=now)
@@ -79,13 +73,14 @@ def appeal_decide(
     if review.reviewer_id is not None and decider.pk == review.reviewer_id:
         raise Forbidden("A different reviewer must decide an appeal of your own grade.", code="own_review")
     if outcome not in (Appeal.Status.UPHELD, Appeal.Status.REVISED):
-        raise _invalid("outcome", "choose upheld or revised")
-    reason = _clean_text(reason, "decision_reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS, "A decision")
+        raise ReviewError.at("outcome", "choose upheld or revised")
+    reason = clean_written_reason(reason, "decision_reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+                                  "A decision")
     new_score = None
     if outcome == Appeal.Status.REVISED:
-        new_score = _grade(revised_score, "revised_score")
+        new_score = parse_grade(revised_score, "revised_score")
         if new_score == review.score:
-            raise _invalid("revised_score", f"a revision must change the grade (it is {review.score} now)")
+            raise ReviewError.at("revised_score", f"a revision must change the grade (it is {review.score} now)")
     now = now or timezone.now()
     with transaction.atomic():
         decided = Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.OPEN).update(
@@ -111,9 +106,7 @@ def appeal_decide(
         )
         if new_score is not None:
             submission = review.submission
-            _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
-            from payouts.services import earnings_recompute_enqueue  # pay follows the revised grade
-
-            earnings_recompute_enqueue(contractor_id=submission.contractor_id)
+            flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
+            pay_changed(contractor_id=submission.contractor_id)  # pay follows the revised grade
     appeal.refresh_from_db()
     return appeal

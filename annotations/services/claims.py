@@ -24,18 +24,19 @@ from accounts.models import Role
 from projects.models import Batch, Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
+from taskhub.hooks import pay_changed
 
 from ..errors import ClaimError, NotQualified, ProjectClosed
 from ..models import Claim, Submission
+from ..rules import needs_review
 from ..selectors import contractor_pause_in_force
 from .gold import submission_grade_gold
-from .reviews import submission_needs_review
 from .work import claim_bank_active_time
 
 # First key of the two-key advisory locks taken per contractor while claiming.
 CLAIM_LOCK_NAMESPACE = 7301
 # Claims hold this lock (key: project) shared; a lottery draw takes it exclusively so the
-# active-claim caps it reads cannot move under it (projects/services/release.py).
+# active-claim caps it reads cannot move under it (services/lottery.py).
 PROJECT_CLAIMS_LOCK_NAMESPACE = 7302
 
 # Taken before the claim, in a statement of its own, so that the claim statement's snapshot
@@ -326,15 +327,13 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
             active_seconds=claim.active_seconds,
             submitted_at=now,
             is_gold=is_gold,
-            needs_review=submission_needs_review(project=project, claim_id=claim.pk, is_gold=is_gold),
+            needs_review=needs_review(project=project, claim_id=claim.pk, is_gold=is_gold),
         )
         if is_gold:
             submission_grade_gold(submission=submission, now=now)
-        from payouts.services import earnings_recompute_enqueue  # the work is paid at today's rate
-
-        # Scoped to this one submission's moment, so paying it does not re-read a long history.
-        earnings_recompute_enqueue(contractor_id=contractor.pk, submitted_from=now,
-                                   submitted_before=now + timedelta(microseconds=1))
+        # The work is paid at today's rate, scoped to this one submission's moment so that paying it
+        # does not re-read a long history.
+        pay_changed(contractor_id=contractor.pk, submitted_from=now, submitted_before=now + timedelta(microseconds=1))
         # Only a submission that finishes its task can finish the batch. It locks the batch row in a
         # statement of its own before checking, so two submissions finishing the last two tasks at once
         # check one after the other, and the second sees the first's committed work.

@@ -22,8 +22,11 @@ from accounts.models import Role
 from projects.models import Project
 from taskhub.errors import Conflict, Forbidden
 
+from ..errors import ReviewError
 from ..models import ContractorFlag, ContractorPause, Review, ReviewEvent
-from .reviews import _invalid, notify_contractor
+from ..rules import clean_written_reason
+from ..selectors import current_reviews_with_final_grade
+from .notices import notify_contractor
 
 
 class Decision:
@@ -37,8 +40,6 @@ class Decision:
 
 def rolling_average(*, contractor_id: int, project: Project) -> tuple[Decimal | None, int]:
     """The mean final grade of the contractor's latest `flag_window` graded submissions."""
-    from ..selectors import current_reviews_with_final_grade
-
     latest = (
         current_reviews_with_final_grade()
         .filter(submission__contractor_id=contractor_id, submission__project_id=project.pk)
@@ -116,12 +117,9 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
     if lead.pk == flag.contractor_id:
         raise Forbidden("Nobody decides on their own flag.", code="own_flag")
     if decision not in Decision.STATUS:
-        raise _invalid("decision", "choose warn, pause or clear")
-    text = reason.strip() if isinstance(reason, str) else ""
-    minimum = settings.TASKHUB_DECISION_REASON_MIN_CHARS
-    if len(text) < minimum:
-        raise _invalid("reason", f"a decision needs a reason of at least {minimum} characters (this one has "
-                                 f"{len(text)}); the contractor reads it")
+        raise ReviewError.at("decision", "choose warn, pause or clear")
+    text = clean_written_reason(reason, "reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+                                "A decision")
     now = now or timezone.now()
     status = Decision.STATUS[decision]
     with transaction.atomic():
@@ -157,10 +155,8 @@ def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | Non
     """End a pause: the contractor may claim on the project again."""
     if lead.role not in (Role.LEAD, Role.ADMIN) or not lead.is_active:
         raise Forbidden("Only team leads and admins lift pauses.", code="not_a_lead")
-    text = reason.strip() if isinstance(reason, str) else ""
-    if len(text) < settings.TASKHUB_DECISION_REASON_MIN_CHARS:
-        raise _invalid("reason", f"lifting a pause needs a reason of at least "
-                                 f"{settings.TASKHUB_DECISION_REASON_MIN_CHARS} characters")
+    text = clean_written_reason(reason, "reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+                                "Lifting a pause")
     now = now or timezone.now()
     with transaction.atomic():
         lifted = ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).update(

@@ -27,7 +27,7 @@ from django.utils import timezone
 from projects.models import Project
 
 from ..models import AgreementFigure, Review, ReviewerRole, ReviewEvent, Submission
-from .reviews import _enqueue_flag_recompute
+from .notices import flags_recompute_enqueue
 
 
 def agreement_to_grade(agreement: float) -> int:
@@ -62,7 +62,7 @@ def submission_grade_gold(*, submission: Submission, now: datetime | None = None
                 kind=ReviewEvent.Kind.GRADED_AUTOMATICALLY, submission=submission, review=review, at=now,
                 data={"score": score, "agreement": agreement},
             )
-            _enqueue_flag_recompute(submission.contractor_id, submission.project_id)
+            flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
     except IntegrityError:
         return Review.objects.filter(submission=submission, kind=Review.Kind.AUTOMATIC).first()
     return review

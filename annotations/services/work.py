@@ -18,9 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from taskhub.errors import DomainError
-
-from ..errors import ClaimError
+from ..errors import ClaimError, DraftError
 from ..models import Claim
 
 # Credit the gap since the previous beat, capped at one interval; after a longer silence
@@ -79,10 +77,10 @@ def claim_bank_active_time(*, claim_id: int, now: datetime) -> None:
 def claim_draft_save(*, claim: Claim, contractor, draft: dict[str, Any], now: datetime | None = None) -> datetime:
     """Keep the unfinished answer of an active claim (not validated: it is work in progress)."""
     if not isinstance(draft, dict):
-        raise DomainError("A draft must be an object of form fields.", code="invalid_draft", field="draft")
+        raise DraftError("A draft must be an object of form fields.", field="draft")
     size = len(json.dumps(draft, ensure_ascii=False).encode())
     if size > settings.TASKHUB_DRAFT_MAX_BYTES:
-        raise DomainError(
+        raise DraftError(
             f"This draft is {size:,} bytes; drafts are kept up to {settings.TASKHUB_DRAFT_MAX_BYTES:,} bytes.",
             code="draft_too_large",
             field="draft",

@@ -1,4 +1,5 @@
-"""Writes to the ledger, payouts and wage floors. Each function owns its transaction."""
+"""Writes to the ledger (bonuses, adjustments, the earnings recompute), payouts and wage floors.
+Each function owns its transaction."""
 
 from .floors import wage_floor_set
 from .ledger import ledger_adjustment_add, ledger_bonus_add
@@ -9,13 +10,11 @@ from .payouts import (
     payouts_approve,
     payouts_draft,
 )
-from .policies import grade_policy_set
 from .recompute import earnings_recompute, earnings_recompute_enqueue, submission_cache_rebuild
 
 __all__ = [
     "earnings_recompute",
     "earnings_recompute_enqueue",
-    "grade_policy_set",
     "ledger_adjustment_add",
     "ledger_bonus_add",
     "payout_mark_paid",

@@ -43,78 +43,31 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 
-from ..models import GradePolicy
+from taskhub.hooks import PayScope
+
+from .. import tasks
+from ..selectors import submission_cache_disagreements_sql
 
 # pg_advisory_xact_lock(namespace, key): key 0 is the whole ledger, other keys contractors.
 LOCK_NAMESPACE = 736_001
 
-# THE one place the recompute learns a submission's final grade (1–5) is the column
-# annotations_submission.final_grade. The database keeps it equal to the view
-# annotations_final_grade, THE definition of the rule, per the contract of the reviews work
-# (annotations.Review.final_score): the revised score of an appeal decided "revised" if there
-# is one, else the score of the submission's current review (a human review, or the automatic
-# grade of a gold task; calibration grades never count); no row there means ungraded. Triggers
-# on reviews and appeals recompute the column from the view for every submission a statement
-# touches (annotations migration 0003). If grades move, re-point that view, and only it.
-
-# Likewise the rate in force when the work was submitted is the column pay_rate_id, which the
-# database keeps equal to the function annotations_pay_rate_in_force(project, submitted_at),
-# THE definition of that rule, as submissions are written and rates are added (annotations
-# migration 0005).
+# The recompute applies the pay rule; it defines none of it. A submission's final grade is the
+# column annotations_submission.final_grade, which the database keeps equal to the view
+# annotations_final_grade (annotations/sql/final_grade.sql); its rate in force is the column
+# pay_rate_id, kept equal to projects_pay_rate_in_force (projects/sql/rate_in_force.sql); what a
+# rate pays for each grade is the view projects_pay_cell (projects/sql/pay_rule.sql).
 
 GRADE_CELLS = 6  # per rate: ungraded, then final grades 1 to 5
+_HOUR_DIVISOR = 3_600_000_000  # the pay rule's per-hour divisor (projects/sql/pay_rule.sql)
 
-_D = GradePolicy.DEFAULT_PERCENTS
-_PERCENT_SQL = f"""
-    CASE
-        WHEN p.is_onboarding THEN 100
-        WHEN c.cell = 0 THEN COALESCE(gp.pay_ungraded, {_D["pay_ungraded"]})
-        WHEN c.cell = 5 THEN COALESCE(gp.pay_grade_5, {_D["pay_grade_5"]})
-        WHEN c.cell = 4 THEN COALESCE(gp.pay_grade_4, {_D["pay_grade_4"]})
-        WHEN c.cell = 3 THEN COALESCE(gp.pay_grade_3, {_D["pay_grade_3"]})
-        WHEN c.cell = 2 THEN COALESCE(gp.pay_grade_2, {_D["pay_grade_2"]})
-        ELSE COALESCE(gp.pay_grade_1, {_D["pay_grade_1"]})
-    END
-"""
-
-# Per hour, the pay in cents is seconds × rate × percent / 360000 × 100. With the rate counted
-# in 0.0001 and the percent in 0.01 (the scales of their columns) that is seconds × F / 3.6e9
-# for the integer F = rate·10⁴ × percent·10² (below 10¹⁶). Split as F = whole × 3.6e9 + part,
-# the pay is seconds × whole + (seconds × part + 1.8e9) div 3.6e9: exact, rounded half up
-# (everything is non-negative; the database checks rates, percents and seconds), and within
-# bigint for any number of seconds the integer column can hold.
-_HOUR_DIVISOR = 3_600_000_000
-_HOUR_FACTOR = "(r.amount * 10000 * x.pay_percent * 100)::bigint"
-
-# The pay rule as a table: one row per rate and cell (GRADE_CELLS per rate), with
-# * task_cents: per task, the pay in cents, rounded once per cell (numeric, exact, half up like
-#   `taskhub.money.quantize`); -1 marks a per-hour rate, whose pay depends on the seconds;
-# * hour_whole, hour_part: per hour, the two parts of F above (0 for a per-task rate);
-# * percent_bp: the grade policy's share in hundredths of a percent, for the ledger entry.
-# `{rates}` is a condition on the rates (alias r) that keeps only those a scope can need.
-_CELLS_SQL = f"""
-    SELECT r.id AS rate_id, c.cell,
-           CASE WHEN r.unit = 'per_hour' THEN -1
-                ELSE (round(r.amount * x.pay_percent / 100, 2) * 100)::bigint END AS task_cents,
-           CASE WHEN r.unit = 'per_hour' THEN {_HOUR_FACTOR} / {_HOUR_DIVISOR} ELSE 0 END AS hour_whole,
-           CASE WHEN r.unit = 'per_hour' THEN mod({_HOUR_FACTOR}, {_HOUR_DIVISOR}) ELSE 0 END AS hour_part,
-           (x.pay_percent * 100)::integer AS percent_bp
-    FROM projects_payrate r
-    JOIN projects_project p ON p.id = r.project_id
-    LEFT JOIN payouts_gradepolicy gp ON gp.project_id = r.project_id
-    CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
-    CROSS JOIN LATERAL (SELECT ({_PERCENT_SQL})::numeric(5, 2) AS pay_percent) x
-    WHERE {{rates}}
-"""
-
-# Each column of that table becomes one array over the rate ids from the lowest to the highest
+# Each column of the pay rule becomes one array over the rate ids from the lowest to the highest
 # (GRADE_CELLS slots per id; ids that no rate holds, from rolled back inserts, or that the scope
-# does not need, read 0), built once
-# per statement in the CTE `pay`. A subquery on it runs once, before the scan, and its array
-# reaches the parallel workers as a parameter: per submission, reading a cell is an offset into
-# memory. (A join with the table instead, even a hash join on one key, costs more per row than all
-# the arithmetic.) Only arrays of fixed-size integers without NULLs are read per row, so that the
-# offset is computed, not searched for.
+# does not need, read 0), built once per statement in the CTE `pay`. A subquery on it runs once,
+# before the scan, and its array reaches the parallel workers as a parameter: per submission,
+# reading a cell is an offset into memory. (A join with the cells instead, even a hash join on one
+# key, costs more per row than all the arithmetic.) Only arrays of fixed-size integers without
+# NULLs are read per row, so that the offset is computed, not searched for. `{rates}` is a
+# condition on rates (alias r, with r.id and r.project_id) keeping only those a scope can need.
 _PAY_ARRAYS_SQL = f"""
     SELECT min(g.rate_id) AS lowest_rate,
            array_agg(COALESCE(k.task_cents, 0) ORDER BY g.rate_id, c.cell) AS task_cents,
@@ -124,7 +77,9 @@ _PAY_ARRAYS_SQL = f"""
     FROM generate_series((SELECT min(r.id) FROM projects_payrate r WHERE {{rates}}),
                          (SELECT max(r.id) FROM projects_payrate r WHERE {{rates}})) g(rate_id)
     CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
-    LEFT JOIN ({_CELLS_SQL}) k ON k.rate_id = g.rate_id AND k.cell = c.cell
+    LEFT JOIN (SELECT k.* FROM projects_pay_cell k
+               WHERE k.rate_id IN (SELECT r.id FROM projects_payrate r WHERE {{rates}})) k
+        ON k.rate_id = g.rate_id AND k.cell = c.cell
 """
 
 
@@ -287,8 +242,6 @@ def submission_cache_rebuild() -> int:
     or the ledger (see `payouts.selectors.submission_cache_disagreements`); return how many. Only
     needed after writes made with triggers off. Writers of rates, reviews, appeals and the ledger
     wait until it commits, so what it writes is what they left."""
-    from ..selectors import submission_cache_disagreements_sql
-
     disagreements, params = submission_cache_disagreements_sql()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_NAMESPACE])
@@ -324,10 +277,16 @@ def earnings_recompute_enqueue(
     appeals, rates). Call it from inside the service's transaction; nothing is sent if that
     transaction rolls back.
     """
-    from ..tasks import earnings_recompute as task
-
     window = {
         "submitted_from": submitted_from.isoformat() if submitted_from else None,
         "submitted_before": submitted_before.isoformat() if submitted_before else None,
     }
-    transaction.on_commit(lambda: task.delay(contractor_id=contractor_id, project_id=project_id, **window))
+    transaction.on_commit(
+        lambda: tasks.earnings_recompute.delay(contractor_id=contractor_id, project_id=project_id, **window)
+    )
+
+
+def earnings_recompute_enqueue_scope(scope: PayScope) -> None:
+    """The handler of `taskhub.hooks.pay_changed`: recompute the scope's pay after the commit."""
+    earnings_recompute_enqueue(contractor_id=scope.contractor_id, project_id=scope.project_id,
+                               submitted_from=scope.submitted_from, submitted_before=scope.submitted_before)

@@ -1,29 +1,47 @@
-"""Writes to projects, rates, batches and tasks. Each function owns its transaction."""
+"""Writes to projects, rates, grade policies, qualifications, batches and tasks. Each function owns
+its transaction."""
 
 from .batches import (
+    batch_announce_release,
+    batch_check_releasable,
     batch_close,
     batch_mark_exhausted_if_done,
-    batch_release,
+    batch_open,
+    batch_open_for_draw,
     batch_schedule,
+    batch_schedule_release,
     batch_unschedule,
-    batches_release_due,
+    batches_open_due,
     fair_share_caps_derive,
 )
 from .imports import task_import_create, task_import_files_purge, task_import_run
+from .policies import grade_policy_set
 from .qualifications import qualification_grant, qualification_revoke
-from .rates import pay_rate_set
+from .rates import pay_rate_notify, pay_rate_preview, pay_rate_set, rate_change_is_cut
+from .setup import batch_create_draft, project_create, project_update
 
 __all__ = [
+    "batch_announce_release",
+    "batch_check_releasable",
     "batch_close",
+    "batch_create_draft",
     "batch_mark_exhausted_if_done",
-    "batch_release",
+    "batch_open",
+    "batch_open_for_draw",
     "batch_schedule",
+    "batch_schedule_release",
     "batch_unschedule",
-    "batches_release_due",
+    "batches_open_due",
     "fair_share_caps_derive",
+    "grade_policy_set",
+    "pay_rate_notify",
+    "pay_rate_preview",
     "pay_rate_set",
+    "project_create",
+    "project_update",
     "qualification_grant",
     "qualification_revoke",
+    "rate_change_is_cut",
     "task_import_create",
     "task_import_files_purge",
     "task_import_run",

@@ -1,20 +1,32 @@
-"""Batch life cycle: draft → scheduled → open → exhausted → closed.
+"""Batch life cycle and release settings: draft → scheduled → open → exhausted → closed.
 
 Every transition is a conditional UPDATE on the current status, so a transition happens
 exactly once however many schedulers, workers or admins try it at the same moment.
+
+Opening a batch is the claim engine's business (`annotations.services.release`): a lottery
+batch opens with its draw. What is here opens the batches that hand out work first come or by
+fair share (`batch_open`, `batches_open_due`), and lets an admin set how a batch is released and
+when (`batch_schedule_release`, `batch_schedule`), announced ahead to the people it concerns.
 """
+
+from __future__ import annotations
 
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from accounts.services import notifications_create_many
+from taskhub.formats import local_time
 
+from .. import tasks
 from ..errors import BatchStateError
 from ..models import Batch, Task
+from ..selectors import contractors_eligible_for
 
 S = Batch.Status
 P = Batch.Policy
@@ -28,14 +40,10 @@ FROM (
     SELECT b2.id, GREATEST(1, CEIL(
         (SELECT COALESCE(SUM(t.overlap), 0) FROM projects_task t WHERE t.batch_id = b2.id)::numeric
         / GREATEST(1, (
-            SELECT count(*) FROM accounts_user u
-            WHERE u.role = 'contractor' AND u.is_active
-              AND (p.qualification_id IS NULL OR EXISTS (
-                  SELECT 1 FROM projects_qualification q
-                  WHERE q.contractor_id = u.id AND q.project_id = p.qualification_id))
+            SELECT count(*) FROM accounts_user u WHERE projects_contractor_is_eligible(u.id, b2.project_id)
         ))
     ))::int AS cap
-    FROM projects_batch b2 JOIN projects_project p ON p.id = b2.project_id
+    FROM projects_batch b2
     WHERE b2.id = ANY(%(ids)s) AND b2.fair_share_cap IS NULL
       AND (b2.release_policy = 'fair_share' OR (b2.release_policy = 'lottery' AND b2.fallback_policy = 'fair_share'))
 ) d
@@ -67,9 +75,14 @@ def _check_policy(batch: Batch) -> None:
                               field="fair_share_cap")
 
 
-def _local(moment: datetime, user) -> str:
-    tz = getattr(user, "tzinfo", None)
-    return f"{timezone.localtime(moment, tz):%a %d %b %Y %H:%M %Z}"
+def batch_check_releasable(*, batch: Batch) -> None:
+    """Refuse to release a batch that could hand out nothing."""
+    _check_policy(batch)
+    if not Task.objects.filter(batch=batch).exists():
+        raise BatchStateError("The batch has no tasks to release.")
+
+
+# --- Scheduling ----------------------------------------------------------------------------
 
 
 def batch_schedule(
@@ -99,7 +112,7 @@ def batch_schedule(
         if not urgent:
             raise BatchStateError(
                 f"Releases are announced at least {hours:g} hours ahead: the earliest release time now is "
-                f"{_local(now + notice, scheduled_by)}. Mark it urgent, with a reason, to release sooner.",
+                f"{local_time(now + notice, scheduled_by)}. Mark it urgent, with a reason, to release sooner.",
                 code="release_notice", field="release_at",
             )
         if scheduled_by is None or getattr(scheduled_by, "role", None) != Role.ADMIN:
@@ -132,10 +145,48 @@ def batch_schedule(
         )
         if not scheduled:
             raise BatchStateError(f"A {batch.get_status_display().lower()} batch cannot be scheduled.")
-        from ..tasks import batch_announce_release
-
         batch_id, when = batch.pk, release_at.isoformat()
-        transaction.on_commit(lambda: batch_announce_release.delay(batch_id=batch_id, release_at=when))
+        transaction.on_commit(lambda: tasks.batch_announce_release.delay(batch_id=batch_id, release_at=when))
+    return batch
+
+
+def batch_schedule_release(
+    *,
+    batch: Batch,
+    scheduled_by,
+    release_at: datetime,
+    release_policy: str,
+    fair_share_cap: int | None = None,
+    fallback_policy: str = P.FIRST_COME,
+    lottery_max_per_person: int | None = None,
+    reservation_opens_at: datetime | None = None,
+    urgent: bool = False,
+    urgent_reason: str = "",
+) -> Batch:
+    """Set how the batch is released and schedule it, in one transaction (the admin page)."""
+    if release_policy not in P.values:
+        raise BatchStateError(f"Choose a release policy among: {', '.join(P.labels)}.", field="release_policy")
+    if fallback_policy not in (P.FIRST_COME, P.FAIR_SHARE):
+        raise BatchStateError("Left-over lottery tasks fall back to first come or fair share.",
+                              field="fallback_policy")
+    for name, value in (("fair_share_cap", fair_share_cap), ("lottery_max_per_person", lottery_max_per_person)):
+        if value is not None and not 1 <= value <= 32767:
+            raise BatchStateError("Give a whole number from 1 (or leave it blank).", field=name)
+    if batch.status not in (S.DRAFT, S.SCHEDULED):
+        raise BatchStateError(f"A {batch.get_status_display().lower()} batch cannot be scheduled.")
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status not in (S.DRAFT, S.SCHEDULED):
+            raise BatchStateError(f"A {locked.get_status_display().lower()} batch cannot be scheduled.")
+        batch.release_policy = release_policy
+        batch.fair_share_cap = fair_share_cap
+        batch.fair_share_cap_derived = False
+        batch.fallback_policy = fallback_policy
+        batch.lottery_max_per_person = lottery_max_per_person
+        batch.save(update_fields=["release_policy", "fair_share_cap", "fair_share_cap_derived", "fallback_policy",
+                                  "lottery_max_per_person"])
+        batch_schedule(batch=batch, release_at=release_at, scheduled_by=scheduled_by, urgent=urgent,
+                       urgent_reason=urgent_reason, reservation_opens_at=reservation_opens_at)
     return batch
 
 
@@ -145,24 +196,43 @@ def batch_unschedule(*, batch: Batch) -> Batch:
     return batch
 
 
-def batch_release(*, batch: Batch) -> bool:
-    """Open the batch now. Returns False when someone else already released it.
+_POLICY_WORDS = {
+    P.FIRST_COME: "first come, first served",
+    P.FAIR_SHARE: "fair share: everyone's claims are capped",
+    P.LOTTERY: "lottery: opt in on your dashboard before release; tasks are drawn evenly at random",
+}
 
-    A lottery batch is opened by its allocation (projects.services.release.lottery_allocate),
-    so that the draw and the opening are one transaction that happens once."""
-    _check_policy(batch)
-    if not Task.objects.filter(batch=batch).exists():
-        raise BatchStateError("The batch has no tasks to release.")
+
+def batch_announce_release(*, batch_id: int, release_at: str) -> int:
+    """Notify the batch's eligible contractors of its release (each in their own time zone).
+
+    Keyed by batch and release time: a repeat does nothing, a re-schedule is announced anew."""
+    batch = Batch.objects.select_related("project").filter(pk=batch_id, status=S.SCHEDULED).first()
+    if batch is None or batch.release_at is None or batch.release_at.isoformat() != release_at:
+        return 0  # unscheduled or moved since; the newer schedule sends its own announcement
+    title = f"{batch.project.name} · {batch.name} opens {{at}}"
+    body = f"Release policy: {_POLICY_WORDS[batch.release_policy]}."
+    if batch.is_urgent:
+        body += f" This release is urgent: {batch.urgent_reason}"
+    return notifications_create_many(
+        users=contractors_eligible_for(project=batch.project),
+        kind="release_announced", title=title, body=body, url=reverse("work:dashboard"),
+        key=f"release:{batch.pk}:{batch.release_at.isoformat()}", at=batch.release_at,
+    )
+
+
+# --- Opening and closing -------------------------------------------------------------------
+
+
+def batch_open(*, batch: Batch, now: datetime | None = None) -> bool:
+    """Open a first-come or fair-share batch now (deriving its fair-share cap in the same
+    transaction). Returns False when someone else already opened it. Lottery batches open
+    with their draw (`annotations.services.release`)."""
     if batch.release_policy == P.LOTTERY:
-        from .release import lottery_allocate
-
-        allocation = lottery_allocate(batch_id=batch.pk)
-        batch.refresh_from_db()
-        if allocation is None and batch.status == S.DRAFT:
-            raise BatchStateError("Schedule a lottery batch, with its reservation window, before drawing it.")
-        return allocation is not None
+        raise BatchStateError("A lottery batch opens with its draw.", code="lottery_opens_with_draw")
+    batch_check_releasable(batch=batch)
     with transaction.atomic():
-        opened = _transition(batch, from_states=[S.DRAFT, S.SCHEDULED], to=S.OPEN, released_at=timezone.now())
+        opened = _transition(batch, from_states=[S.DRAFT, S.SCHEDULED], to=S.OPEN, released_at=now or timezone.now())
         if opened:
             fair_share_caps_derive(batch_ids=[batch.pk])
     if opened:
@@ -170,10 +240,27 @@ def batch_release(*, batch: Batch) -> bool:
     return opened
 
 
-def batches_release_due(*, now: datetime | None = None) -> list[int]:
-    """Open every scheduled batch whose release time has passed; returns the ids this call opened.
+_OPEN_FOR_DRAW_SQL = """
+UPDATE projects_batch
+SET status = 'open', released_at = %(now)s, allocated_at = %(now)s, lottery_seed = %(seed)s
+WHERE id = %(batch)s AND status = 'scheduled' AND release_policy = 'lottery' AND allocated_at IS NULL
+RETURNING project_id
+"""
 
-    Lottery batches are left to their allocation (`lottery_batches_due` + `lottery_allocate`)."""
+
+def batch_open_for_draw(*, batch_id: int, seed: int, now: datetime) -> int | None:
+    """Open a scheduled lottery batch for its draw, recording the seed; returns its project's id, or
+    None when it was already drawn (or is no scheduled lottery). Call inside the draw's transaction:
+    this conditional UPDATE is what makes the draw happen once."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_FOR_DRAW_SQL, {"batch": batch_id, "now": now, "seed": seed})
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def batches_open_due(*, now: datetime | None = None) -> list[int]:
+    """Open every scheduled first-come or fair-share batch whose release time has passed; returns
+    the ids this call opened (lottery batches are drawn by the claim engine)."""
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(

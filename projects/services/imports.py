@@ -33,11 +33,9 @@ from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from taskhub.errors import DomainError
-
-from .. import importers
+from .. import importers, tasks
+from ..errors import InvalidData, TaskImportError
 from ..models import Batch, Project, Task, TaskImport
-from ..task_types import InvalidData
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +54,6 @@ COPY_COLUMNS = (
     "batch_id, project_id, overlap, claim_count, submitted_count, created_at, "
     "external_id, payload, gold_answer, reference_answer"
 )
-
-
-class TaskImportError(DomainError):
-    code = "import_refused"
 
 
 ProgressCallback = Callable[[TaskImport], None]
@@ -114,10 +108,8 @@ def task_import_create(
         task_import.file.save(name, uploaded_file, save=False)
         task_import.save()
         if enqueue:
-            from ..tasks import task_import_run as run_task
-
             import_id = task_import.pk
-            transaction.on_commit(lambda: run_task.delay(task_import_id=import_id))
+            transaction.on_commit(lambda: tasks.task_import_run.delay(task_import_id=import_id))
     return task_import
 
 
@@ -210,9 +202,10 @@ def _run(task_import: TaskImport, on_progress: ProgressCallback | None) -> TaskI
     project = batch.project
     if batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
         message = f"The batch is {batch.get_status_display().lower()}; tasks cannot be imported into it."
-        return _fail(task_import, [{"line": None, "loc": "batch", "msg": message}], 1)
+        return _fail(task_import, [importers.LineError(None, message, "batch").as_dict()], 1)
     if not task_import.file:
-        return _fail(task_import, [{"line": None, "loc": "file", "msg": "The uploaded file is no longer stored."}], 1)
+        gone = importers.LineError(None, "The uploaded file is no longer stored.", "file")
+        return _fail(task_import, [gone.as_dict()], 1)
 
     check = _Validation()
     with task_import.file.open("rb") as raw, tempfile.TemporaryFile() as rows_file:
@@ -323,23 +316,23 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip():
-        what = "missing" if external_id in (None, "") else f"{importers._describe(external_id)}, not text"
-        check.add(importers.LineError(line, f"the external id is {what}; every task needs one", loc="external_id"))
+        what = "missing" if external_id in (None, "") else f"{importers.describe(external_id)}, not text"
+        check.add(importers.LineError(line, f"the external id is {what}; every task needs one", field="external_id"))
         external_id = None
     else:
         external_id = external_id.strip()
         if len(external_id) > EXTERNAL_ID_MAX:
             check.add(importers.LineError(
                 line, f"the external id is {len(external_id)} characters long; the limit is {EXTERNAL_ID_MAX}",
-                loc="external_id",
+                field="external_id",
             ))
         elif external_id in seen:
             check.add(importers.LineError(
-                line, f"the external id {external_id!r} is also used on line {seen[external_id]}", loc="external_id"
+                line, f"the external id {external_id!r} is also used on line {seen[external_id]}", field="external_id"
             ))
         elif external_id in existing:
             check.add(importers.LineError(
-                line, f"the external id {external_id!r} is already in this batch", loc="external_id"
+                line, f"the external id {external_id!r} is already in this batch", field="external_id"
             ))
         else:
             seen[external_id] = line
@@ -362,8 +355,8 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
             reference = record.reference_answer
         else:
             check.add(importers.LineError(
-                line, f"the reference answer must be a JSON object, not {importers._describe(record.reference_answer)}",
-                loc="reference_answer",
+                line, f"the reference answer must be a JSON object, not {importers.describe(record.reference_answer)}",
+                field="reference_answer",
             ))
     if check.error_count > before:
         return None
@@ -372,7 +365,8 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
     for text, value, loc in zip(texts, (payload, gold, reference), ("payload", "gold_answer", "reference_answer"),
                                 strict=True):
         if text and "\\u0000" in text and importers.contains_nul(value):
-            check.add(importers.LineError(line, "contains a NUL character (\\u0000), which cannot be stored", loc=loc))
+            check.add(importers.LineError(line, "contains a NUL character (\\u0000), which cannot be stored",
+                                          field=loc))
             return None
     row = "\t".join(importers.copy_text(value) for value in [external_id, *texts]) + "\n"
     try:
@@ -387,15 +381,15 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
 def _report(check: _Validation, line: int, prefix: str, exc: InvalidData) -> None:
     what = prefix.replace("_", " ")
     if not exc.errors:
-        check.add(importers.LineError(line, f"the {what} is invalid: {exc.message}", loc=prefix))
+        check.add(importers.LineError(line, f"the {what} is invalid: {exc.message}", field=prefix))
         return
     for error in exc.errors:
-        loc = error.get("loc") or "(root)"
+        loc = error.get("field") or "(root)"
         full = prefix if loc == "(root)" else f"{prefix}.{loc}"
-        msg = error.get("msg", "invalid")
-        if loc == "(root)" and msg == "not an object":
-            msg = "must be a JSON object"
-        check.add(importers.LineError(line, f"{full}: {msg}", loc=full))
+        message = error.get("message", "invalid")
+        if loc == "(root)" and message == "not an object":
+            message = "must be a JSON object"
+        check.add(importers.LineError(line, f"{full}: {message}", field=full))
 
 
 def _write(task_import: TaskImport, rows_file, row_count: int) -> TaskImport:
@@ -418,14 +412,14 @@ def _write(task_import: TaskImport, rows_file, row_count: int) -> TaskImport:
             if not done:
                 raise _WriteRefused("The import was taken over by another run; nothing was written by this one.")
     except _WriteRefused as exc:
-        return _fail(task_import, [{"line": None, "loc": "batch", "msg": exc.message}], 1)
+        return _fail(task_import, [importers.LineError(None, exc.message, "batch").as_dict()], 1)
     except (psycopg.errors.UniqueViolation, DatabaseError) as exc:
         if not _is_unique_violation(exc):
             raise
         detail = getattr(getattr(exc, "diag", None), "message_detail", None) or str(exc)
         message = (f"A task with one of these external ids was added to the batch while the file was being "
                    f"checked ({detail}); nothing was imported.")
-        return _fail(task_import, [{"line": None, "loc": "external_id", "msg": message}], 1)
+        return _fail(task_import, [importers.LineError(None, message, "external_id").as_dict()], 1)
     task_import.refresh_from_db()
     return task_import
 

@@ -1,14 +1,15 @@
+"""Qualifications: a contractor passed an onboarding project and may work where it is required."""
+
 from django.db import transaction
 
-from taskhub.errors import DomainError
-
+from ..errors import QualificationError
 from ..models import Project, Qualification
 
 
 def qualification_grant(*, contractor, project: Project, granted_by=None, note: str = "") -> Qualification:
     """Record that `contractor` passed the onboarding `project` (granting twice is harmless)."""
     if not project.is_onboarding:
-        raise DomainError(f"{project.name} is not an onboarding project.", code="not_onboarding")
+        raise QualificationError(f"{project.name} is not an onboarding project.", code="not_onboarding")
     with transaction.atomic():
         qualification, _ = Qualification.objects.get_or_create(
             contractor=contractor, project=project, defaults={"granted_by": granted_by, "note": note}

@@ -1,3 +1,8 @@
+"""Pay rates: an append-only history per project, where a cut waits for its notice period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -5,16 +10,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import AT_PLACEHOLDER, notifications_create_many
+from taskhub.hooks import pay_changed
 from taskhub.money import quantize_rate
 
 from ..errors import RateError
 from ..models import PayRate, Project
-from ..selectors import rate_in_force
+from ..selectors import contractors_eligible_for, rate_in_force
 
 # A rate set "now" may carry a timestamp a few seconds old by the time it is saved.
 _CLOCK_SLACK_SECONDS = 60
 # PayRate.amount holds 12 digits, 4 of them after the point.
 _AMOUNT_LIMIT = Decimal(10) ** 8
+
+
+def rate_change_is_cut(current: PayRate | None, *, amount: Decimal, unit: str, currency: str) -> bool:
+    """A lower amount than the rate in force, or any change of unit or currency, is a cut."""
+    return current is not None and (amount < current.amount or unit != current.unit or currency != current.currency)
 
 
 def pay_rate_set(
@@ -29,9 +41,10 @@ def pay_rate_set(
 ) -> PayRate:
     """Append a rate to the project's history.
 
-    Rates are never edited and never apply to the past. A cut (a lower amount than the
-    rate in force, or any change of unit or currency) takes effect only after the notice
-    period, so contractors learn of it before it applies; a raise may apply at once.
+    Rates are never edited and never apply to the past. A cut takes effect only after the notice
+    period, so contractors learn of it before it applies; a raise may apply at once. Every path that
+    sets a rate (the set-up pages, the Django admin) comes here, and eligible contractors are told
+    once it commits.
     """
     now = timezone.now()
     effective_from = effective_from or now
@@ -67,11 +80,8 @@ def pay_rate_set(
         # Serialise rate changes per project so two admins cannot both pass the checks.
         Project.objects.select_for_update().filter(pk=project.pk).first()
         current = rate_in_force(project=project, at=max(effective_from, now))
-        is_cut = current is not None and (
-            amount < current.amount or unit != current.unit or currency != current.currency
-        )
         earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
-        if is_cut and effective_from < earliest:
+        if rate_change_is_cut(current, amount=amount, unit=unit, currency=currency) and effective_from < earliest:
             days = settings.TASKHUB_RATE_CUT_NOTICE.days
             raise RateError(
                 f"This lowers pay from {current}: it can take effect {days} days after notice at the earliest "
@@ -88,12 +98,58 @@ def pay_rate_set(
             set_by=set_by,
             reason=reason,
         )
-        from payouts.services import earnings_recompute_enqueue  # work in the clock slack follows the rate
-
-        earnings_recompute_enqueue(project_id=project.pk)
-        # Every path that sets a rate (admin pages, the Django admin, set-up) tells eligible contractors.
-        from .setup import pay_rate_notify
-
+        pay_changed(project_id=project.pk)  # work done within the clock slack follows the new rate
         rate_id, project_id = rate.pk, project.pk
         transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id))
         return rate
+
+
+def pay_rate_notify(*, rate_id: int, project_id: int) -> int:
+    """One notification per eligible contractor, keyed by the rate so a repeat notifies nobody twice."""
+    rate = PayRate.objects.select_related("project").filter(pk=rate_id, project_id=project_id).first()
+    if rate is None:
+        return 0
+    project = rate.project
+    return notifications_create_many(
+        users=contractors_eligible_for(project=project),
+        kind="rate_change",
+        title=f"New pay rate on {project.name}: {rate}",
+        body=f"From {AT_PLACEHOLDER} the rate is {rate}. Reason: {rate.reason}",
+        url=f"/work/projects/{project.slug}/",
+        key=f"rate-{rate.pk}",
+        at=rate.effective_from,
+    )
+
+
+@dataclass(frozen=True)
+class RatePreview:
+    current: PayRate | None
+    amount: Decimal
+    currency: str
+    unit: str
+    is_cut: bool
+    effective_from: datetime
+    earliest_for_cut: datetime
+    allowed: bool
+    notified: int
+
+    @property
+    def unit_label(self) -> str:
+        return PayRate.Unit(self.unit).label
+
+
+def pay_rate_preview(*, project: Project, amount: Decimal, currency: str, unit: str,
+                     effective_from: datetime | None, now: datetime | None = None) -> RatePreview:
+    """What `pay_rate_set` would do: whether it is a cut (which waits for the notice period), the
+    time the rate takes effect and how many eligible contractors will be told."""
+    now = now or timezone.now()
+    effective = effective_from or now
+    current = rate_in_force(project=project, at=max(effective, now))
+    currency = (currency or "").upper()
+    is_cut = rate_change_is_cut(current, amount=amount, unit=unit, currency=currency)
+    earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
+    return RatePreview(
+        current=current, amount=amount, currency=currency, unit=unit, is_cut=is_cut, effective_from=effective,
+        earliest_for_cut=earliest, allowed=not (is_cut and effective < earliest),
+        notified=contractors_eligible_for(project=project).count(),
+    )

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from taskhub.errors import DomainError
+from ..errors import InvalidData
 
 
 class Strict(BaseModel):
@@ -24,21 +24,16 @@ def form_scores(post, prefix: str = "score__") -> dict:
     return {key.removeprefix(prefix): value for key, value in post.items() if key.startswith(prefix) and value != ""}
 
 
-class InvalidData(DomainError):
-    """A payload, answer or config that does not fit its task type; `errors` say where."""
-
-    code = "invalid_data"
-
-
 def _location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "(root)"
 
 
 def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """pydantic's errors as error items: the dotted location as `field`, and its `message`."""
     errors = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = _location(err["loc"])
-        errors.append({"loc": f"{prefix}{loc}" if prefix else loc, "msg": err["msg"]})
+        errors.append({"field": f"{prefix}{loc}" if prefix else loc, "message": err["msg"]})
     return errors
 
 
@@ -56,12 +51,13 @@ class TaskType:
 
     def _validate(self, schema: type[Strict], data: Any, what: str) -> Strict:
         if not isinstance(data, dict):
-            raise InvalidData(f"The {what} must be a JSON object.", errors=[{"loc": "(root)", "msg": "not an object"}])
+            raise InvalidData(f"The {what} must be a JSON object.",
+                              errors=[{"field": "(root)", "message": "not an object"}])
         try:
             return schema.model_validate(data)
         except ValidationError as exc:
             errors = pydantic_errors(exc)
-            summary = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
+            summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
             raise InvalidData(f"Invalid {what} for a {self.key} task: {summary}", errors=errors) from None
 
     # --- project configuration (labels, harm categories, ...) ---------------------------
@@ -115,7 +111,7 @@ class TaskType:
 
     @staticmethod
     def fail(loc: str, msg: str) -> None:
-        raise InvalidData(f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg}])
+        raise InvalidData(f"{loc}: {msg}", errors=[{"field": loc, "message": msg}])
 
 
 def rubric_keys(project) -> list[str]:

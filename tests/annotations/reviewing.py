@@ -85,7 +85,7 @@ def _sprint_with_member(lead, member, project):
 
     from django.utils import timezone
 
-    from projects.models import Sprint, SprintMember
+    from sprints.models import Sprint, SprintMember
 
     now = timezone.now()
     sprint = Sprint.objects.create(lead=lead, name="Push", starts_at=now - timedelta(hours=2),

@@ -100,7 +100,7 @@ def test_the_api_refuses_an_invalid_answer_with_the_same_field_errors(client_for
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["loc"] == "strength"
+    assert response.json()["errors"][0]["field"] == "strength"
     assert not Submission.objects.exists()
 
 

@@ -176,7 +176,7 @@ def test_an_invalid_appeal_through_the_page_is_a_clear_400(client_for, graded):
     contractor, _, review = graded
     response = client_for(contractor).post(reverse("work:appeal", args=[review.pk]), {"reason": "no"})
     assert response.status_code == 400
-    assert "needs at least" in response.content.decode()
+    assert "needs a reason of at least" in response.content.decode()
     assert not Appeal.objects.exists()
 
 

@@ -108,8 +108,8 @@ def test_api_invalid_answer_is_400_with_per_field_errors_and_nothing_saved(clien
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_data"
-    assert {e["loc"] for e in body["errors"]} == {"choice", "reason", "x"}
-    assert all(e["msg"] for e in body["errors"])
+    assert {e["field"] for e in body["errors"]} == {"choice", "reason", "x"}
+    assert all(e["message"] for e in body["errors"])
 
     missing = client.post(url, {}, content_type="application/json")
     assert missing.status_code == 400

@@ -12,8 +12,8 @@ from django.utils import timezone
 from annotations.errors import ClaimError
 from annotations.models import Claim, Submission
 from annotations.services import claim_submit, task_claim_next
+from annotations.services.release import batch_release, batches_release_due
 from projects.models import Batch, Project, Task
-from projects.services import batch_release, batches_release_due
 from tests import factories
 from tests.concurrency import run_together
 

@@ -303,7 +303,7 @@ def test_an_invalid_answer_is_refused_with_field_errors_and_nothing_saved(projec
     before = _snapshot()
     with pytest.raises(InvalidData) as excinfo:
         claim_submit(claim=claim, contractor=contractor, answer={"choice": "maybe", "strength": "clear"})
-    assert {e["loc"] for e in excinfo.value.errors} == {"choice", "reason"}
+    assert {e["field"] for e in excinfo.value.errors} == {"choice", "reason"}
     assert _snapshot() == before
 
 

@@ -168,21 +168,21 @@ def test_the_flags_page_decides_with_a_reason(client_for, flagged):
     lead = reviewer()
     lead_of(lead, person, flag.project)
     client = client_for(lead)
-    page = client.get(reverse("review:flags")).content.decode()
+    page = client.get(reverse("lead:flags")).content.decode()
     assert escape(str(person)) in page and "1.67" in page
-    refused = client.post(reverse("review:flag_decide", args=[flag.pk]), {"decision": "pause", "reason": "no"})
+    refused = client.post(reverse("lead:flag_decide", args=[flag.pk]), {"decision": "pause", "reason": "no"})
     assert refused.status_code == 400
     assert "needs a reason" in refused.content.decode()
     flag.refresh_from_db()
     assert flag.status == ContractorFlag.Status.OPEN
-    done = client.post(reverse("review:flag_decide", args=[flag.pk]), {"decision": "pause", "reason": DECISION})
+    done = client.post(reverse("lead:flag_decide", args=[flag.pk]), {"decision": "pause", "reason": DECISION})
     assert done.status_code == 302
     assert ContractorPause.objects.filter(contractor=person, lifted_at__isnull=True).exists()
 
 
 def test_contractors_and_reviewer_contractors_cannot_reach_the_flags_page(client_for):
-    assert client_for(factories.ContractorFactory()).get(reverse("review:flags")).status_code == 403
-    assert client_for(peer_reviewer()).get(reverse("review:flags")).status_code == 403
+    assert client_for(factories.ContractorFactory()).get(reverse("lead:flags")).status_code == 403
+    assert client_for(peer_reviewer()).get(reverse("lead:flags")).status_code == 403
 
 
 def test_a_revised_appeal_updates_the_average_the_lead_sees(project, flagged):

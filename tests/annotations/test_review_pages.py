@@ -192,11 +192,11 @@ def test_the_flags_page_query_count_does_not_grow(client_for, django_assert_max_
     flag_someone()
     services.agreement_figures_compute()
     with django_assert_max_num_queries(7):
-        client.get(reverse("review:flags"))
+        client.get(reverse("lead:flags"))
     for _ in range(6):
         flag_someone()
     with django_assert_max_num_queries(7):
-        page = client.get(reverse("review:flags")).content.decode()
+        page = client.get(reverse("lead:flags")).content.decode()
     assert page.count(">Decide</button>") == 7
 
 
@@ -231,47 +231,19 @@ def test_a_lead_sees_and_decides_only_flags_of_people_they_lead(client_for, db):
     flag_other = ContractorFlag.objects.create(contractor=other, project=project, average="1.20", threshold="2.50",
                                                grades_counted=5, created_at=timezone.now())
 
-    page = client_for(lead).get(reverse("review:flags")).content.decode()
+    page = client_for(lead).get(reverse("lead:flags")).content.decode()
     assert mine.email in page or str(mine) in page
     assert other.email not in page and str(other) not in page
 
-    refused = client_for(lead).post(reverse("review:flag_decide", args=[flag_other.pk]),
+    refused = client_for(lead).post(reverse("lead:flag_decide", args=[flag_other.pk]),
                                      {"decision": "clear", "reason": "Not mine to decide, should be refused."})
     assert refused.status_code == 404
     flag_other.refresh_from_db()
     assert flag_other.status == ContractorFlag.Status.OPEN
-    assert client_for(other_lead).get(reverse("review:flags")).content.decode().count(str(mine)) == 0
+    assert client_for(other_lead).get(reverse("lead:flags")).content.decode().count(str(mine)) == 0
     # The lead does decide the flag of someone in their sprint.
-    decided = client_for(lead).post(reverse("review:flag_decide", args=[flag_mine.pk]),
+    decided = client_for(lead).post(reverse("lead:flag_decide", args=[flag_mine.pk]),
                                     {"decision": "warn", "reason": "Please re-read the rubric before the next batch."})
     assert decided.status_code == 302
     flag_mine.refresh_from_db()
     assert flag_mine.status == ContractorFlag.Status.WARNED
-
-
-def test_the_sprint_filter_narrows_the_queue_to_its_projects(client_for, db):
-    from django.http import QueryDict
-
-    from annotations.forms import queue_filters_from_get
-    from tests import factories as f
-
-    lead, member = f.LeadFactory(), f.ContractorFactory()
-    project = f.ProjectFactory()
-    sprint = _sprint_with_member(lead, member, project)
-    filters = queue_filters_from_get(QueryDict(f"sprint={sprint.pk}"), user=lead)
-    assert filters["project_ids"] == [project.pk]
-    assert filters["submitted_from"] == sprint.starts_at
-    # Somebody else's sprint is ignored rather than leaking its projects.
-    assert queue_filters_from_get(QueryDict(f"sprint={sprint.pk}"), user=f.LeadFactory())["project_ids"] is None
-
-
-def test_the_queue_pages_accept_the_sprint_filter(client_for, db):
-    lead, member = factories.LeadFactory(), factories.ContractorFactory()
-    project = make_project("pairwise")
-    sprint = _sprint_with_member(lead, member, project)
-    waiting = submit(member, project)
-    client = client_for(lead)
-    assert client.get(reverse("review:queue"), {"sprint": sprint.pk}).status_code == 200
-    response = client.get(reverse("review:next"), {"sprint": sprint.pk})
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("review:grade", args=[waiting.pk]))

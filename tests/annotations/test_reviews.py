@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from annotations import selectors, services
 from annotations.models import Review, ReviewerRole, ReviewEvent
-from annotations.services.reviews import submission_needs_review
+from annotations.rules import needs_review as submission_needs_review
 from taskhub.errors import DomainError
 from tests import factories
 from tests.annotations.reviewing import make_project, peer_reviewer, reviewer, submit

@@ -13,8 +13,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from django.core.management import call_command
 
-from accounts.demo import DEMO_PASSWORD
 from projects.models import Project
+from taskhub.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

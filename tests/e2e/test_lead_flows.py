@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotations.models import Claim, Submission
-from projects.models import Batch, PayRate, Project, Sprint, Task, TaskImport
+from projects.models import Batch, PayRate, Project, Task, TaskImport
+from sprints.models import Sprint
 from tests import factories
 from tests.projects.import_helpers import HH_FILE, HH_LINES
 
@@ -125,7 +126,7 @@ def test_an_admin_sets_up_a_project_imports_hh_rlhf_and_schedules_the_batch(page
 
 
 def _sprint_with_work(lead):
-    from tests.projects.sprint_helpers import make_sprint, make_work
+    from tests.sprints.sprint_helpers import make_sprint, make_work
 
     member = factories.ContractorFactory(display_name="Ada Member")
     project = factories.ProjectFactory(name="Helpful pairs", rubric=[{"key": "accuracy", "label": "Accuracy"}])

@@ -68,11 +68,9 @@ def test_a_bonus_does_not_hide_low_pay_for_the_work(week, admin_user):
     assert row.hourly == Decimal("10.00") and row.below_floor
 
 
-def test_a_grade_cut_lowers_the_effective_rate(week):
-    from tests.payouts.conftest import Work
-
+def test_a_grade_cut_lowers_the_effective_rate(week, work):
     submission = week["fair"].submissions.get()
-    Work().review(submission, 2)
+    work.review(submission, 2)
     services.earnings_recompute()
     since, until = _window()
     [row] = selectors.effective_hourly_rates_for(user=week["fair"], since=since, until=until)

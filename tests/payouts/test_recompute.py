@@ -10,8 +10,9 @@ from django.db import connection
 from django.utils import timezone
 
 from payouts import services
-from payouts.models import GradePolicy, LedgerEntry
-from projects.models import PayRate
+from payouts.models import LedgerEntry
+from projects.models import GradePolicy, PayRate
+from projects.services import grade_policy_set
 from taskhub.money import quantize
 from tests import factories
 
@@ -92,7 +93,7 @@ def test_sql_pay_matches_a_python_reference_on_random_work(work, contractor):
             grade = rng.choice([None, 1, 2, 3, 4, 5])
             if grade:
                 work.review(sub, grade)
-            share = policy.percent_for(grade)
+            share = getattr(policy, "pay_ungraded" if grade is None else f"pay_grade_{grade}")
             raw = Decimal(seconds) * rate * share / 360000 if unit == "per_hour" else rate * share / 100
             expected[sub.pk] = quantize(raw)
     services.earnings_recompute()
@@ -126,8 +127,8 @@ def test_grade_policy_defaults_and_configured_factors(work, contractor):
 
     # An admin changes the policy: past work follows, as adjustments.
     admin = factories.AdminFactory()
-    services.grade_policy_set(project=project, updated_by=admin,
-                              percents={"pay_grade_3": "75", "pay_grade_2": "25", "pay_grade_1": "10"})
+    grade_policy_set(project=project, updated_by=admin,
+                     percents={"pay_grade_3": "75", "pay_grade_2": "25", "pay_grade_1": "10"})
     assert services.earnings_recompute(project_id=project.pk) == 3
     assert posted(subs[3]) == Decimal("1.50")
     assert posted(subs[2]) == Decimal("0.50")

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from annotations.models import Appeal, Claim, Review, ReviewerRole, Submission
 from payouts import selectors, services
-from payouts.models import GradePolicy, LedgerEntry
+from payouts.models import LedgerEntry
 from payouts.services.recompute import RecomputeScope, differing_earnings_sql, expected_earnings_sql
-from projects.models import PayRate
+from projects.models import GradePolicy, PayRate
 from taskhub.money import quantize
 from tests import factories
 
@@ -360,7 +360,9 @@ def test_recompute_pays_from_the_columns_and_leaves_them_in_agreement(work):
         rate = PayRate.objects.filter(project=sub.project, effective_from__lte=sub.submitted_at) \
             .order_by("-effective_from", "-id").first()
         policy = sub.project.grade_policy
-        percent = Decimal(100) if sub.project.is_onboarding else policy.percent_for(final and final.final_score)
+        grade = final and final.final_score
+        percent = Decimal(100) if sub.project.is_onboarding else getattr(
+            policy, "pay_ungraded" if grade is None else f"pay_grade_{grade}")
         raw = rate.amount * percent / 100
         if rate.unit == PayRate.Unit.PER_HOUR:
             raw = Decimal(sub.active_seconds) * rate.amount * percent / 360000

@@ -55,7 +55,7 @@ def run_import(batch, content: bytes, name: str = "tasks.jsonl", **options) -> T
 
 
 def messages(task_import: TaskImport) -> list[str]:
-    return [f"line {e['line']}: {e['msg']}" for e in task_import.errors]
+    return [f"line {e['line']}: {e['message']}" for e in task_import.errors]
 
 
 def hh_bytes() -> bytes:

@@ -6,15 +6,16 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from annotations.tasks import batches_release_due as release_due_task
 from projects.errors import BatchStateError
 from projects.models import Batch
 from projects.services import (
     batch_close,
     batch_mark_exhausted_if_done,
-    batch_release,
+    batch_open,
     batch_schedule,
     batch_unschedule,
-    batches_release_due,
+    batches_open_due,
 )
 from tests import factories
 from tests.conftest import wait_for
@@ -71,7 +72,7 @@ class TestSchedule:
             batch_schedule(batch=batch, release_at=_later(), scheduled_by=admin_user)
         assert excinfo.value.field == "fair_share_cap"
         with pytest.raises(BatchStateError):
-            batch_release(batch=batch)
+            batch_open(batch=batch)
         assert _stored(batch).status == S.DRAFT
 
     @pytest.mark.parametrize("status", [S.OPEN, S.EXHAUSTED, S.CLOSED])
@@ -90,7 +91,7 @@ class TestSchedule:
         with pytest.raises(BatchStateError):
             batch_unschedule(batch=batch)
         # An unscheduled batch is not released by the due sweep.
-        assert batches_release_due(now=timezone.now() + timedelta(days=30)) == []
+        assert batches_open_due(now=timezone.now() + timedelta(days=30)) == []
         assert _stored(batch).status == S.DRAFT
 
     def test_an_open_batch_cannot_be_unscheduled(self):
@@ -105,17 +106,17 @@ class TestReleaseAndClose:
     @pytest.mark.parametrize("status", [S.DRAFT, S.SCHEDULED])
     def test_release_opens_a_draft_or_scheduled_batch_once(self, status):
         batch = _batch(status=status)
-        assert batch_release(batch=batch) is True
+        assert batch_open(batch=batch) is True
         stored = _stored(batch)
         assert stored.status == S.OPEN
         assert stored.released_at is not None
-        assert batch_release(batch=_stored(batch)) is False
+        assert batch_open(batch=_stored(batch)) is False
         assert _stored(batch).released_at == stored.released_at
 
     def test_a_batch_without_tasks_cannot_be_released(self):
         batch = _batch(tasks=0)
         with pytest.raises(BatchStateError):
-            batch_release(batch=batch)
+            batch_open(batch=batch)
         assert _stored(batch).status == S.DRAFT
 
     @pytest.mark.parametrize("status", [S.DRAFT, S.SCHEDULED, S.OPEN, S.EXHAUSTED])
@@ -129,7 +130,7 @@ class TestReleaseAndClose:
             batch_close(batch=_stored(batch))
         assert "already closed" in excinfo.value.message
         assert _stored(batch).closed_at == stored.closed_at
-        assert batch_release(batch=_stored(batch)) is False
+        assert batch_open(batch=_stored(batch)) is False
 
     def test_exhausted_only_when_every_task_has_its_submissions(self):
         batch = _batch(status=S.OPEN, tasks=0)
@@ -157,20 +158,18 @@ def test_due_sweep_opens_only_scheduled_batches_whose_time_has_come():
     draft = _batch(status=S.DRAFT, release_at=now - timedelta(hours=1))
     closed = _batch(status=S.CLOSED, release_at=now - timedelta(hours=1))
 
-    assert sorted(batches_release_due(now=now)) == sorted([due.pk, exactly_now.pk])
+    assert sorted(batches_open_due(now=now)) == sorted([due.pk, exactly_now.pk])
     assert _stored(due).status == S.OPEN
     assert _stored(due).released_at == now
     assert _stored(exactly_now).status == S.OPEN
     assert [_stored(b).status for b in (future, draft, closed)] == [S.SCHEDULED, S.DRAFT, S.CLOSED]
     # A repeat (at-least-once delivery) changes nothing.
-    assert batches_release_due(now=now) == []
+    assert batches_open_due(now=now) == []
     assert _stored(due).released_at == now
 
 
 @pytest.mark.worker
 def test_the_beat_task_opens_a_due_batch_through_a_real_worker(celery_worker_process):
-    from projects.tasks import batches_release_due as release_due_task
-
     due = _batch(status=S.SCHEDULED, release_at=timezone.now() - timedelta(seconds=5))
     later = _batch(status=S.SCHEDULED, release_at=timezone.now() + timedelta(hours=2))
 

@@ -303,8 +303,8 @@ def test_hh_rlhf_line_without_a_shared_assistant_turn_is_an_error():
     assert task_import.status == ST.FAILED
     lines = [e["line"] for e in task_import.errors]
     assert lines == [2, 3]
-    assert "no assistant turn shared" in task_import.errors[0]["msg"]
-    assert "exactly \"chosen\" and \"rejected\"" in task_import.errors[1]["msg"]
+    assert "no assistant turn shared" in task_import.errors[0]["message"]
+    assert "exactly \"chosen\" and \"rejected\"" in task_import.errors[1]["message"]
     assert Task.objects.count() == 0
 
 
@@ -328,7 +328,7 @@ def test_a_bad_import_writes_nothing_even_when_only_the_last_line_is_bad():
     assert_nothing_written(batch, task_import)
     assert task_import.error_count == 1
     assert task_import.errors == [
-        {"line": 3000, "loc": "payload.response_b", "msg": "payload.response_b: Field required"}
+        {"line": 3000, "field": "payload.response_b", "message": "payload.response_b: Field required"}
     ]
     assert task_import.processed_lines == 3000
 
@@ -348,7 +348,7 @@ def test_invalid_payload_names_the_field():
     bad["payload"]["colour"] = "red"
     task_import = run_import(batch, jsonl(pair(1), bad))
     assert_nothing_written(batch, task_import)
-    locs = {(e["line"], e["loc"]) for e in task_import.errors}
+    locs = {(e["line"], e["field"]) for e in task_import.errors}
     assert locs == {(2, "payload.response_a"), (2, "payload.colour")}
 
 
@@ -357,7 +357,7 @@ def test_invalid_gold_answer_names_the_field():
     task_import = run_import(batch, jsonl(pair(1, gold_answer={"choice": "C", "strength": "clear", "reason": "x"})))
     assert_nothing_written(batch, task_import)
     assert task_import.errors[0]["line"] == 1
-    assert task_import.errors[0]["loc"] == "gold_answer.choice"
+    assert task_import.errors[0]["field"] == "gold_answer.choice"
 
 
 def test_shapes_that_are_not_tasks():
@@ -374,7 +374,7 @@ def test_shapes_that_are_not_tasks():
         {"external_id": "x" * 201, "payload": pair(9)["payload"]},
     ))
     assert_nothing_written(batch, task_import)
-    by_line = {e["line"]: e["msg"] for e in task_import.errors}
+    by_line = {e["line"]: e["message"] for e in task_import.errors}
     assert by_line[1] == "expected a JSON object, found a list"
     assert "unknown field 'colour'" in by_line[2]
     assert by_line[3] == 'the line has no "payload"'
@@ -424,14 +424,14 @@ def test_a_file_with_nothing_in_it_fails_as_empty(content, name):
     batch = pairwise_batch()
     task_import = run_import(batch, content, name=name)
     assert_nothing_written(batch, task_import)
-    assert task_import.errors[0]["msg"] == "The file is empty: there are no tasks to import."
+    assert task_import.errors[0]["message"] == "The file is empty: there are no tasks to import."
 
 
 def test_a_csv_with_only_a_header_has_no_tasks():
     batch = pairwise_batch()
     task_import = run_import(batch, b"external_id,payload\n", name="t.csv")
     assert_nothing_written(batch, task_import)
-    assert "no tasks in it" in task_import.errors[0]["msg"]
+    assert "no tasks in it" in task_import.errors[0]["message"]
 
 
 def test_wrong_encoding_names_the_line_and_byte():
@@ -442,15 +442,15 @@ def test_wrong_encoding_names_the_line_and_byte():
     assert len(task_import.errors) == 1
     error = task_import.errors[0]
     assert error["line"] == 2
-    assert "not valid UTF-8 (byte 0xe9" in error["msg"]
-    assert "save the file as UTF-8" in error["msg"]
+    assert "not valid UTF-8 (byte 0xe9" in error["message"]
+    assert "save the file as UTF-8" in error["message"]
 
 
 def test_utf16_file_is_refused_with_a_hint():
     batch = pairwise_batch()
     task_import = run_import(batch, jsonl(pair(1)).decode().encode("utf-16"))
     assert_nothing_written(batch, task_import)
-    assert "UTF-16" in task_import.errors[0]["msg"]
+    assert "UTF-16" in task_import.errors[0]["message"]
 
 
 def test_a_huge_line_is_refused_without_stopping_the_check(settings):
@@ -463,7 +463,7 @@ def test_a_huge_line_is_refused_without_stopping_the_check(settings):
     task_import = run_import(batch, jsonl(pair(1), huge, pair(3), bad_after))
     assert_nothing_written(batch, task_import)
     assert [e["line"] for e in task_import.errors] == [2, 4]
-    assert "limit is 1,000 bytes per line" in task_import.errors[0]["msg"]
+    assert "limit is 1,000 bytes per line" in task_import.errors[0]["message"]
 
 
 def test_a_line_exactly_at_the_limit_is_accepted(settings):
@@ -484,9 +484,9 @@ def test_nul_characters_and_lone_surrogates_are_refused():
     assert_nothing_written(batch, task_import)
     by_line = {e["line"]: e for e in task_import.errors}
     assert set(by_line) == {1, 2, 4}  # line 3 is a backslash followed by u0000, which is fine
-    assert "NUL character" in by_line[1]["msg"] and by_line[1]["loc"] == "payload"
-    assert by_line[2]["loc"] == "payload.prompt"  # the type's schema refuses it as not text
-    assert "unpaired surrogate escape (\\udfff)" in by_line[4]["msg"]
+    assert "NUL character" in by_line[1]["message"] and by_line[1]["field"] == "payload"
+    assert by_line[2]["field"] == "payload.prompt"  # the type's schema refuses it as not text
+    assert "unpaired surrogate escape (\\udfff)" in by_line[4]["message"]
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -501,7 +501,7 @@ def test_wrong_csv_columns_are_named(header, expected):
     task_import = run_import(batch, f"{header}\nx,y,z,w,v\n".encode(), name="t.csv")
     assert_nothing_written(batch, task_import)
     assert task_import.errors[0]["line"] == 1
-    assert expected in task_import.errors[0]["msg"]
+    assert expected in task_import.errors[0]["message"]
 
 
 def test_csv_rows_with_the_wrong_cell_count_or_bad_json_cells():
@@ -515,7 +515,7 @@ def test_csv_rows_with_the_wrong_cell_count_or_bad_json_cells():
     )
     task_import = run_import(batch, content, name="t.csv")
     assert_nothing_written(batch, task_import)
-    by_line = {e["line"]: e["msg"] for e in task_import.errors}
+    by_line = {e["line"]: e["message"] for e in task_import.errors}
     assert by_line[3] == "the row has 1 cells; the header on line 1 has 2"
     assert by_line[4].startswith("the payload column is not valid JSON")
     assert 5 in by_line
@@ -526,7 +526,7 @@ def test_damaged_gzip_is_reported():
     packed = gzip.compress(jsonl(*[pair(i) for i in range(200)]))
     task_import = run_import(batch, packed[: len(packed) // 2], name="cut.jsonl.gz")
     assert_nothing_written(batch, task_import)
-    assert "gzip data is damaged" in task_import.errors[-1]["msg"]
+    assert "gzip data is damaged" in task_import.errors[-1]["message"]
 
 
 def test_errors_are_capped_but_all_counted(settings):
@@ -555,7 +555,7 @@ def test_batch_closed_after_upload_fails_the_run():
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.CLOSED)
     task_import = task_import_run(task_import_id=task_import.pk)
     assert_nothing_written(batch, task_import)
-    assert "closed" in task_import.errors[0]["msg"]
+    assert "closed" in task_import.errors[0]["message"]
 
 
 # --- runs: once, all or nothing ---------------------------------------------------------------
@@ -617,7 +617,7 @@ def test_a_failure_in_the_middle_of_the_copy_writes_nothing(monkeypatch):
     assert not Task.objects.filter(batch=batch).exists()
     task_import.refresh_from_db()
     assert task_import.status == ST.FAILED
-    assert "stopped unexpectedly: worker lost" in task_import.errors[0]["msg"]
+    assert "stopped unexpectedly: worker lost" in task_import.errors[0]["message"]
 
 
 def test_an_id_added_to_the_batch_during_the_check_fails_the_write_cleanly(monkeypatch):
@@ -632,7 +632,7 @@ def test_an_id_added_to_the_batch_during_the_check_fails_the_write_cleanly(monke
     monkeypatch.setattr(imports, "_write", someone_adds_t2_first)
     result = task_import_run(task_import_id=task_import.pk)
     assert result.status == ST.FAILED
-    assert "(batch_id, external_id)" in result.errors[0]["msg"] and "t-2" in result.errors[0]["msg"]
+    assert "(batch_id, external_id)" in result.errors[0]["message"] and "t-2" in result.errors[0]["message"]
     assert list(Task.objects.filter(batch=batch).values_list("external_id", flat=True)) == ["t-2"]
 
 

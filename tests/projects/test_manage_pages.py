@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification
-from payouts.models import GradePolicy
-from projects.models import Batch, PayRate, Project, Task, TaskImport
+from projects.models import Batch, GradePolicy, PayRate, Project, Task, TaskImport
 from projects.services import task_import_run
 from tests import factories
 

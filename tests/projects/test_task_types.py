@@ -14,7 +14,7 @@ RUBRIC = [
 
 
 def _locs(excinfo) -> list[str]:
-    return [error["loc"] for error in excinfo.value.errors]
+    return [error["field"] for error in excinfo.value.errors]
 
 
 def test_registry_discovers_the_six_types():

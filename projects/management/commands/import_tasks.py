@@ -45,7 +45,7 @@ class Command(BaseCommand):
         if task_import.status != TaskImport.Status.DONE:
             for error in task_import.errors:
                 where = f"line {error['line']}" if error.get("line") else "file"
-                self.stderr.write(f"  {where}: {error['msg']}")
+                self.stderr.write(f"  {where}: {error['message']}")
             shown = len(task_import.errors)
             if task_import.error_count > shown:
                 self.stderr.write(f"  ... and {task_import.error_count - shown} more")

@@ -1,0 +1,76 @@
+"""Reads for the contractor's own work: their projects with what they could claim, announced
+releases with their lottery entries, their claims, and their submissions with grades."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from projects.models import Batch, Project, Task
+from projects.selectors import batches_upcoming, projects_for_contractor, with_rate_in_force
+from taskhub.errors import NotFound
+
+from ..models import Claim, LotteryEntry, Review, Submission
+
+
+def projects_for_dashboard(*, user, now: datetime) -> QuerySet[Project]:
+    """The projects the contractor may work on, with the rate in force and the tasks they could
+    claim now (open batches, a free slot, not done by them before)."""
+    mine = Claim.objects.filter(task_id=OuterRef("pk"), contractor=user)
+    available = (
+        Task.objects.filter(project_id=OuterRef("pk"), claim_count__lt=F("overlap"), batch__status=Batch.Status.OPEN)
+        .filter(~Exists(mine))
+        .order_by()
+        .values("project_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    projects = projects_for_contractor(user=user).annotate(
+        available=Coalesce(Subquery(available, output_field=IntegerField()), 0),
+    )
+    return with_rate_in_force(projects, at=now)
+
+
+def releases_for_contractor(*, user, project_ids) -> QuerySet[Batch]:
+    """Announced releases of the person's eligible projects, with their own lottery entry."""
+    entry = LotteryEntry.objects.filter(batch_id=OuterRef("pk"), contractor=user)
+    return batches_upcoming(project_ids=project_ids).annotate(
+        my_request=Subquery(entry.values("requested")[:1], output_field=IntegerField()),
+    ).order_by("release_at", "id")
+
+
+def claims_active_for(*, user) -> QuerySet[Claim]:
+    return (
+        Claim.objects.filter(contractor=user, status=Claim.Status.ACTIVE)
+        .select_related("project", "task")
+        .order_by("deadline")
+    )
+
+
+def claim_get_for_user(*, claim_id: int, user) -> Claim:
+    """The contractor's own claim, or NotFound (never another person's)."""
+    claim = (
+        Claim.objects.filter(pk=claim_id, contractor=user)
+        .select_related("task", "project", "project__qualification", "batch", "contractor")
+        .first()
+    )
+    if claim is None:
+        raise NotFound("No such task claim of yours.")
+    return claim
+
+
+def submissions_for(*, user) -> QuerySet[Submission]:
+    return Submission.objects.filter(contractor=user).select_related("project", "task").order_by("-submitted_at")
+
+
+def submissions_with_reviews_for(*, user, limit: int = 200) -> list[Submission]:
+    """My work: submissions, newest first, each with `review_list` (current first) in 2 queries."""
+    reviews = Review.objects.select_related("appeal").order_by("kind", "created_at")
+    return list(
+        Submission.objects.filter(contractor=user)
+        .select_related("project", "task")
+        .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
+        .order_by("-submitted_at", "-id")[:limit]
+    )

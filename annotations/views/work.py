@@ -1,0 +1,190 @@
+"""Contractor pages: dashboard, project page, the task workspace and my work."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.access import contractor_required
+from accounts.selectors import notifications_unread_for
+from projects import selectors as project_selectors
+from projects.models import Project
+from taskhub.errors import DomainError, NotFound
+
+from .. import selectors, services
+from ..forms import answer_from_post
+from ..models import Review
+
+
+def _eligible_project(request, slug) -> Project:
+    project = project_selectors.project_for_contractor(user=request.user, slug=slug)
+    if project is None:
+        raise Http404("No such project open to you.")
+    return project
+
+
+@contractor_required
+def dashboard(request):
+    now = timezone.now()
+    projects = list(selectors.projects_for_dashboard(user=request.user, now=now))
+    claims = list(selectors.claims_active_for(user=request.user))
+    releases = list(selectors.releases_for_contractor(user=request.user, project_ids=[p.pk for p in projects])[:10])
+    for batch in releases:
+        batch.window_open = batch.reservation_is_open(now)
+    notifications = list(notifications_unread_for(user=request.user)[:5])
+    reviews = list(selectors.reviews_for_contractor(user=request.user).exclude(kind=Review.Kind.CALIBRATION)[:5])
+    return render(request, "work/dashboard.html", {
+        "projects": projects, "claims": claims, "releases": releases, "notifications": notifications, "now": now,
+        "reviews": reviews,
+    })
+
+
+@contractor_required
+def project_detail(request, slug):
+    project = _eligible_project(request, slug)
+    now = timezone.now()
+    rates = list(project_selectors.rate_history(project=project, now=now))
+    current = next((r for r in rates if r.in_force), None)
+    upcoming = [r for r in rates if r.effective_from > now]
+    return render(
+        request,
+        "work/project.html",
+        {"project": project, "rates": rates, "current_rate": current, "upcoming_rates": upcoming},
+    )
+
+
+@require_POST
+@contractor_required
+def project_start(request, slug):
+    project = _eligible_project(request, slug)
+    claim = services.task_claim_next(contractor=request.user, project=project)
+    if claim is None:
+        return render(request, "work/nothing_left.html", {"project": project})
+    return redirect("work:claim", claim_id=claim.pk)
+
+
+def _task_config(project) -> dict:
+    """The project's task configuration with the type's defaults filled in (e.g. harm categories)."""
+    try:
+        return project.type.validate_config(project.task_config or {})
+    except DomainError:
+        return project.task_config or {}
+
+
+def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
+    context = {
+        "claim": claim, "task": claim.task, "project": claim.project, "answer": answer or {},
+        "config": _task_config(claim.project),
+        "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
+    }
+    return render(request, "work/claim.html", context, status=status)
+
+
+@contractor_required
+def claim_detail(request, claim_id):
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    if claim.status != claim.Status.ACTIVE:
+        messages.info(request, f"That task is {claim.get_status_display().lower()}.")
+        return redirect("work:dashboard")
+    if claim.draft:
+        messages.info(request, "Your draft was restored.")
+    return _workspace(request, claim, answer=claim.draft)
+
+
+@require_POST
+@contractor_required
+def claim_draft(request, claim_id):
+    """Autosave from the task page: the form as it stands, kept until submitted."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    draft = answer_from_post(claim.project.task_type, request.POST)
+    saved_at = services.claim_draft_save(claim=claim, contractor=request.user, draft=draft)
+    return JsonResponse({"saved_at": saved_at.isoformat()})
+
+
+@require_POST
+@contractor_required
+def claim_heartbeat(request, claim_id):
+    """The page is visible and in use. The server measures the time; the body is ignored."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    active = services.claim_heartbeat(claim=claim, contractor=request.user)
+    return JsonResponse({"active_seconds": active, "interval": settings.TASKHUB_HEARTBEAT_SECONDS})
+
+
+@require_POST
+@contractor_required
+def claim_release(request, claim_id):
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    services.claim_release(claim=claim, contractor=request.user)
+    messages.success(request, "Task released; it has gone back to the pool.")
+    return redirect("work:project", slug=claim.project.slug)
+
+
+@require_POST
+@contractor_required
+def claim_submit(request, claim_id):
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    answer = answer_from_post(claim.project.task_type, request.POST)
+    try:
+        services.claim_submit(claim=claim, contractor=request.user, answer=answer)
+    except DomainError as exc:
+        if exc.code != "invalid_data":
+            raise
+        return _workspace(request, claim, answer=answer, errors=exc.errors, error=exc.message, status=400)
+    messages.success(request, "Submitted. Here is your next task.")
+    if request.POST.get("next") == "stop":
+        return redirect("work:dashboard")
+    next_claim = services.task_claim_next(contractor=request.user, project=claim.project)
+    if next_claim is None:
+        return render(request, "work/nothing_left.html", {"project": claim.project})
+    return redirect("work:claim", claim_id=next_claim.pk)
+
+
+def _submission_status(submission, now) -> str:
+    reviews = submission.review_list
+    current = next((r for r in reviews if r.kind != Review.Kind.CALIBRATION), None)
+    if current is None:
+        return "Waiting for review" if submission.needs_review else "Not sampled for review"
+    appeal = current._appeal_or_none()
+    if appeal is None:
+        return "Graded automatically" if current.kind == Review.Kind.AUTOMATIC else "Reviewed"
+    return {"open": "Appeal pending", "upheld": "Appeal decided: upheld",
+            "revised": "Appeal decided: grade revised"}[appeal.status]
+
+
+@contractor_required
+def my_work(request):
+    return _my_work_page(request)
+
+
+def _my_work_page(request, *, error=None, failed_review_id=None, status=200):
+    now = timezone.now()
+    submissions = selectors.submissions_with_reviews_for(user=request.user)
+    for submission in submissions:
+        submission.status_label = _submission_status(submission, now)
+        for review in submission.review_list:
+            review.appealable = review.can_be_appealed(now)
+    flags = list(selectors.flags_for_contractor(user=request.user)[:50])
+    return render(request, "work/my_work.html", {
+        "submissions": submissions, "flags": flags,
+        "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
+        "error": error, "failed_review_id": failed_review_id,
+        "posted_reason": request.POST.get("reason", "") if failed_review_id else "",
+    }, status=status)
+
+
+@require_POST
+@contractor_required
+def appeal_create(request, review_id):
+    review = selectors.reviews_for_contractor(user=request.user).filter(pk=review_id).first()
+    if review is None:
+        raise NotFound("No such review of your work.")
+    try:
+        services.appeal_create(review=review, contractor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _my_work_page(request, error=exc, failed_review_id=review.pk, status=400)
+    messages.success(request, "Appeal sent. A different reviewer will decide it; you will see the outcome here.")
+    return redirect("work:my_work")

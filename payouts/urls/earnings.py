@@ -1,0 +1,11 @@
+from django.urls import path
+
+from .. import views
+
+app_name = "payouts"
+
+urlpatterns = [
+    path("", views.earnings, name="earnings"),
+    path("payouts/<int:payout_id>/", views.statement, name="statement"),
+    path("payouts/<int:payout_id>/statement.csv", views.statement_csv, name="statement_csv"),
+]

@@ -1,0 +1,21 @@
+"""The admin's set-up pages, under /manage/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "manage"
+
+urlpatterns = [
+    path("", views.manage_home, name="home"),
+    path("batches/<int:batch_id>/schedule/", views.batch_schedule, name="batch_schedule"),
+    path("projects/", views.project_list, name="projects"),
+    path("projects/new/", views.project_create, name="project_create"),
+    path("projects/<int:project_id>/", views.project_edit, name="project_edit"),
+    path("projects/<int:project_id>/rate/", views.rate_change, name="rate_change"),
+    path("projects/preview/", views.markdown_preview, name="markdown_preview"),
+    path("imports/", views.import_page, name="imports"),
+    path("imports/<int:import_id>/", views.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/progress/", views.import_progress, name="import_progress"),
+    path("calendar/", views.release_calendar, name="calendar"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SprintsConfig(AppConfig):
+    name = "sprints"
+    verbose_name = "Sprints"

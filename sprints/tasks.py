@@ -1,0 +1,12 @@
+"""Celery tasks of sprints: thin and idempotent."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="sprints.tasks.sprints_open_close_due")
+def sprints_open_close_due() -> dict:
+    """Beat, every minute: open sprints whose window started, close (with their summary) those
+    whose window ended. Conditional updates make a repeat or a concurrent run change nothing."""
+    return {"opened": services.sprints_open_due(), "closed": services.sprints_close_due()}

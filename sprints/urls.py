@@ -1,0 +1,22 @@
+"""The team lead's pages, under /lead/."""
+
+from django.urls import path
+
+from .views import flags, sprints
+
+app_name = "lead"
+
+urlpatterns = [
+    path("", sprints.lead_home, name="home"),
+    path("sprints/", sprints.sprint_list, name="sprints"),
+    path("sprints/new/", sprints.sprint_create, name="sprint_create"),
+    path("sprints/<int:sprint_id>/", sprints.sprint_board, name="sprint_board"),
+    path("sprints/<int:sprint_id>/board/", sprints.sprint_board_fragment, name="sprint_board_fragment"),
+    path("sprints/<int:sprint_id>/edit/", sprints.sprint_edit, name="sprint_edit"),
+    path("sprints/<int:sprint_id>/roster/", sprints.sprint_roster, name="sprint_roster"),
+    path("sprints/<int:sprint_id>/announce/", sprints.sprint_announce, name="sprint_announce"),
+    path("flags/", flags.flags, name="flags"),
+    path("flags/<int:flag_id>/decide/", flags.flag_decide, name="flag_decide"),
+    path("pauses/<int:pause_id>/lift/", flags.pause_lift, name="pause_lift"),
+    path("figures/recompute/", flags.figures_recompute, name="figures_recompute"),
+]

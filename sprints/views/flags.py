@@ -1,0 +1,94 @@
+"""Flags and pauses for team leads: the contractors whose grades fell below a project's threshold,
+for a human decision (warn, pause, clear) with a reason they read. A lead sees and decides those of
+the people in their own sprints; admins, everyone's."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import lead_required
+from annotations import selectors as review_selectors
+from annotations import services as review_services
+from annotations.services.flags import Decision
+from annotations.tasks import agreement_figures_compute
+from projects.models import Project
+from taskhub.errors import DomainError, NotFound
+
+from .. import selectors
+
+
+def _flags_page(request, *, error=None, failed_id=None, status=200):
+    open_flags = list(selectors.flags_open_for_lead(lead=request.user)[:200])
+    grades = {}
+    if open_flags:
+        recent = (
+            review_selectors.current_reviews_with_final_grade()
+            .filter(submission__contractor_id__in={f.contractor_id for f in open_flags},
+                    submission__project_id__in={f.project_id for f in open_flags})
+            .order_by("-created_at")
+            .values_list("submission__contractor_id", "submission__project_id", "final_grade")
+        )
+        for contractor_id, project_id, grade_value in recent[:5000]:
+            grades.setdefault((contractor_id, project_id), []).append(grade_value)
+    for flag in open_flags:
+        flag.recent_grades = grades.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
+    context = {
+        "flags": open_flags,
+        "pauses": list(selectors.pauses_in_force_for_lead(lead=request.user)[:200]),
+        "figures": list(review_selectors.agreement_figures()[:300]),
+        "decisions": Decision.CHOICES,
+        "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
+        "error": error, "failed_id": failed_id, "posted": request.POST if failed_id else {},
+    }
+    return render(request, "review/flags.html", context, status=status)
+
+
+@lead_required
+def flags(request):
+    return _flags_page(request)
+
+
+@require_POST
+@lead_required
+def flag_decide(request, flag_id):
+    flag = selectors.flags_open_for_lead(lead=request.user).filter(pk=flag_id).first()
+    if flag is None:
+        raise NotFound("No such flag.")
+    try:
+        flag = review_services.flag_decide(
+            flag=flag, lead=request.user, decision=request.POST.get("decision", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _flags_page(request, error=exc, failed_id=flag.pk, status=400)
+    messages.success(request, f"{flag.contractor}: {flag.get_status_display().lower()}. They see your reason.")
+    return redirect("lead:flags")
+
+
+@require_POST
+@lead_required
+def pause_lift(request, pause_id):
+    pause = selectors.pauses_in_force_for_lead(lead=request.user).filter(pk=pause_id).first()
+    if pause is None:
+        raise NotFound("No such pause.")
+    try:
+        review_services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _flags_page(request, error=exc, failed_id=f"pause-{pause.pk}", status=400)
+    messages.success(request, f"{pause.contractor} may work on {pause.project.name} again.")
+    return redirect("lead:flags")
+
+
+@require_POST
+@lead_required
+def figures_recompute(request):
+    project = request.POST.get("project", "")
+    project_id = int(project) if project.isdigit() and Project.objects.filter(pk=project).exists() else None
+    agreement_figures_compute.delay(project_id)
+    messages.info(request, "Agreement figures are being recomputed; reload in a moment.")
+    return redirect("lead:flags")

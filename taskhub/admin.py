@@ -1,0 +1,31 @@
+"""What the Django admin pages of every app share."""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from .errors import DomainError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are shown, never added, edited or deleted here: their writes go through services
+    (and many are append-only in the database)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceAddMixin:
+    """Admin add forms that write through a service: a refusal becomes a message, not a 500."""
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())

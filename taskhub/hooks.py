@@ -1,0 +1,57 @@
+"""The one hook through which a lower layer starts an upper layer's work: paying for work.
+
+Apps import downwards only: taskhub <- accounts <- projects <- annotations <- {sprints, payouts}
+(`.importlinter` holds the contract and `make test` checks it). Some writes below payouts change
+what a contractor must be paid: a submission or a grade (annotations), a new pay rate or grade
+policy (projects). They call `pay_changed(...)` inside their own transaction, naming the work
+whose pay may have changed; payouts registers the one handler at start-up
+(`payouts.apps.PayoutsConfig.ready`), which recomputes that work's earnings once the
+transaction commits (nothing is sent if it rolls back).
+
+Nothing else crosses a layer upwards. A page of a lower app that shows an upper app's figures
+gets them from that app's template tag (the contractor dashboard's earnings card, for one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class PayScope:
+    """The work whose pay may have changed: every field narrows it; none at all is everything."""
+
+    contractor_id: int | None = None
+    project_id: int | None = None
+    submitted_from: datetime | None = None
+    submitted_before: datetime | None = None
+
+
+PayHandler = Callable[[PayScope], None]
+_pay_handler: PayHandler | None = None
+
+
+def register_pay_handler(handler: PayHandler) -> PayHandler:
+    """Install the handler of `pay_changed` (payouts does, once, when Django starts)."""
+    global _pay_handler
+    if _pay_handler is not None and _pay_handler is not handler:
+        raise ImproperlyConfigured("A pay handler is already registered; there is exactly one.")
+    _pay_handler = handler
+    return handler
+
+
+def pay_changed(
+    *,
+    contractor_id: int | None = None,
+    project_id: int | None = None,
+    submitted_from: datetime | None = None,
+    submitted_before: datetime | None = None,
+) -> None:
+    """Say, from inside the writing transaction, that the pay of this work may have changed."""
+    if _pay_handler is None:
+        raise ImproperlyConfigured("Nothing pays for work: payouts must be in INSTALLED_APPS.")
+    _pay_handler(PayScope(contractor_id, project_id, submitted_from, submitted_before))
