@@ -223,9 +223,10 @@ def bench(names: list[str]) -> int:
     scripts = sorted((ROOT / "bench").glob("*.py"))
     if names:
         scripts = [s for s in scripts if s.stem in names]
-    with services("taskhub_bench") as env:
+    database = os.environ.get("TASKHUB_BENCH_DATABASE", "taskhub_bench")
+    with services(database) as env:
         # Benchmarks fill and empty their own database, never the one TaskHub runs on.
-        env["DATABASE_URL"] = separate_database(env["DATABASE_URL"], "taskhub_bench")
+        env["DATABASE_URL"] = separate_database(env["DATABASE_URL"], database)
         env.setdefault("DEBUG", "true")
         env.setdefault("SECRET_KEY", DEV_SECRET_KEY)
         manage(env, "migrate", "--noinput", "-v", "0")
