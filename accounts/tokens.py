@@ -10,6 +10,8 @@ from __future__ import annotations
 import binascii
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from rest_framework import exceptions
@@ -62,3 +64,13 @@ class ApiTokenRateThrottle(UserRateThrottle):
         if not isinstance(request.successful_authenticator, TokenAuthentication):
             return True
         return super().allow_request(request, view)
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema (and so the API page's Authorize button) describes API tokens."""
+
+    target_class = "accounts.tokens.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")

@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Claim, answer and review RLHF tasks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: JSON Schema proper, so the export options (a pydantic model) are described as they are checked.
+    "OAS_VERSION": "3.1.0",
     # Swagger UI from the vendored drf-spectacular-sidecar files: no CDN, and it runs under the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
