@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -96,15 +97,29 @@ def compose(spec: ExportSpec) -> tuple[str, str, dict]:
     return select, count, params
 
 
-def _connect() -> psycopg.Connection:
+@contextmanager
+def _reading_cursor():
+    """A cursor for the export's reads, and whether progress may be saved meanwhile.
+
+    Normally a connection of its own, in one REPEATABLE READ READ ONLY transaction. Called inside a
+    transaction (a test, a caller's atomic block), the export reads in that transaction instead, so it
+    sees what the transaction wrote; the connection is then busy with the COPY, so progress is
+    reported once, at the end."""
+    if connection.in_atomic_block:
+        connection.ensure_connection()
+        with psycopg.ClientCursor(connection.connection) as cursor:
+            yield cursor, False
+        return
     params = dict(connection.get_connection_params())
     for option in ("cursor_factory", "context", "prepare_threshold", "server_side_binding"):
         params.pop(option, None)
     # Client-side binding: COPY takes no server-side parameters.
-    conn = psycopg.connect(**params, cursor_factory=psycopg.ClientCursor)
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    conn.read_only = True
-    return conn
+    with psycopg.connect(**params, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        with conn.cursor() as cursor:
+            yield cursor, True
+        conn.rollback()
 
 
 def export_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallback | None = None,
@@ -114,13 +129,14 @@ def export_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallba
     select, count_sql, params = compose(spec)
     layout = spec.export_format.layout
     rows = 0
-    with _connect() as conn, conn.cursor() as cursor:
+    with _reading_cursor() as (cursor, live_progress):
+        report = on_progress if live_progress else None
         total = None
         if count:
             cursor.execute(count_sql, params)
             total = cursor.fetchone()[0]
-        if on_progress:
-            on_progress(0, total)
+        if report:
+            report(0, total)
         options = _CSV_COPY if layout == "csv" else _JSON_COPY
         next_report = time.monotonic() + PROGRESS_SECONDS
         write = out.write
@@ -128,28 +144,22 @@ def export_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallba
             write(b"[")
         with cursor.copy(f"COPY ({select}) TO STDOUT {options}", params) as copy:
             read = copy.read
-            if layout == "json_array":
-                separator = b"\n"
-                while data := read():
+            separator = b"\n"
+            while data := read():
+                if layout == "json_array":
                     write(separator)
                     write(bytes(data)[:-1])
                     separator = b",\n"
-                    rows += 1
-                    if on_progress and rows % PROGRESS_ROWS == 0 and time.monotonic() >= next_report:
-                        on_progress(rows, total)
-                        next_report = time.monotonic() + PROGRESS_SECONDS
-            else:
-                while data := read():
+                else:
                     write(data)
-                    rows += 1
-                    if on_progress and rows % PROGRESS_ROWS == 0 and time.monotonic() >= next_report:
-                        on_progress(rows, total)
-                        next_report = time.monotonic() + PROGRESS_SECONDS
+                rows += 1
+                if report and rows % PROGRESS_ROWS == 0 and time.monotonic() >= next_report:
+                    report(rows, total)
+                    next_report = time.monotonic() + PROGRESS_SECONDS
         if layout == "json_array":
             write(b"\n]\n" if rows else b"]\n")
         if layout == "csv":
             rows = max(0, rows - 1)  # the header
-        conn.rollback()
     if on_progress:
         on_progress(rows, total)
     return rows
