@@ -16,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.services import api_token_create
+from accounts.tokens import ApiTokenRateThrottle
 from tests import factories
 
 ROLES = ["anonymous", "contractor", "reviewer", "lead", "admin"]
@@ -60,12 +61,11 @@ def test_docs_page_uses_vendored_files_and_no_inline_code(client, db):
 
 
 @pytest.fixture
-def api_headers(db, settings, tmp_path):
+def api_headers(db, settings, tmp_path, monkeypatch):
     """Each role's headers (an API token acting as a user of that role), beside something to find:
     a project with tasks and graded work."""
     settings.MEDIA_ROOT = tmp_path
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
-                               "DEFAULT_THROTTLE_RATES": {"api_token": "1000000/hour"}}
+    monkeypatch.setattr(ApiTokenRateThrottle, "THROTTLE_RATES", {"api_token": "1000000/hour"})
     work = factories.Work()
     project = work.project(slug="fuzz", overlap=2)
     submission = work.submission(contractor=factories.ContractorFactory(), project=project)
