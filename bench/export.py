@@ -140,12 +140,12 @@ def seed(rows: int) -> Project:
 
 def baseline(project: Project) -> int:
     rows = 0
-    with tempfile.TemporaryFile() as out, _reading_cursor() as (cursor, _live):
-        with cursor.copy(BASELINE, {"project": project.pk}) as copy:
-            write = out.write
-            while data := copy.read():
-                write(data)
-                rows += 1
+    with (tempfile.TemporaryFile() as out, _reading_cursor() as (cursor, _live),
+          cursor.copy(BASELINE, {"project": project.pk}) as copy):
+        write = out.write
+        while data := copy.read():
+            write(data)
+            rows += 1
     return rows
 
 

@@ -14,7 +14,7 @@ def test_the_demo_dpo_export_loads_with_datasets(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
-    import datasets  # noqa: PLC0415 - read the environment above when it loads
+    import datasets  # imported here: it reads the environment above when it loads
 
     call_command("seed_demo", stdout=io.StringIO())
     out = tmp_path / "demo-dpo.jsonl"
