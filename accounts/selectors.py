@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from .models import Notification
+from .models import ApiToken, Notification
 
 UNREAD_CACHE_SECONDS = 300
 
@@ -35,3 +35,7 @@ def notifications_unread_count(*, user) -> int:
 def notifications_unread_forget(*, user_ids) -> None:
     if user_ids:
         cache.delete_many([_unread_key(user_id) for user_id in user_ids])
+
+
+def api_tokens_for(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

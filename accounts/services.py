@@ -1,5 +1,5 @@
-"""Writes for accounts: in-app notifications, the one writer of the notifications table. Each
-function owns its transaction.
+"""Writes for accounts: in-app notifications (the one writer of the notifications table) and API
+tokens. Each function owns its transaction.
 
 A fan-out to many people is one `INSERT ... SELECT` (never a loop of saves), and each
 notification may carry a `key` so that delivering the same event twice inserts nothing:
@@ -8,15 +8,16 @@ Celery delivers at least once, the unique (user, key) index makes the repeat har
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from knox.models import AuthToken
 
-from taskhub.errors import NotFound
+from taskhub.errors import DomainError, NotFound
 
-from .models import Notification
+from .models import ApiToken, Notification
 from .selectors import notifications_unread_forget
 
 # "{at}" in a title or body becomes the time `at` in each recipient's own time zone.
@@ -128,3 +129,46 @@ def notifications_mark_all_read(*, user) -> int:
     updated = Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
     notifications_unread_forget(user_ids=[user.pk])
     return updated
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+API_TOKEN_MAX_DAYS = 365
+API_TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
+
+
+def api_token_create(*, user, name: str, days: int, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Make an API token acting as `user` (with their role) for `days` days. Returns the record and
+    the token itself, which is shown this once: only its digest is stored."""
+    name = (name or "").strip()
+    errors = []
+    if not name:
+        errors.append(DomainError.at("name", "Give the token a name, such as the pipeline that will use it."))
+    elif len(name) > API_TOKEN_NAME_MAX or "\x00" in name:
+        errors.append(DomainError.at("name", f"Keep the name to {API_TOKEN_NAME_MAX} characters of text."))
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= API_TOKEN_MAX_DAYS:
+        errors.append(DomainError.at("days", f"A token lasts from 1 to {API_TOKEN_MAX_DAYS} days."))
+    if errors:
+        raise DomainError.combine(errors)
+    if not user.is_active:
+        raise DomainError("An inactive account cannot have API tokens.", code="inactive")
+    with transaction.atomic():
+        knox_token, token = AuthToken.objects.create(user=user, expiry=timedelta(days=days))
+        record = ApiToken.objects.create(
+            user=user, name=name, digest=knox_token.digest, token_key=knox_token.token_key,
+            created_at=knox_token.created, expires_at=knox_token.expiry,
+        )
+    return record, token
+
+
+def api_token_revoke(*, user, token_id: int, now: datetime | None = None) -> ApiToken:
+    """Revoke one of `user`'s tokens at once: knox's row goes, the record says when. Idempotent."""
+    with transaction.atomic():
+        record = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+        if record is None:
+            raise NotFound("You have no such API token.", field="token")
+        if record.revoked_at is None:
+            record.revoked_at = now or timezone.now()
+            record.save(update_fields=["revoked_at"])
+        AuthToken.objects.filter(digest=record.digest).delete()
+    return record

@@ -5,6 +5,7 @@ from .appeals import appeal_create, appeal_decide
 from .claims import claim_release, claim_submit, claims_expire_overdue, task_claim_next
 from .flags import contractor_flags_recompute, flag_decide, pause_lift
 from .gold import agreement_figures_compute, submission_grade_gold
+from .labels import task_labels_compute
 from .lottery import (
     lottery_allocate,
     lottery_batches_due,
@@ -40,4 +41,5 @@ __all__ = [
     "review_create",
     "submission_grade_gold",
     "task_claim_next",
+    "task_labels_compute",
 ]
