@@ -377,6 +377,9 @@ class TaskImportAdmin(ReadOnlyAdmin):
 
 class WebhookForm(forms.ModelForm):
     events = forms.MultipleChoiceField(choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple)
+    # A URL typed without a scheme is taken as https (the scheme Django 6 assumes).
+    url = forms.URLField(max_length=1000, assume_scheme="https",
+                         help_text=Webhook._meta.get_field("url").help_text)
 
     class Meta:
         model = Webhook
