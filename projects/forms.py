@@ -157,6 +157,11 @@ class RateChangeForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Contractors see it with the new rate.")
+    confirm_unusual = forms.BooleanField(
+        required=False, label="Yes, this rate is intended",
+        help_text="Needed for a rate far above the highest this project has paid: it is in force at once, and "
+                  "lowering it again is a cut that waits for the notice period.",
+    )
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()

@@ -160,4 +160,4 @@ def batches_released() -> QuerySet[Batch]:
 
 
 def task_imports_recent() -> QuerySet[TaskImport]:
-    return TaskImport.objects.select_related("batch", "batch__project", "created_by").order_by("-created_at")
+    return TaskImport.objects.select_related("batch", "project", "created_by").order_by("-created_at")

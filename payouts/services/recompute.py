@@ -44,6 +44,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from taskhub.hooks import PayScope
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from ..selectors import submission_cache_disagreements_sql
@@ -281,9 +282,7 @@ def earnings_recompute_enqueue(
         "submitted_from": submitted_from.isoformat() if submitted_from else None,
         "submitted_before": submitted_before.isoformat() if submitted_before else None,
     }
-    transaction.on_commit(
-        lambda: tasks.earnings_recompute.delay(contractor_id=contractor_id, project_id=project_id, **window)
-    )
+    enqueue(tasks.earnings_recompute, contractor_id=contractor_id, project_id=project_id, **window)
 
 
 def earnings_recompute_enqueue_scope(scope: PayScope) -> None:
