@@ -10,6 +10,9 @@ import json
 
 from django import forms
 
+from taskhub.errors import InvalidInput
+from taskhub.parsing import json_value
+
 from . import task_types
 from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
 
@@ -59,10 +62,9 @@ class ProjectSetupForm(forms.ModelForm):
     def clean_task_config_json(self):
         raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            message = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-            raise forms.ValidationError(message) from None
+            value = json_value(raw, field="task_config_json")  # strict JSON, bounded nesting (taskhub.parsing)
+        except InvalidInput as exc:
+            raise forms.ValidationError(f"The type settings {exc.message}.") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Type settings must be a JSON object, like {}.")
         return value
