@@ -276,7 +276,8 @@ def earnings_recompute_enqueue(
 ) -> None:
     """Recompute in the background once the current transaction commits (submissions, reviews,
     appeals, rates). Call it from inside the service's transaction; nothing is sent if that
-    transaction rolls back.
+    transaction rolls back, and a broker that is down when it commits only delays it (the outbox,
+    taskhub.outbox, sends it once Redis is back).
     """
     window = {
         "submitted_from": submitted_from.isoformat() if submitted_from else None,
