@@ -103,3 +103,10 @@ def test_the_pay_hook_and_every_enqueue_go_through_the_outbox(sent, django_captu
         services.claim_submit(claim=claim, contractor=person, answer=VALID_ANSWERS["pairwise"])
     assert [name for name, _ in sent] == ["payouts.tasks.earnings_recompute"]
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 1
+
+
+def test_admins_see_what_waits_in_the_outbox(client_for, admin_user, broker_down):
+    outbox.enqueue(_task(), batch_id=5)
+    page = client_for(admin_user).get("/admin/taskhub/outboxmessage/?sent_at__isnull=True")
+    assert page.status_code == 200
+    assert "annotations.tasks.claims_expire_overdue" in page.content.decode()

@@ -5,9 +5,11 @@ the services can be stopped and started again under a running site. Never the ma
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.cookiejar
 import json
+import logging
 import os
 import shutil
 import signal
@@ -24,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 def free_port() -> int:
@@ -82,6 +85,8 @@ class Postgres:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+        # pgserver would log its own clean-up at exit, after the test run's output is closed.
+        atexit.unregister(self.server._cleanup)
 
 
 class Redis:

@@ -154,6 +154,8 @@ def _postgres_goes_away_inside_the_transaction(stack, alice: Browser, *, api: bo
         again = alice.post(f"/work/claims/{claim_id}/submit/", ANSWER)
         assert again.status == 302, (again.status, again.body[-500:])
     assert _submission_of(stack, claim_id) is not None
+    # The worker came back to PostgreSQL by itself too: it pays the work.
+    wait_until(lambda: (_submission_of(stack, claim_id) or (0, 0))[1] > 0, 90, "the submission being paid")
     count("faults survived")
 
 
