@@ -10,6 +10,9 @@ import json
 
 from django import forms
 
+from taskhub.errors import InvalidInput
+from taskhub.parsing import json_value
+
 from . import task_types
 from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
 
@@ -59,10 +62,9 @@ class ProjectSetupForm(forms.ModelForm):
     def clean_task_config_json(self):
         raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            message = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-            raise forms.ValidationError(message) from None
+            value = json_value(raw, field="task_config_json")  # strict JSON, bounded nesting (taskhub.parsing)
+        except InvalidInput as exc:
+            raise forms.ValidationError(f"The type settings {exc.message}.") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Type settings must be a JSON object, like {}.")
         return value
@@ -157,6 +159,11 @@ class RateChangeForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Contractors see it with the new rate.")
+    confirm_unusual = forms.BooleanField(
+        required=False, label="Yes, this rate is intended",
+        help_text="Needed for a rate far above the highest this project has paid: it is in force at once, and "
+                  "lowering it again is a cut that waits for the notice period.",
+    )
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()

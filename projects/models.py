@@ -361,7 +361,10 @@ class Task(models.Model):
 
 
 class TaskImport(models.Model):
-    """An upload of tasks into a batch, validated whole and written in one transaction."""
+    """An upload of tasks into a batch, validated whole and written in one transaction.
+
+    An upload into a new batch names it (`new_batch_name`); the batch is created in the transaction
+    that writes the tasks, so a file that fails leaves no empty batch behind."""
 
     class Format(models.TextChoices):
         AUTO = "auto", "Detect from the file"
@@ -376,7 +379,10 @@ class TaskImport(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="imports")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="imports")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="imports")
+    new_batch_name = models.CharField(max_length=200, blank=True,
+                                      help_text="For an upload into a new batch: its name, created once the tasks are.")
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255)
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.AUTO)
@@ -398,9 +404,26 @@ class TaskImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(batch__isnull=False) | ~Q(new_batch_name=""),
+                                   name="taskimport_batch_or_new_batch_name"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.original_name} → {self.batch}"
+        return f"{self.original_name} → {self.batch_label}"
+
+    def save(self, *args, **kwargs):
+        # An import into an existing batch belongs to that batch's project.
+        if self.project_id is None and self.batch_id is not None:
+            self.project_id = self.batch.project_id
+        super().save(*args, **kwargs)
+
+    @property
+    def batch_label(self) -> str:
+        """The batch, or the new batch the upload will create once its tasks are written."""
+        if self.batch_id:
+            return str(self.batch)
+        return f"{self.new_batch_name} (new batch)"
 
     @property
     def progress_percent(self) -> int:

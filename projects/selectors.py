@@ -161,7 +161,7 @@ def batches_released() -> QuerySet[Batch]:
 
 
 def task_imports_recent() -> QuerySet[TaskImport]:
-    return TaskImport.objects.select_related("batch", "batch__project", "created_by").order_by("-created_at")
+    return TaskImport.objects.select_related("batch", "project", "created_by").order_by("-created_at")
 
 
 def batches_with_counts() -> QuerySet[Batch]:
@@ -194,7 +194,7 @@ def project_get(*, slug: str) -> Project:
 
 
 def task_import_get(*, import_id: int) -> TaskImport:
-    task_import = TaskImport.objects.select_related("batch", "batch__project").filter(pk=import_id).first()
+    task_import = TaskImport.objects.select_related("batch", "project").filter(pk=import_id).first()
     if task_import is None:
         raise NotFound(f"There is no import {import_id}.", field="import")
     return task_import

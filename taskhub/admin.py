@@ -1,9 +1,10 @@
-"""What the Django admin pages of every app share."""
+"""What the Django admin pages of every app share, and the admin of the frame's own outbox."""
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from .errors import DomainError
+from .models import OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,3 +30,13 @@ class ServiceAddMixin:
         except DomainError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """The outbox: Celery tasks sent after their commit, or still waiting for the broker (beat's drain
+    sends those every TASKHUB_OUTBOX_DRAIN_SECONDS)."""
+
+    list_display = ["id", "task", "created_at", "attempts", "sent_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
+    search_fields = ["task"]

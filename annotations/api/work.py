@@ -84,9 +84,10 @@ class ClaimRelease(APIView):
 class ClaimSubmit(APIView):
     @extend_schema(request=AnswerSerializer, responses={201: SubmissionSerializer})
     def post(self, request, claim_id):
+        # Whose claim it is first: someone else's is not found, whatever the body says.
+        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
         body = AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
         submission = services.claim_submit(claim=claim, contractor=request.user, answer=body.validated_data["answer"])
         return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import Role
 from projects.models import Project
-from taskhub.errors import Conflict, Forbidden
+from taskhub.errors import Conflict, Forbidden, NotFound
 
 from ..errors import ReviewError
 from ..models import ContractorFlag, ContractorPause, Review, ReviewEvent
@@ -110,10 +110,23 @@ def contractor_flags_recompute(*, contractor_id: int, project_id: int, now: date
     return flag
 
 
-def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: datetime | None = None):
-    """A lead's decision on a flag, with the reason the contractor will read."""
+def _check_authority(lead, scope: Q | None, what: str) -> None:
     if lead.role not in (Role.LEAD, Role.ADMIN) or not lead.is_active:
-        raise Forbidden("Only team leads and admins decide on flags.", code="not_a_lead")
+        raise Forbidden(f"Only team leads and admins {what}.", code="not_a_lead")
+    if lead.role != Role.ADMIN and scope is None:
+        # Who a lead leads is the sprints' knowledge: they pass it as `scope` (sprints.services).
+        raise Forbidden(f"A team lead may {what} only for the people and projects of their own sprints.",
+                        code="not_your_people")
+
+
+def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: datetime | None = None,
+                scope: Q | None = None):
+    """A lead's decision on a flag, with the reason the contractor will read.
+
+    `scope` narrows the flags this lead may decide (over ContractorFlag rows: the contractor and the
+    project); it is required for a team lead, and applied in the same conditional UPDATE that records
+    the decision, so authority is checked at the moment the decision is made. Admins decide any flag."""
+    _check_authority(lead, scope, "decide on flags")
     if lead.pk == flag.contractor_id:
         raise Forbidden("Nobody decides on their own flag.", code="own_flag")
     if decision not in Decision.STATUS:
@@ -123,10 +136,11 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
     now = now or timezone.now()
     status = Decision.STATUS[decision]
     with transaction.atomic():
-        decided = ContractorFlag.objects.filter(pk=flag.pk, status=ContractorFlag.Status.OPEN).update(
-            status=status, decided_by=lead, reason=text, decided_at=now
-        )
+        decided = ContractorFlag.objects.filter(pk=flag.pk, status=ContractorFlag.Status.OPEN).filter(
+            scope or Q()).update(status=status, decided_by=lead, reason=text, decided_at=now)
         if not decided:
+            if scope is not None and not ContractorFlag.objects.filter(pk=flag.pk).filter(scope).exists():
+                raise NotFound("No such flag among the people and projects you lead.")
             flag.refresh_from_db()
             raise Conflict(f"This flag was already decided ({flag.get_status_display().lower()}).",
                            code="flag_already_decided")
@@ -151,18 +165,21 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
     return flag
 
 
-def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | None = None) -> ContractorPause:
-    """End a pause: the contractor may claim on the project again."""
-    if lead.role not in (Role.LEAD, Role.ADMIN) or not lead.is_active:
-        raise Forbidden("Only team leads and admins lift pauses.", code="not_a_lead")
+def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | None = None,
+               scope: Q | None = None) -> ContractorPause:
+    """End a pause: the contractor may claim on the project again. `scope` as for `flag_decide`
+    (over ContractorPause rows), required for a team lead."""
+    _check_authority(lead, scope, "lift pauses")
     text = clean_written_reason(reason, "reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS,
                                 "Lifting a pause")
     now = now or timezone.now()
     with transaction.atomic():
-        lifted = ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).update(
+        lifted = ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).filter(scope or Q()).update(
             lifted_at=now, lifted_by=lead, lift_reason=text
         )
         if not lifted:
+            if scope is not None and not ContractorPause.objects.filter(pk=pause.pk).filter(scope).exists():
+                raise NotFound("No such pause among the people and projects you lead.")
             raise Conflict("This pause was already lifted.", code="pause_already_lifted")
         ReviewEvent.objects.create(
             kind=ReviewEvent.Kind.PAUSE_LIFTED, actor=lead, flag_id=pause.flag_id, at=now, data={"reason": text}

@@ -39,6 +39,7 @@ from projects.models import Batch
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_open_for_draw, fair_share_caps_derive
 from taskhub.formats import local_time
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from ..errors import LotteryError
@@ -250,7 +251,7 @@ def lottery_allocate(*, batch_id: int, seed: int | None = None, now: datetime | 
             slots_total=slots, claims_created=created, fair_share_cap=batch.fair_share_cap,
             duration_ms=int((time.perf_counter() - started) * 1000), allocated_at=now,
         )
-        transaction.on_commit(lambda: tasks.lottery_notify_results.delay(batch_id=batch_id))
+        enqueue(tasks.lottery_notify_results, batch_id=batch_id)
     return allocation
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from projects.errors import BatchStateError
 from projects.models import Batch
 from projects.services import batch_check_releasable, batch_open, batches_open_due
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from .lottery import lottery_allocate, lottery_batches_due
@@ -34,5 +35,5 @@ def batches_release_due(*, now: datetime | None = None) -> list[int]:
     every due lottery batch, each in a task of its own (drawn once, whoever runs it first)."""
     opened = batches_open_due(now=now)
     for batch_id in lottery_batches_due(now=now):
-        tasks.lottery_allocate.delay(batch_id=batch_id)
+        enqueue(tasks.lottery_allocate, batch_id=batch_id)
     return opened

@@ -9,18 +9,18 @@ from accounts.access import contractor_required, lead_required
 from projects import selectors as project_selectors
 from projects.models import Batch
 from taskhub.errors import DomainError
+from taskhub.parsing import whole_number
 
 from .. import selectors, services
 from ..errors import LotteryError
 
 
 def _requested(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise LotteryError(f"{raw[:20]!r} is not a number of tasks.", code="invalid_request", field="requested")
-    return int(raw)
+    """How many tasks the contractor asks for (blank: as many as allowed); the service checks the cap."""
+    shown = (raw or "").strip()[:20]
+    return whole_number(raw, field="requested", minimum=1, maximum=32767, required=False, error=LotteryError,
+                        message=f"{shown!r} is not a number of tasks: give a whole number from 1, or leave it blank "
+                                "to ask for as many as you may.")
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Role, User
 from projects.models import Project
 from taskhub.money import quantize
+from taskhub.parsing import text
 
 from ..errors import LedgerError
 from ..models import LedgerEntry
@@ -56,11 +57,9 @@ def _manual_entry(
 ) -> LedgerEntry:
     amount = parse_amount(amount)
     currency = parse_currency(currency)
-    reason = (reason or "").strip()
+    reason = text(reason, field="reason", max_length=500, error=LedgerError)
     if not reason:
         raise LedgerError("Give a reason; the contractor sees it on their statement.", field="reason")
-    if len(reason) > 500:
-        raise LedgerError("Keep the reason under 500 characters.", field="reason")
     if contractor.role != Role.CONTRACTOR:
         raise LedgerError(f"{contractor} is not a contractor; only contractors earn.", field="contractor")
     key = f"{kind}:manual:{idempotency_key or uuid.uuid4().hex}"

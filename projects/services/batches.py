@@ -22,6 +22,8 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import notifications_create_many
 from taskhub.formats import local_time
+from taskhub.outbox import enqueue
+from taskhub.parsing import moment, text
 
 from .. import tasks
 from ..errors import BatchStateError
@@ -31,6 +33,7 @@ from .webhooks import webhooks_emit
 
 S = Batch.Status
 P = Batch.Policy
+URGENT_REASON_MAX = Batch._meta.get_field("urgent_reason").max_length
 
 # A fair-share batch without a fixed cap gets ceil(slots / eligible contractors), written
 # in the same transaction that opens it, so no claim ever sees an open batch without a cap.
@@ -103,10 +106,15 @@ def batch_schedule(
     now = now or timezone.now()
     if release_at is None or timezone.is_naive(release_at):
         raise BatchStateError("Give the release time with its time zone.", field="release_at")
+    # Within the years every page can show in every time zone (a year 9999 release is year 10000 east
+    # of UTC); the reservation window and the reason are checked the same way.
+    release_at = moment(release_at, field="release_at", error=BatchStateError)
+    if reservation_opens_at is not None and not timezone.is_naive(reservation_opens_at):
+        reservation_opens_at = moment(reservation_opens_at, field="reservation_opens_at", error=BatchStateError)
+    urgent_reason = text(urgent_reason, field="urgent_reason", max_length=URGENT_REASON_MAX, error=BatchStateError)
     if release_at <= now:
         raise BatchStateError("The release time must be in the future.", field="release_at")
     _check_policy(batch)
-    urgent_reason = (urgent_reason or "").strip()
     notice = settings.TASKHUB_RELEASE_MIN_NOTICE
     hours = notice.total_seconds() / 3600
     if release_at - now < notice:
@@ -124,8 +132,6 @@ def batch_schedule(
                 code="release_urgent", field="urgent_reason",
             )
     is_urgent = bool(urgent and release_at - now < notice)
-    if len(urgent_reason) > Batch._meta.get_field("urgent_reason").max_length:
-        raise BatchStateError("Keep the urgent reason to 500 characters.", field="urgent_reason")
     opens_at = None
     if batch.release_policy == P.LOTTERY:
         if reservation_opens_at is not None and timezone.is_naive(reservation_opens_at):
@@ -147,7 +153,7 @@ def batch_schedule(
         if not scheduled:
             raise BatchStateError(f"A {batch.get_status_display().lower()} batch cannot be scheduled.")
         batch_id, when = batch.pk, release_at.isoformat()
-        transaction.on_commit(lambda: tasks.batch_announce_release.delay(batch_id=batch_id, release_at=when))
+        enqueue(tasks.batch_announce_release, batch_id=batch_id, release_at=when)
     return batch
 
 

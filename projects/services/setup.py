@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from taskhub.parsing import text
+
 from ..errors import ProjectSetupError
 from ..models import GRADE_POLICY_FIELDS, Batch, GradePolicy, Project
 from .policies import grade_policy_set
@@ -90,12 +92,17 @@ def project_update(*, project: Project, updated_by, fields: dict, grade_policy: 
     return locked
 
 
-def batch_create_draft(*, project: Project, name: str, created_by) -> Batch:
-    name = (name or "").strip()
+def batch_name_clean(*, project: Project, name: str) -> str:
+    """The name of a new batch of `project`, or the refusal naming `batch_name` (or `project`)."""
+    name = text(name, field="batch_name", max_length=Batch._meta.get_field("name").max_length,
+                error=ProjectSetupError)
     if not name:
         raise ProjectSetupError.at("batch_name", "Name the batch.")
-    if len(name) > Batch._meta.get_field("name").max_length:
-        raise ProjectSetupError.at("batch_name", "Keep the batch name to 200 characters.")
     if project.status == Project.Status.ARCHIVED:
         raise ProjectSetupError.at("project", "An archived project takes no new batches.")
+    return name
+
+
+def batch_create_draft(*, project: Project, name: str, created_by) -> Batch:
+    name = batch_name_clean(project=project, name=name)
     return Batch.objects.create(project=project, name=name, status=Batch.Status.DRAFT, created_by=created_by)

@@ -388,7 +388,7 @@ def test_a_closed_batch_stays_closed_when_its_last_claims_are_submitted(project,
 # --- a lead's pause -------------------------------------------------------------------------
 
 
-def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, batch, contractor, lead):
+def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, batch, contractor, admin_user):
     from decimal import Decimal
 
     from annotations.models import ContractorFlag
@@ -400,7 +400,7 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
     flag = ContractorFlag.objects.create(contractor=contractor, project=project, average=Decimal("1.50"),
                                          threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now())
     reason = "Several answers ignored the rubric; please reread the instructions."
-    flag_decide(flag=flag, lead=lead, decision="pause", reason=reason)
+    flag_decide(flag=flag, lead=admin_user, decision="pause", reason=reason)
 
     with pytest.raises(NotQualified) as excinfo:
         task_claim_next(contractor=contractor, project=project)
@@ -411,7 +411,7 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
     # Other projects are unaffected.
     assert task_claim_next(contractor=contractor, project=other_batch.project) is not None
 
-    pause_lift(pause=contractor.pauses.get(), lead=lead, reason="Reread the guide and passed the quiz again.")
+    pause_lift(pause=contractor.pauses.get(), lead=admin_user, reason="Reread the guide and passed the quiz again.")
     assert task_claim_next(contractor=contractor, project=project) is not None
 
 
