@@ -238,7 +238,7 @@ def batch_schedule(request, batch_id):
     form = ScheduleReleaseForm(request.POST or None, initial=initial)
     release_at = batch.release_at
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
         release_at = data["release_at"]
         try:
             services.batch_schedule_release(

@@ -22,7 +22,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Foreign keys are checked at once (not at commit), so the ALTER TABLEs that follow in this
+# migration's transaction find no pending trigger events on the tables these statements touch.
 FORWARDS = """
+SET CONSTRAINTS ALL IMMEDIATE;
+
 UPDATE annotations_claim c SET source = 'draw'
 FROM projects_batch b
 WHERE b.id = c.batch_id AND b.release_policy = 'lottery' AND b.allocated_at IS NOT NULL
@@ -46,12 +50,16 @@ WHERE source = 'draw' AND status IN ('active', 'submitted', 'expired', 'released
 INSERT INTO annotations_batchdemand (batch_id, contractor_id, reason, recorded_at)
 SELECT batch_id, contractor_id, 'opted_in', created_at FROM annotations_lotteryentry
 ON CONFLICT (batch_id, contractor_id) DO NOTHING;
+
+SET CONSTRAINTS ALL DEFERRED;
 """
 
 BACKWARDS = """
+SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE annotations_claim SET status = 'active', deadline = reserved_until WHERE status = 'reserved';
 UPDATE annotations_claim SET status = 'expired' WHERE status = 'lapsed';
 UPDATE annotations_claim SET deadline = COALESCE(reserved_until, claimed_at) WHERE deadline IS NULL;
+SET CONSTRAINTS ALL DEFERRED;
 """
 
 

@@ -116,7 +116,7 @@ WITH slots AS (
 ), run AS (
     SELECT batch_id, t, d,
            sum(d) OVER (PARTITION BY batch_id ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS held,
-           row_number() OVER (PARTITION BY batch_id ORDER BY t DESC, d DESC) AS from_end
+           sum(d) OVER (PARTITION BY batch_id) AS held_now
     FROM ev
 ), last_submit AS (
     SELECT batch_id, max(finished_at) AS t FROM annotations_claim
@@ -124,7 +124,7 @@ WITH slots AS (
 )
 SELECT s.batch_id, s.n,
        min(r.t) FILTER (WHERE r.held >= s.n),
-       CASE WHEN bool_or(r.from_end = 1 AND r.held >= s.n) THEN max(r.t) FILTER (WHERE r.d = 1 AND r.held >= s.n) END,
+       CASE WHEN bool_or(r.held_now >= s.n) THEN max(r.t) FILTER (WHERE r.d = 1 AND r.held >= s.n) END,
        CASE WHEN s.done THEN ls.t END
 FROM slots s
 LEFT JOIN run r ON r.batch_id = s.batch_id

@@ -33,8 +33,9 @@ def batch(project):
 
 
 def _claimed(task: Task) -> int:
-    """Active plus submitted claims as stored, to compare with the task's counter."""
-    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")).count()
+    """Reserved, active and submitted claims as stored, to compare with the task's counter."""
+    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")
+                                                  | Q(status="reserved")).count()
 
 
 def _assert_counters_true():
