@@ -129,9 +129,11 @@ def population(size: int, dormant: bool, seed: int) -> list[Person]:
                 break
             roll -= share
         zones, weights = zip(*ZONES[region], strict=True)
-        people.append(Person(index=i, region=region, zone=rng.choices(zones, weights)[0], night=False, dormant=False,
-                             every=rng.uniform(1, 3), wake=8 + rng.uniform(-0.5, 0.5), sleep=23 + rng.uniform(-0.5, 0.5),
-                             rng=random.Random(seed * 7919 + i)))
+        people.append(Person(
+            index=i, region=region, zone=rng.choices(zones, weights)[0], night=False, dormant=False,
+            every=rng.uniform(1, 3), wake=8 + rng.uniform(-0.5, 0.5), sleep=23 + rng.uniform(-0.5, 0.5),
+            rng=random.Random(seed * 7919 + i),
+        ))
     order = list(range(size))
     rng.shuffle(order)
     for i in order[: size // 10]:
@@ -173,8 +175,9 @@ def gini(values: list[int]) -> float:
 class Simulation:
     """One policy, one population, one release hour: returns the figures."""
 
-    def __init__(self, *, policy: str, people: list[Person], release: datetime, tag: str, admin):
+    def __init__(self, *, policy: str, people: list[Person], release: datetime, tag: str, admin, periods=None):
         self.policy, self.people, self.release, self.tag, self.admin = policy, people, release, tag, admin
+        self.periods = periods or {}
         self.events: list = []
         self.sequence = 0
         self.free = 0
@@ -203,7 +206,7 @@ class Simulation:
         )
         start = self.release - SCHEDULE_AHEAD
         batch_schedule_release(batch=batch, scheduled_by=self.admin, release_at=self.release, now=start,
-                               **POLICIES[self.policy])
+                               **POLICIES[self.policy], **self.periods)
         self.batch = Batch.objects.get(pk=batch.pk)
         self.start = start
 
@@ -359,6 +362,8 @@ class Simulation:
     # --- figures --------------------------------------------------------------------------
 
     def measure(self) -> dict:
+        from django.db import connection
+
         from annotations.models import Claim
         from annotations.selectors import batch_fairness_report
 
@@ -385,6 +390,19 @@ class Simulation:
         mean_early = sum(early) / len(early) if early else 0.0
         mean_late = sum(late) / len(late) if late else 0.0
         night = sum(got[p.user.pk] for p in self.people if p.night)
+        nights = [got[p.user.pk] for p in looked if p.night]
+        days = [got[p.user.pk] for p in looked if not p.night]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """SELECT c.contractor_id, count(*) FROM annotations_claim c
+                   JOIN accounts_user u ON u.id = c.contractor_id
+                   WHERE c.batch_id = %s AND (c.source = 'claim' OR c.opened_at IS NOT NULL)
+                     AND EXTRACT(HOUR FROM (CASE WHEN c.source = 'draw' THEN c.opened_at ELSE c.claimed_at END)
+                                 AT TIME ZONE u.timezone) < 6
+                   GROUP BY 1""", [self.batch.pk])
+            night_taken = dict(cursor.fetchall())
+        night_looker = {p.user.pk for p in self.people if p.night}
+        by_day_people = sum(n for pk, n in night_taken.items() if pk not in night_looker)
         figures = {
             "policy": self.policy, "looked": len(looked), "got_any": share_any(looked), "gini": gini(tasks),
             "night_taken": report["night_percent"], "americas_any": regions["americas"]["got_any"],
@@ -392,7 +410,9 @@ class Simulation:
             "early": len(early), "late": len(late), "night_share": 100 * night / total if total else 0.0,
             "handed_out": report["hours_to_fully_handed_out"], "for_good": report["hours_to_handed_out_for_good"],
             "exhausted": report["hours_to_exhausted"], "report": report, "total": total, "calls": self.calls,
-            "max": max(tasks) if tasks else 0,
+            "max": max(tasks) if tasks else 0, "night_by_day_people": by_day_people,
+            "night_advantage": ((sum(nights) / len(nights)) / (sum(days) / len(days))
+                                if nights and days and sum(days) else float("inf")),
         }
         if self.policy.startswith("lottery"):
             figures["kept"] = report["kept_wins_percent"]
@@ -473,11 +493,14 @@ def print_table(title: str, rows: list[dict]):
         print(f"| {POLICY_LABEL[r['policy']]} | {pct(r['got_any'])} | {r['gini']:.2f} | {pct(r['night_taken'])} "
               f"| {pct(r['americas_any'])} |")
     print("\nper region: got any (of those who looked) / share of all tasks / mean tasks per person")
-    print("| policy | " + " | ".join(REGION_LABEL[k] for k in ("americas", "emea", "apac")) + " | night tenth's share |")
-    print("|---|---|---|---|---|")
+    regions = " | ".join(REGION_LABEL[k] for k in ("americas", "emea", "apac"))
+    print(f"| policy | {regions} | night tenth's share of tasks | night tasks by day people | night tenth's mean "
+          "over others' |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         cells = [f"{g['got_any']:.1f}% / {g['tasks']:.1f}% / {g['mean']:.2f}" for g in r["regions"].values()]
-        print(f"| {POLICY_LABEL[r['policy']]} | " + " | ".join(cells) + f" | {r['night_share']:.1f}% |")
+        print(f"| {POLICY_LABEL[r['policy']]} | " + " | ".join(cells) + f" | {r['night_share']:.1f}% "
+              f"| {r['night_by_day_people']} | {r['night_advantage']:.2f} |")
     print("\nthe fairness report's own figures (over everyone who wanted work) and the pace")
     print("| policy | wanted work (sim: looked) | got any | Gini | min/median/max | lapsed | handed out "
           "(for good) | exhausted | service calls |")
@@ -524,6 +547,10 @@ def main() -> int:
     parser.add_argument("--policies", default=",".join(POLICIES))
     parser.add_argument("--population", choices=["both", "all", "dormant"], default="both")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--reservation-hours", type=float, default=None,
+                        help="the lottery's reservation period (default: the batch default, 24)")
+    parser.add_argument("--horizon-hours", type=float, default=None,
+                        help="the fair-share horizon (default: the batch default, 24)")
     args = parser.parse_args()
 
     import logging
@@ -542,11 +569,17 @@ def main() -> int:
     payout_tasks.earnings_recompute.delay = lambda **kwargs: None  # pay is not what is measured
 
     release_hours = [int(h) for h in args.hours.split(",") if h.strip()]
+    periods = {}
+    if args.reservation_hours is not None:
+        periods["reservation_period"] = timedelta(hours=args.reservation_hours)
+    if args.horizon_hours is not None:
+        periods["fair_share_horizon"] = timedelta(hours=args.horizon_hours)
     policies = [p for p in args.policies.split(",") if p in POLICIES]
     populations = {"both": [False, True], "all": [False], "dormant": [True]}[args.population]
     print(f"fairness: {args.contractors:,} contractors, {args.tasks:,} tasks (overlap 1), release at "
-          f"{', '.join(f'{h:02d}:00' for h in release_hours)} UTC, {OBSERVE.total_seconds() / 3600:g} h observed; "
-          "the machine may be shared (figures are simulated time, the wall clock only says how long it took)")
+          f"{', '.join(f'{h:02d}:00' for h in release_hours)} UTC, {OBSERVE.total_seconds() / 3600:g} h observed"
+          f"{'; ' + ', '.join(f'{k} {v}' for k, v in periods.items()) if periods else ''}; the machine may be "
+          "shared (figures are simulated time, the wall clock only says how long it took)")
     failures = 0
     started_all = time.perf_counter()
     for dormant in populations:
@@ -561,7 +594,8 @@ def main() -> int:
                     reset(people, args.seed)
                     started = time.perf_counter()
                     sim = Simulation(policy=policy, people=people, release=RELEASE_DAY + timedelta(hours=hour),
-                                     tag=f"{tag}-{policy}-{hour}".replace("_", "-"), admin=admin)
+                                     tag=f"{tag}-{policy}-{hour}".replace("_", "-"), admin=admin,
+                                     periods=periods)
                     try:
                         rows.append(sim.run(args.tasks))
                     finally:

@@ -164,6 +164,16 @@ def claim_submit(request, claim_id):
     messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
         return redirect("work:dashboard")
+    # A winner's own reservations on the project come before anything new.
+    reserved = selectors.claims_held_for(user=request.user).filter(project=claim.project,
+                                                                   status=claim.Status.RESERVED).first()
+    if reserved is not None:
+        try:
+            services.claim_open(claim=reserved, contractor=request.user)
+        except DomainError:
+            reserved = None
+        else:
+            return redirect("work:claim", claim_id=reserved.pk)
     next_claim = services.task_claim_next(contractor=request.user, project=claim.project)
     if next_claim is None:
         return render(request, "work/nothing_left.html", {"project": claim.project})

@@ -240,6 +240,16 @@ class TestDashboard:
         assert "Handed back" in response.content.decode()
         assert Claim.objects.get(pk=second.pk).status == "released"
 
+    def test_submit_and_next_opens_the_winners_next_reservation(self, client_for):
+        batch, (winner, _), _ = drawn(now=timezone.now())
+        first, second, _third = wins(winner, batch)
+        client = client_for(winner)
+        client.post(reverse("work:open", args=[first.pk]))
+        response = client.post(reverse("work:submit", args=[first.pk]),
+                               {"choice": "A", "strength": "clear", "reason": "A answers the question."})
+        assert response.status_code == 302 and response["Location"] == reverse("work:claim", args=[second.pk])
+        assert Claim.objects.get(pk=second.pk).status == "active"
+
     def test_a_reserved_task_page_sends_you_to_start_it(self, client_for):
         batch, (winner, _), _ = drawn(now=timezone.now())
         response = client_for(winner).get(reverse("work:claim", args=[wins(winner, batch)[0].pk]), follow=True)
