@@ -231,13 +231,13 @@ class ScheduleReleaseForm(forms.Form):
                   "from demand, on the schedule below.",
     )
     fair_share_horizon = HoursField(
-        required=False, label="Fair share: horizon (hours)",
-        help_text="The cap relaxes over this time and is gone at its end, so the whole batch is handed out. At "
-                  "least the release notice.",
+        required=False, label="Cap horizon (hours)",
+        help_text="Fair share: the cap relaxes over this time and is gone at its end, so the whole batch is "
+                  "handed out. At least the release notice.",
     )
     fair_share_relax_every = HoursField(
-        required=False, label="Fair share: relax every (hours)",
-        help_text="From half the horizon on, the cap is recomputed from demand (and grows) this often.",
+        required=False, label="Cap relaxes every (hours)",
+        help_text="Fair share: from half the horizon on, the cap is recomputed from demand (and grows) this often.",
     )
     fallback_policy = forms.ChoiceField(
         choices=[(P.FAIR_SHARE, P.FAIR_SHARE.label), (P.FIRST_COME, P.FIRST_COME.label)], initial=P.FAIR_SHARE,

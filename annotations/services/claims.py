@@ -393,6 +393,13 @@ def _refusal(claim: Claim, now: datetime) -> ClaimError:
         return ClaimError("This task was already submitted.", code="already_submitted")
     if status == Claim.Status.RELEASED:
         return ClaimError("You released this task, so it can no longer be submitted.", code="claim_released")
+    if status == Claim.Status.RESERVED and claim.reserved_until > now:
+        return ClaimError("This task is reserved for you: start it first (the time to finish it starts then).",
+                          code="claim_not_opened")
+    if status in (Claim.Status.RESERVED, Claim.Status.LAPSED) or claim.deadline is None:
+        local = timezone.localtime(claim.reserved_until, claim.contractor.tzinfo)
+        return ClaimError(f"Your reservation of this task ended at {local:%Y-%m-%d %H:%M %Z} before it was started.",
+                          code="reservation_lapsed")
     # Expired, or past the deadline and not yet swept.
     local = timezone.localtime(claim.deadline, claim.contractor.tzinfo)
     return ClaimError(
@@ -417,7 +424,7 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
             status=Claim.Status.SUBMITTED, finished_at=now
         )
         if not submitted:
-            claim.refresh_from_db(fields=["status", "deadline"])
+            claim.refresh_from_db(fields=["status", "deadline", "reserved_until"])
             raise _refusal(claim, now)
         # Heartbeats stop at the status change above, so the total is final now.
         claim.refresh_from_db(fields=["active_seconds"])

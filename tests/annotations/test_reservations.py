@@ -273,3 +273,15 @@ class TestApi:
         assert opened["status"] == "active" and opened["deadline"] and opened["payload"]["prompt"]
         refused = client.post(reverse("api-claim-open", args=[999999]))
         assert refused.status_code == 404
+
+    def test_submitting_a_win_before_starting_it_is_a_clear_refusal(self, client_for):
+        batch, (winner, _), drawn_at = drawn(now=timezone.now())
+        first, second, _third = wins(winner, batch)
+        client = client_for(winner)
+        response = client.post(reverse("api-claim-submit", args=[first.pk]), {"answer": ANSWER},
+                               content_type="application/json")
+        assert response.status_code == 409 and response.json()["code"] == "claim_not_opened"
+        with pytest.raises(ClaimError, match="reservation of this task ended") as exc:
+            claim_submit(claim=second, contractor=winner, answer=ANSWER, now=drawn_at + timedelta(hours=25))
+        assert exc.value.code == "reservation_lapsed"
+        assert not Claim.objects.filter(contractor=winner).exclude(status="reserved").exists()
