@@ -252,7 +252,8 @@ class Batch(models.Model):
         null=True, blank=True, help_text="Most claims one contractor may hold from this batch (fair share)."
     )
     fair_share_cap_derived = models.BooleanField(
-        default=False, help_text="The cap was derived at release from the slots and the eligible contractors."
+        default=False, help_text="The cap is derived (the equal share at release, then the demand share on the "
+                                 "published schedule), not fixed by an admin."
     )
     # The cap schedule (see `fair_share_steps`): the step last applied, and when the cap ends.
     fair_share_step = models.PositiveSmallIntegerField(

@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='batch',
+            name='fair_share_cap_derived',
+            field=models.BooleanField(default=False, help_text='The cap is derived (the equal share at release, then the demand share on the published schedule), not fixed by an admin.'),
+        ),
         migrations.AddField(
             model_name='batch',
             name='fair_share_ends_at',
