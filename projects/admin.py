@@ -196,7 +196,7 @@ class BatchAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "status", "release_policy", "task_count", "release_at", "released_at"]
     list_filter = ["status", "release_policy", "project"]
     list_select_related = ["project"]
-    readonly_fields = ["status", "released_at", "closed_at", "created_at"]
+    readonly_fields = ["status", "released_at", "closed_at", "created_at", "fair_share_step", "fair_share_ends_at"]
     actions = ["schedule", "close"]
     inlines = [TaskImportInline]
 

@@ -1,7 +1,9 @@
 """Projects and what they pay (rate history, grade policies), qualifications, batches with their
 release settings, tasks and task imports."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -212,6 +214,23 @@ class GradePolicy(models.Model):
         return f"Grade policy of {self.project}"
 
 
+class CapStep(NamedTuple):
+    """One step of a fair-share batch's published cap schedule, `offset` after its release.
+
+    kinds: `equal_share` (at release: the slots over the eligible contractors, or the admin's fixed
+    cap), `demand` (the demand share, and at least one more than before), `returned` (a lottery's
+    reservations have ended: the demand share for what came back), `end` (no cap from then on).
+    """
+
+    offset: timedelta
+    kind: str
+
+
+DEFAULT_RESERVATION_PERIOD = timedelta(hours=24)
+DEFAULT_FAIR_SHARE_HORIZON = timedelta(hours=24)
+DEFAULT_FAIR_SHARE_RELAX_EVERY = timedelta(hours=4)
+
+
 class Batch(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -233,14 +252,37 @@ class Batch(models.Model):
         null=True, blank=True, help_text="Most claims one contractor may hold from this batch (fair share)."
     )
     fair_share_cap_derived = models.BooleanField(
-        default=False, help_text="The cap was derived at release from the slots and the eligible contractors."
+        default=False, help_text="The cap is derived (the equal share at release, then the demand share on the "
+                                 "published schedule), not fixed by an admin."
     )
-    # What happens to a lottery batch's tasks that nobody won (first come or fair share).
+    # The cap schedule (see `fair_share_steps`): the step last applied, and when the cap ends.
+    fair_share_step = models.PositiveSmallIntegerField(
+        default=0, help_text="Index of the last step of the cap schedule applied (0: the cap set at release)."
+    )
+    fair_share_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set at release: from then on the fair-share cap no longer applies."
+    )
+    fair_share_horizon = models.DurationField(
+        default=DEFAULT_FAIR_SHARE_HORIZON,
+        help_text="Fair share: the cap relaxes over this time after release and is gone at its end.",
+    )
+    fair_share_relax_every = models.DurationField(
+        default=DEFAULT_FAIR_SHARE_RELAX_EVERY,
+        help_text="Fair share: from half the horizon on, the cap is recomputed (and grows) this often.",
+    )
+    # What happens to a lottery batch's tasks that nobody won, were handed back or whose reservation
+    # lapsed (fair share unless the admin chose first come).
     fallback_policy = models.CharField(
         max_length=16,
         choices=[(Policy.FIRST_COME, Policy.FIRST_COME.label), (Policy.FAIR_SHARE, Policy.FAIR_SHARE.label)],
-        default=Policy.FIRST_COME,
-        help_text="Lottery batches: how tasks left over after the allocation are handed out.",
+        default=Policy.FAIR_SHARE,
+        help_text="Lottery batches: how tasks left over after the draw, handed back or not started in time are "
+                  "handed out.",
+    )
+    reservation_period = models.DurationField(
+        default=DEFAULT_RESERVATION_PERIOD,
+        help_text="Lottery batches: how long each win is held for its winner; the claim time starts when they "
+                  "open it.",
     )
     reservation_opens_at = models.DateTimeField(
         null=True, blank=True, help_text="Lottery batches: contractors may opt in from this time until release."
@@ -282,6 +324,11 @@ class Batch(models.Model):
             models.CheckConstraint(
                 condition=Q(is_urgent=False) | ~Q(urgent_reason=""), name="batch_urgent_has_reason"
             ),
+            models.CheckConstraint(
+                condition=Q(reservation_period__gt=timedelta(0)) & Q(fair_share_horizon__gt=timedelta(0))
+                & Q(fair_share_relax_every__gt=timedelta(0)),
+                name="batch_release_periods_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -303,6 +350,53 @@ class Batch(models.Model):
         if self.fair_share_cap and not self.fair_share_cap_derived:
             caps.append(self.fair_share_cap)
         return min(caps)
+
+    @property
+    def follows_fair_share(self) -> bool:
+        """Claims from this batch are capped per person (now, or after its lottery draw)."""
+        return self.release_policy == self.Policy.FAIR_SHARE or (
+            self.release_policy == self.Policy.LOTTERY and self.fallback_policy == self.Policy.FAIR_SHARE
+        )
+
+    def fair_share_steps(self) -> list[CapStep]:
+        """The published cap schedule, as offsets from the release (the same for every batch with
+        these settings; `annotations.services.release.fair_share_caps_relax` applies it).
+
+        A fixed cap holds until the end; a derived one starts at the equal share, stays there for
+        the first half of the horizon (every time zone has a morning in it), then is recomputed every
+        `fair_share_relax_every`. A lottery's cap also steps when its reservations end, and ends no
+        sooner than one relax period after that, so what comes back is shared, never first come.
+        """
+        if not self.follows_fair_share:
+            return []
+        horizon, every = self.fair_share_horizon, self.fair_share_relax_every
+        end = horizon
+        returned = None
+        if self.release_policy == self.Policy.LOTTERY:
+            returned = self.reservation_period
+            end = max(end, returned + every)
+        steps = [CapStep(timedelta(0), "equal_share")]
+        if self.fair_share_cap_derived or self.fair_share_cap is None:
+            offset = horizon / 2
+            while offset < end:
+                steps.append(CapStep(offset, "demand"))
+                offset += every
+            if returned is not None and returned < end:
+                steps = [s for s in steps if s.offset != returned] + [CapStep(returned, "returned")]
+                steps.sort(key=lambda step: step.offset)
+        steps.append(CapStep(end, "end"))
+        return steps
+
+    def fair_share_step_due(self, now: datetime) -> int:
+        """Index of the latest step of the schedule due at `now` (0 before any relaxation)."""
+        if self.released_at is None:
+            return 0
+        elapsed = now - self.released_at
+        due = 0
+        for index, step in enumerate(self.fair_share_steps()):
+            if step.offset <= elapsed:
+                due = index
+        return due
 
     def reservation_is_open(self, now) -> bool:
         return (

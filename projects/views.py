@@ -226,33 +226,55 @@ def import_progress(request, import_id):
 # --- Releases -------------------------------------------------------------------------------
 
 
+_PERIODS = ("reservation_period", "fair_share_horizon", "fair_share_relax_every")
+
+
 @admin_required
 def batch_schedule(request, batch_id):
+    """Schedule a release and its policy; the page shows the fair-share cap schedule the settings
+    publish (for the posted settings after a refusal)."""
     batch = get_object_or_404(Batch.objects.select_related("project", "urgent_by", "scheduled_by"), pk=batch_id)
     initial = {
         "release_at": batch.release_at, "release_policy": batch.release_policy,
         "fair_share_cap": None if batch.fair_share_cap_derived else batch.fair_share_cap,
         "fallback_policy": batch.fallback_policy, "lottery_max_per_person": batch.lottery_max_per_person,
         "reservation_opens_at": batch.reservation_opens_at,
+        **{name: getattr(batch, name) for name in _PERIODS},
     }
     form = ScheduleReleaseForm(request.POST or None, initial=initial)
+    release_at = batch.release_at
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        release_at = data["release_at"]
         try:
             services.batch_schedule_release(
                 batch=batch, scheduled_by=request.user, release_at=data["release_at"],
                 release_policy=data["release_policy"], fair_share_cap=data["fair_share_cap"],
                 fallback_policy=data["fallback_policy"], lottery_max_per_person=data["lottery_max_per_person"],
                 reservation_opens_at=data["reservation_opens_at"], urgent=data["urgent"],
-                urgent_reason=data["urgent_reason"],
+                urgent_reason=data["urgent_reason"], **{name: data[name] for name in _PERIODS},
             )
         except DomainError as exc:
             apply_to_forms([form], exc)
+            # Show the schedule the refused settings would publish (the batch row is unchanged).
+            batch.refresh_from_db()
+            _preview_settings(batch, data)
         else:
             messages.success(request, f"{batch.name} is scheduled; eligible contractors are being notified.")
             return redirect("manage:home")
-    return render(request, "manage/schedule.html", {"batch": batch, "form": form},
+    schedule = selectors.batch_cap_schedule(batch=batch, release_at=release_at)
+    return render(request, "manage/schedule.html", {"batch": batch, "form": form, "schedule": schedule},
                   status=400 if form.errors else 200)
+
+
+def _preview_settings(batch: Batch, data: dict) -> None:
+    batch.release_policy = data["release_policy"]
+    batch.fallback_policy = data["fallback_policy"]
+    batch.fair_share_cap, batch.fair_share_cap_derived = data["fair_share_cap"], False
+    for name in _PERIODS:
+        value = data[name]
+        if value is not None and value.total_seconds() > 0:
+            setattr(batch, name, value)
 
 
 # --- Calendar -------------------------------------------------------------------------------

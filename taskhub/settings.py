@@ -311,6 +311,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotations.tasks.claims_expire_overdue",
         "schedule": timedelta(minutes=1),
     },
+    "relax-fair-share-caps": {
+        "task": "annotations.tasks.fair_share_caps_relax",
+        "schedule": timedelta(minutes=1),
+    },
     "purge-stale-imports": {
         "task": "projects.tasks.task_imports_purge_files",
         "schedule": crontab(hour=3, minute=15),

@@ -39,7 +39,7 @@ def test_a_page_that_loses_the_database_answers_503_with_a_clear_message(signed_
 
 
 def test_the_api_answers_a_json_503_naming_the_service(signed_in, monkeypatch):
-    _fail_with(monkeypatch, work_api.selectors, "claims_active_for",
+    _fail_with(monkeypatch, work_api.selectors, "claims_held_for",
                redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379."))
     response = signed_in.get("/api/claims/")
     assert response.status_code == 503
@@ -55,7 +55,7 @@ def test_a_failure_outside_the_view_is_a_503_too(signed_in, monkeypatch):
 def test_anything_else_is_still_a_plain_500(signed_in, monkeypatch):
     _fail_with(monkeypatch, work_views.selectors, "projects_for_dashboard", ZeroDivisionError("a bug"))
     assert signed_in.get("/work/").status_code == 500
-    _fail_with(monkeypatch, work_api.selectors, "claims_active_for", ZeroDivisionError("a bug"))
+    _fail_with(monkeypatch, work_api.selectors, "claims_held_for", ZeroDivisionError("a bug"))
     response = signed_in.get("/api/claims/")
     assert response.status_code == 500 and response.json()["code"] == "server_error"
 

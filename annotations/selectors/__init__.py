@@ -1,7 +1,7 @@
 """Reads of the claim engine and of grading, with related rows joined: the contractor's own work
 (`work`), grading (`review`) and fair release (`release`)."""
 
-from .release import batch_fairness_report, lottery_entries_for
+from .release import batch_fairness_report, lottery_entries_for, project_fairness_report
 from .review import (
     agreement_figures,
     appeal_get_for_decider,
@@ -21,6 +21,7 @@ from .review import (
 from .work import (
     claim_get_for_user,
     claims_active_for,
+    claims_held_for,
     projects_for_dashboard,
     releases_for_contractor,
     submissions_for,
@@ -35,12 +36,14 @@ __all__ = [
     "calibration_items",
     "claim_get_for_user",
     "claims_active_for",
+    "claims_held_for",
     "contractor_pause_in_force",
     "current_reviews_with_final_grade",
     "flags_for_contractor",
     "flags_open",
     "lottery_entries_for",
     "pauses_in_force",
+    "project_fairness_report",
     "projects_for_dashboard",
     "releases_for_contractor",
     "review_next_for",

@@ -2,7 +2,8 @@
 
 A first-come or fair-share batch opens (`projects.services.batch_open`); a lottery batch opens
 with its draw (`lottery.lottery_allocate`). Either happens exactly once, whoever triggers it: an
-admin by hand, or beat at the release time.
+admin by hand, or beat at the release time. Both take `now`, so a simulation (bench/fairness.py)
+or a test drives them on its own clock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .lottery import lottery_allocate, lottery_batches_due
 
 
 def batch_release(*, batch: Batch, now: datetime | None = None) -> bool:
-    """Release the batch now. Returns False when someone else already released it."""
+    """Release the batch at `now` (default: this moment). Returns False when someone else already
+    released it."""
     batch_check_releasable(batch=batch)
     if batch.release_policy != Batch.Policy.LOTTERY:
         return batch_open(batch=batch, now=now)

@@ -33,8 +33,9 @@ def batch(project):
 
 
 def _claimed(task: Task) -> int:
-    """Active plus submitted claims as stored, to compare with the task's counter."""
-    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")).count()
+    """Reserved, active and submitted claims as stored, to compare with the task's counter."""
+    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")
+                                                  | Q(status="reserved")).count()
 
 
 def _assert_counters_true():
@@ -457,7 +458,8 @@ def test_after_a_failed_first_claim_the_statement_is_looked_up_not_prepared_twic
 
 def test_counting_active_claims_never_scans_the_expiry_index(project, batch, contractor):
     """With statistics taken when no claim was active, the cap check must still use the
-    contractor's own index, not filter every active claim through the smaller expiry index."""
+    contractor's own index of open holds (active and reserved), not filter every active claim
+    through the smaller expiry index or every reservation through the lapse index."""
     tasks = factories.make_tasks(batch, 400)
     others = factories.ContractorFactory.create_batch(40)
     Claim.objects.bulk_create(
@@ -475,8 +477,9 @@ def test_counting_active_claims_never_scans_the_expiry_index(project, batch, con
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
         plan = _plan(execute, args)
-        assert "claim_active_idx" in plan, mode
+        assert "claim_held_idx" in plan, mode
         assert "claim_deadline_idx" not in plan, mode
+        assert "claim_reserved_until_idx" not in plan, mode
     # The sweep still finds overdue claims through it.
     assert "claim_deadline_idx" in _plan(
         "SELECT id FROM annotations_claim WHERE status = 'active' AND deadline <= %s", [timezone.now()]

@@ -93,6 +93,7 @@ MATRIX: dict[str, Entry] = {
     "work:draft": Entry(NOBODY, "post", _claim, owner="other"),
     "work:submit": Entry(NOBODY, "post", _claim, owner="other"),
     "work:release": Entry(NOBODY, "post", _claim, owner="other"),
+    "work:open": Entry(NOBODY, "post", _claim, owner="other"),
     "work:appeal": Entry(NOBODY, "post", lambda w: {"review_id": w.review_other.pk}, owner="other"),
     "payouts:earnings": Entry(CONTRACTORS),
     "payouts:statement": Entry(NOBODY, "get", _payout, owner="other"),
@@ -102,6 +103,7 @@ MATRIX: dict[str, Entry] = {
     "api-claim-next": Entry(NOBODY, "post", _gated, owner="other", json=True),
     "api-claim-submit": Entry(NOBODY, "post", _claim, owner="other", json=True),
     "api-claim-release": Entry(NOBODY, "post", _claim, owner="other", json=True),
+    "api-claim-open": Entry(NOBODY, "post", _claim, owner="other", json=True),
     # Reviewers grade other people's work (never their own): that is their job.
     "review:queue": Entry(REVIEWERS),
     "review:next": Entry(REVIEWERS),
@@ -113,6 +115,9 @@ MATRIX: dict[str, Entry] = {
     # Team leads: their own sprints, and the flags and pauses of their people on their projects.
     "fairness:index": Entry(LEADS),
     "fairness:batch": Entry(LEADS, "get", lambda w: {"batch_id": w.lottery.pk}),
+    "fairness:project": Entry(LEADS, "get", lambda w: {"slug": w.shared.slug}),
+    "api-fairness-batch": Entry(LEADS, "get", lambda w: {"batch_id": w.lottery.pk}, json=True),
+    "api-fairness-project": Entry(LEADS, "get", lambda w: {"slug": w.shared.slug}, json=True),
     "lead:home": Entry(LEADS),
     "lead:sprints": Entry(LEADS),
     "lead:sprint_create": Entry(LEADS),

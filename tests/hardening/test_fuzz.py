@@ -295,8 +295,9 @@ NO_INPUT = {
     "api-claims", "api-schema", "api-docs", "api_token_revoke", "manage_data:export_detail",
     "manage_data:export_progress", "manage_data:export_download", "manage_data:batch_labels",
     "manage_data:batch_labels_compute", "api-admin-projects", "api-admin-webhook-deliveries",
-    "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels", "api-admin-import", "api-admin-export",
-    "api-admin-export-download",
+    "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels",
+    "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
+    "fairness:project", "api-fairness-batch", "api-fairness-project",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.
