@@ -161,6 +161,27 @@ class Command(BaseCommand):
                              "transcript": "A chime, then a low warbling tone."}) for i in range(8)
             ]),
             (self._project(
+                slug="street-objects", name="Street objects in photos", task_type="image_regions", overlap=1,
+                task_config={"labels": ["car", "person", "sign"], "iou_threshold": 0.5, "min_region_size": 6},
+                description="Box every car, person and road sign in street scenes.",
+                instructions="Drag to draw a box tight around each object, then pick its label (keys **1**-**3**). "
+                             "Arrow keys move the selected box; **e** switches them to resizing. If there is "
+                             "nothing to mark, tick *Nothing to mark*.",
+            ), "0.15", "per_task", [
+                (f"img-{i}", {"image_url": f"/static/demo/street-{1 + i % 3}.png", "width": 640, "height": 400})
+                for i in range(6)
+            ]),
+            (self._project(
+                slug="traffic-clips", name="Traffic in short clips", task_type="video_spans", overlap=1,
+                task_config={"labels": ["car passes", "person visible"], "iou_threshold": 0.5},
+                description="Mark when things happen in short traffic clips.",
+                instructions="Press **[** when it starts and **]** when it ends while the clip plays; step "
+                             "frame by frame with the arrow keys to be exact. **b** boxes the object on a frame.",
+            ), "22.00", "per_hour", [
+                (f"vid-{i}", {"video_url": "/static/demo/traffic.webm", "duration_seconds": 4.0, "fps": 25,
+                              "width": 320, "height": 180}) for i in range(4)
+            ]),
+            (self._project(
                 slug="short-fiction-review", name="Short fiction review", task_type="creative_eval", overlap=1,
                 rubric=[
                     {"key": "voice", "label": "Voice", "description": "Is the narration distinct and consistent?"},
