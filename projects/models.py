@@ -5,9 +5,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from . import task_types
 
@@ -520,3 +522,15 @@ class MediaFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def served_url(self) -> str:
+        return media_url(self.file.name)
+
+
+def media_url(name: str) -> str:
+    """Where a stored task medium is served: TaskHub's own view (byte ranges, signed-in people only) for
+    files in MEDIA_ROOT, the storage's URL (a signed one with S3) otherwise."""
+    if isinstance(default_storage, FileSystemStorage):
+        return reverse("media", args=[name])
+    return default_storage.url(name)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
@@ -355,7 +355,7 @@ def media_upload(request, project_id):
     return JsonResponse({
         "name": media.name, "kind": media.kind, "format": media.format, "width": media.width,
         "height": media.height, "duration_seconds": media.duration_seconds, "fps": media.fps,
-        "size_bytes": media.size_bytes, "url": media.file.url,
+        "size_bytes": media.size_bytes, "url": media.served_url,
     }, status=201)
 
 
@@ -367,7 +367,7 @@ def media_serve(request, path):
     """A task's image or clip from MEDIA_ROOT (with S3 the bucket serves them), to signed-in people
     only, with byte ranges so a video can seek. Other uploads (import files) are never served."""
     media = MediaFile.objects.filter(file=path).only("file", "content_type").first()
-    if media is None or not isinstance(default_storage, FileSystemStorage):
+    if media is None or media.served_url != request.path:
         raise Http404("No such media file.")
     try:
         handle = default_storage.open(media.file.name, "rb")

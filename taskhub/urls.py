@@ -1,7 +1,6 @@
 """The site's URLs: each app's pages under its own prefix. This module and seed_demo are the only
 places in taskhub that know the apps above it (see .importlinter)."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -34,6 +33,7 @@ urlpatterns = [
     path("api/docs/", public(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html")),
          name="api-docs"),
     path("admin/", admin.site.urls),
-    # Task images and clips in MEDIA_ROOT (an S3 bucket serves its own), to signed-in people only.
-    path(settings.MEDIA_URL.lstrip("/") + "<path:path>", project_views.media_serve, name="media"),
+    # Task images and clips in MEDIA_ROOT (an S3 bucket serves its own), to signed-in people only, with
+    # byte ranges. A path of its own, not MEDIA_URL: that also holds import files, which are never served.
+    path("media-files/<path:path>", project_views.media_serve, name="media"),
 ]

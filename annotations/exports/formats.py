@@ -325,7 +325,7 @@ _REGION_AREA = (
     "CASE WHEN r.region->>'shape' = 'polygon' THEN (SELECT abs(sum((p1->>0)::float8 * (p2->>1)::float8 "
     "- (p2->>0)::float8 * (p1->>1)::float8)) / 2 FROM jsonb_array_elements(r.region->'points') WITH ORDINALITY "
     "AS a(p1, i) JOIN jsonb_array_elements(r.region->'points') WITH ORDINALITY AS z(p2, j) "
-    "ON j = i % jsonb_array_length(r.region->'points') + 1) ELSE (b.x1 - b.x0) * (b.y1 - b.y0) END"
+    "ON j = i %% jsonb_array_length(r.region->'points') + 1) ELSE (b.x1 - b.x0) * (b.y1 - b.y0) END"
 )
 # COCO's segmentation: one flat [x1, y1, x2, y2, ...] polygon; a box as its four corners.
 _REGION_SEGMENTATION = (

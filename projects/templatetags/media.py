@@ -2,7 +2,8 @@
 numbers the review pages' SVG drawings need (server-rendered, so no script and no inline style)."""
 
 from django import template
-from django.core.files.storage import default_storage
+
+from projects.models import media_url
 
 register = template.Library()
 
@@ -15,7 +16,7 @@ def media_src(payload) -> str:
     if not isinstance(payload, dict):
         return ""
     if payload.get("media"):
-        return default_storage.url(payload["media"])
+        return media_url(payload["media"])
     return payload.get("image_url") or payload.get("video_url") or ""
 
 

@@ -135,7 +135,7 @@
       title.addEventListener("click", function () { select(i, true); });
       function number(which) {
         var input = document.createElement("input");
-        input.type = "number"; input.step = String(r3(1 / fps)); input.min = "0"; input.max = String(duration);
+        input.type = "number"; input.step = "any"; input.min = "0"; input.max = String(duration);
         input.value = s[which];
         input.setAttribute("aria-label", (which === "start" ? "Start" : "End") + " of span " + (i + 1) + " (s)");
         input.addEventListener("change", function () {

@@ -74,7 +74,7 @@ def test_what_is_not_an_accepted_image_or_video_is_refused_by_content(content, w
 def test_an_image_format_browsers_do_not_take_is_refused():
     out = io.BytesIO()
     Image.new("RGB", (8, 8)).save(out, "TIFF")
-    with pytest.raises(MediaRefused, match="is a TIFF image"):
+    with pytest.raises(MediaRefused, match=r"is a TIFF image"):
         media_inspect(io.BytesIO(out.getvalue()), name="scan.tiff")
 
 
@@ -84,13 +84,13 @@ def test_an_upload_is_stored_under_a_name_of_ours_and_a_duplicate_name_is_refuse
     media = media_file_create(project=image_project, uploaded_file=SimpleUploadedFile("cat photo.png", _png()))
     assert media.name == "cat photo.png" and media.file.name.startswith(f"task-media/{image_project.pk}/")
     assert (media_root / media.file.name).read_bytes() == _png()
-    with pytest.raises(MediaRefused, match="already has a file named cat photo.png"):
+    with pytest.raises(MediaRefused, match=r"already has a file named cat photo\.png"):
         media_file_create(project=image_project, uploaded_file=SimpleUploadedFile("cat photo.png", _png()))
     assert MediaFile.objects.count() == 1
 
 
 def test_a_video_is_refused_by_an_image_project_and_nothing_is_stored(image_project, media_root):
-    with pytest.raises(MediaRefused, match="is a video; this project's tasks need an image"):
+    with pytest.raises(MediaRefused, match=r"is a video; this project's tasks need an image"):
         media_file_create(project=image_project,
                           uploaded_file=SimpleUploadedFile("clip.png", (DEMO / "traffic.webm").read_bytes()))
     assert not MediaFile.objects.exists() and not (media_root / "task-media").exists()
@@ -98,7 +98,7 @@ def test_a_video_is_refused_by_an_image_project_and_nothing_is_stored(image_proj
 
 def test_a_file_over_the_limit_is_refused(image_project, settings):
     settings.TASKHUB_MEDIA_MAX_BYTES = 100
-    with pytest.raises(MediaRefused, match="the largest file accepted is 100 bytes"):
+    with pytest.raises(MediaRefused, match=r"the largest file accepted is 100 bytes"):
         media_file_create(project=image_project, uploaded_file=SimpleUploadedFile("big.png", _png(300, 300)))
 
 
@@ -124,7 +124,8 @@ def test_contractors_cannot_upload(client, image_project):
 def test_media_is_served_to_signed_in_people_with_byte_ranges_and_imports_are_not(client, video_project):
     media = media_file_create(project=video_project,
                               uploaded_file=SimpleUploadedFile("t.webm", (DEMO / "traffic.webm").read_bytes()))
-    url = media.file.url
+    url = media.served_url
+    assert url == f"/media-files/{media.file.name}"
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(factories.ContractorFactory())
     whole = client.get(url)
@@ -134,7 +135,7 @@ def test_media_is_served_to_signed_in_people_with_byte_ranges_and_imports_are_no
     assert part.status_code == 206 and part["Content-Range"].startswith("bytes 4-11/")
     assert part.content == (DEMO / "traffic.webm").read_bytes()[4:12]
     assert client.get(url, HTTP_RANGE="bytes=99999999-").status_code == 416
-    assert client.get(settings.MEDIA_URL + "imports/2026/01/tasks.jsonl").status_code == 404
+    assert client.get("/media-files/imports/2026/01/tasks.jsonl").status_code == 404
 
 
 # --- import rows that name uploaded files -----------------------------------------------------------------------

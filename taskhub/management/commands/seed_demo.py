@@ -5,6 +5,8 @@ It uses every app's services, as a user would; like taskhub/urls.py it sits abov
 from datetime import date, timedelta
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files import File
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from annotations import services as work
 from payouts.models import WageFloor
 from payouts.services import earnings_recompute, ledger_bonus_add, wage_floor_set
 from projects.models import Batch, GradePolicy, PayRate, Project, Task
-from projects.services import qualification_grant
+from projects.services import media_file_create, qualification_grant
 from sprints.models import Sprint, SprintMember
 from sprints.services import announcement_post
 from taskhub.demo import DEMO_PASSWORD, DEMO_PEOPLE
@@ -178,8 +180,8 @@ class Command(BaseCommand):
                 instructions="Press **[** when it starts and **]** when it ends while the clip plays; step "
                              "frame by frame with the arrow keys to be exact. **b** boxes the object on a frame.",
             ), "22.00", "per_hour", [
-                (f"vid-{i}", {"video_url": "/static/demo/traffic.webm", "duration_seconds": 4.0, "fps": 25,
-                              "width": 320, "height": 180}) for i in range(4)
+                # From the project's media library (below): served with byte ranges, so the clip can seek.
+                (f"vid-{i}", {"file": "traffic.webm"}) for i in range(4)
             ]),
             (self._project(
                 slug="short-fiction-review", name="Short fiction review", task_type="creative_eval", overlap=1,
@@ -202,6 +204,10 @@ class Command(BaseCommand):
                 ] * 3)
             ]),
         ]
+        for project, _amount, _unit, _tasks in projects:
+            if project.task_type == "video_spans" and not project.media_files.filter(name="traffic.webm").exists():
+                with open(settings.BASE_DIR / "static" / "demo" / "traffic.webm", "rb") as clip:
+                    media_file_create(project=project, uploaded_file=File(clip, name="traffic.webm"))
         for project, amount, unit, tasks in projects:
             if not project.pay_rates.exists():
                 PayRate.objects.create(project=project, amount=amount, currency="USD", unit=unit,
