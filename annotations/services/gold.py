@@ -104,7 +104,7 @@ def krippendorff_alpha_of_units(units: list[list], level: str) -> float | None:
 OVERLAP = "overlap"
 # Expected disagreement of alpha by distance is taken over at most this many pairs of answers from
 # different tasks (a fixed-seed sample beyond), so a large project's figure stays bounded in time.
-ALPHA_EXPECTED_PAIRS = 20_000
+ALPHA_EXPECTED_PAIRS = 5_000
 
 
 def krippendorff_alpha_by_distance(units: list[list], distance) -> float | None:

@@ -89,7 +89,6 @@
       form.dataset.done = String(added);
       if (added) {
         var note = document.createElement("li");
-        note.innerHTML = "";
         var link = document.createElement("a");
         link.href = window.location.pathname;
         link.textContent = "Reload the list";

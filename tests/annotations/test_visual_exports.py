@@ -48,6 +48,7 @@ def _export(project, fmt, batch=None, **options) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 def test_coco_export_loads_with_pycocotools(regions, tmp_path):
     project, _ = regions
     path = tmp_path / "coco.json"

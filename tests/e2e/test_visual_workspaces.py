@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from annotations.models import Submission
 from projects.services import media_file_create
 from tests import factories
-from tests.annotations.reviewing import make_project, make_task
+from tests.annotations.reviewing import make_project, make_task, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CLIP = Path(django_settings.BASE_DIR) / "static" / "demo" / "traffic.webm"
@@ -125,8 +125,6 @@ def test_image_regions_drawn_edited_and_submitted_by_mouse_and_keyboard(page, lo
 
 
 def test_the_reviewer_sees_the_regions_drawn_over_the_image(page, login):
-    from tests.annotations.reviewing import submit
-
     project = make_project("image_regions", name="Boxes to review")
     submit(factories.ContractorFactory(), project)
     login(factories.LeadFactory())
@@ -197,3 +195,21 @@ def test_video_spans_marked_while_playing_stepped_by_frames_and_edited(page, log
     assert first["box"]["x"] == 130 and first["box"]["time"] == first["end"]
     assert second["label"] == "person visible" and second["start"] == pytest.approx(3.0, abs=0.05)
     assert second["end"] == pytest.approx(3.6, abs=0.05)
+
+
+def test_media_uploads_show_their_progress_and_a_refusal_by_content(page, login, tmp_path):
+    project = make_project("image_regions", name="Photos to box")
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is text with an image's name")
+    login(factories.AdminFactory())
+    page.goto(f"/manage/projects/{project.pk}/media/")
+    page.wait_for_selector("#media-form[data-ready]")
+    page.get_by_label("Files").set_input_files([str(Path(django_settings.BASE_DIR) / "static/demo/street-1.png"),
+                                                str(fake)])
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_selector("#media-form[data-done]")
+    rows = page.locator("#media-uploads li")
+    expect(rows.nth(0)).to_contain_text("added: PNG, 640 × 400")
+    assert rows.nth(0).locator("progress").get_attribute("value") == "100"
+    expect(rows.nth(1)).to_contain_text("refused: holiday.png is not an image or a video of an accepted format")
+    assert list(project.media_files.values_list("name", flat=True)) == ["street-1.png"]

@@ -20,6 +20,7 @@ from projects.media import media_inspect
 from projects.models import MediaFile, Task
 from projects.services import media_file_create, task_import_create, task_import_run
 from tests import factories
+from tests.annotations.reviewing import claim_for, make_task
 
 DEMO = Path(settings.BASE_DIR) / "static" / "demo"
 
@@ -102,7 +103,8 @@ def test_a_file_over_the_limit_is_refused(image_project, settings):
         media_file_create(project=image_project, uploaded_file=SimpleUploadedFile("big.png", _png(300, 300)))
 
 
-def test_the_upload_endpoint_answers_json_with_the_error_at_the_file(client, image_project):
+def test_the_upload_endpoint_answers_json_with_the_error_at_the_file(client, image_project,
+                                                                    django_assert_max_num_queries):
     client.force_login(factories.AdminFactory())
     url = reverse("manage:media_upload", args=[image_project.pk])
     ok = client.post(url, {"file": SimpleUploadedFile("a.png", _png(30, 20))}, HTTP_ACCEPT="application/json")
@@ -110,7 +112,10 @@ def test_the_upload_endpoint_answers_json_with_the_error_at_the_file(client, ima
     bad = client.post(url, {"file": SimpleUploadedFile("b.png", b"<html>not a picture</html>")})
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "file" and "b.png is not an image" in bad.json()["errors"][0]["message"]
-    page = client.get(reverse("manage:media_library", args=[image_project.pk]))
+    for name in ("c.png", "d.png", "e.png"):
+        media_file_create(project=image_project, uploaded_file=SimpleUploadedFile(name, _png()))
+    with django_assert_max_num_queries(6):  # however many files the library has
+        page = client.get(reverse("manage:media_library", args=[image_project.pk]))
     assert page.status_code == 200 and b"a.png" in page.content and b"js/media_upload.js" in page.content
 
 
@@ -190,3 +195,18 @@ def test_s3_storage_and_its_origin_under_the_csp_come_from_the_environment():
     assert (kind, bucket, endpoint) == ("S3Storage", "taskhub-media", "https://s3.example.test:9000")
     assert "https://s3.example.test:9000" in img_src
     assert url.startswith("https://s3.example.test:9000/") and url.endswith("task-media/1/x.png")
+
+
+def test_the_workspace_policy_allows_the_projects_own_media_hosts_and_no_other_page_does(client, db):
+    project = factories.ProjectFactory(task_type="image_regions", max_active_claims=5, task_config={
+        "labels": ["car"], "media_hosts": ["images.example.org"]})
+    make_task(project, payload=project.type.validate_payload(
+        {"image_url": "https://images.example.org/street.jpg", "width": 100, "height": 80}, project=project))
+    contractor = factories.ContractorFactory()
+    claim = claim_for(contractor, project)
+    client.force_login(contractor)
+    page = client.get(reverse("work:claim", args=[claim.pk]))
+    policy = page["Content-Security-Policy"]
+    img_src = next(d for d in policy.split(";") if d.strip().startswith("img-src"))
+    assert "https://images.example.org" in img_src and b'href="https://images.example.org/street.jpg"' in page.content
+    assert "images.example.org" not in client.get(reverse("work:dashboard"))["Content-Security-Policy"]
