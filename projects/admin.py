@@ -22,6 +22,7 @@ from .models import (
     WEBHOOK_EVENTS,
     Batch,
     GradePolicy,
+    MediaFile,
     PayRate,
     Project,
     Qualification,
@@ -337,6 +338,20 @@ class QualificationAdmin(admin.ModelAdmin):
 
 
 # --- imports ----------------------------------------------------------------------------------
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(ReadOnlyAdmin):
+    """Uploaded on the project's media library page, where each file is checked by its content."""
+
+    list_display = ["name", "project", "kind", "format", "width", "height", "duration_seconds", "size_bytes",
+                    "created_at"]
+    list_filter = ["kind", "format"]
+    list_select_related = ["project"]
+    search_fields = ["name", "project__name"]
+    fields = ["project", "name", "file", "kind", "format", "content_type", "size_bytes", "sha256", "width", "height",
+              "duration_seconds", "fps", "uploaded_by", "created_at"]
+    readonly_fields = fields
 
 
 @admin.register(TaskImport)

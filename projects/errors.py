@@ -32,3 +32,9 @@ class TaskImportError(DomainError):
 
 class QualificationError(DomainError):
     code = "invalid_qualification"
+
+
+class MediaRefused(DomainError):
+    """An upload that is not an image or a video of an accepted format (by its content), or too large."""
+
+    code = "media_refused"

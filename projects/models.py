@@ -7,9 +7,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from . import task_types
 
@@ -99,7 +101,18 @@ class Project(models.Model):
 
     @property
     def type(self) -> task_types.TaskType:
-        return task_types.get(self.task_type)
+        return task_types.get(self.task_type).configured(self.task_config)
+
+    def media_index(self) -> dict[str, dict]:
+        """The project's media library by file name, with each file's stored name and measured facts
+        (an import resolves the files its rows name from this, once per import, not once a row)."""
+        if not hasattr(self, "_media_index"):
+            self._media_index = {
+                row["name"]: {**row, "media": row.pop("file")}
+                for row in self.media_files.values("name", "file", "kind", "width", "height", "duration_seconds",
+                                                   "fps")
+            }
+        return self._media_index
 
     def clean(self):
         try:
@@ -586,3 +599,55 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.webhook_id} ({self.status})"
+
+
+def media_upload_to(instance: "MediaFile", filename: str) -> str:
+    """Uploads are stored under a name of our making (the person's file name is kept in `name`)."""
+    suffix = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "mp4": ".mp4", "webm": ".webm"}
+    return f"task-media/{instance.project_id}/{instance.sha256[:32]}{suffix.get(instance.format, '')}"
+
+
+class MediaFile(models.Model):
+    """An image or a video clip uploaded to a project's media library, checked by its content
+    (projects.media); import rows name it by `file`."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="media_files")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=media_upload_to, max_length=300)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    format = models.CharField(max_length=16)
+    content_type = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    duration_seconds = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="media_file_name_unique_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def served_url(self) -> str:
+        return media_url(self.file.name)
+
+
+def media_url(name: str) -> str:
+    """Where a stored task medium is served: TaskHub's own view (byte ranges, signed-in people only) for
+    files in MEDIA_ROOT, the storage's URL (a signed one with S3) otherwise."""
+    if isinstance(default_storage, FileSystemStorage):
+        return reverse("media", args=[name])
+    return default_storage.url(name)

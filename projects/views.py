@@ -4,22 +4,26 @@ changes, task imports with progress, release scheduling and the calendar of rele
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.access import admin_required
+from accounts.access import admin_required, authenticated
 from taskhub.errors import DomainError, apply_to_forms
 from taskhub.markdown import render_markdown
 from taskhub.parsing import whole_number_or_none
 
 from . import selectors, services, task_types
+from .errors import MediaRefused
 from .forms import (
     GradePolicyForm,
     InitialRateForm,
@@ -30,8 +34,9 @@ from .forms import (
     TaskImportForm,
     rubric_formset,
 )
-from .models import Batch, PayRate, Project
+from .models import Batch, MediaFile, PayRate, Project
 
+VISUAL_TYPES = ("image_regions", "video_spans")
 # The set-up form names the type settings field differently from the service.
 _SETUP_ALIASES = {"task_config": "task_config_json"}
 
@@ -323,3 +328,100 @@ def release_calendar(request):
         "weekdays": [calendar.day_abbr[i] for i in range(7)], "unscheduled": unscheduled,
         "count": sum(len(v) for v in by_day.values()),
     })
+
+
+# --- Media library (image and video projects) --------------------------------------------------
+
+
+def _media_project(project_id) -> Project:
+    return get_object_or_404(Project.objects.filter(task_type__in=VISUAL_TYPES), pk=project_id)
+
+
+@admin_required
+def media_library(request, project_id):
+    """A project's uploaded images or clips, and the upload form (each file sent with its progress by
+    static/js/media_upload.js; without script the form posts them all at once)."""
+    project = _media_project(project_id)
+    errors = []
+    if request.method == "POST":
+        added = 0
+        for uploaded in request.FILES.getlist("file"):
+            try:
+                services.media_file_create(project=project, uploaded_file=uploaded, uploaded_by=request.user)
+                added += 1
+            except DomainError as exc:
+                errors.extend(exc.errors or [{"field": "file", "message": exc.message}])
+        if not request.FILES.getlist("file"):
+            errors.append({"field": "file", "message": "choose at least one file to upload"})
+        if not errors:
+            messages.success(request, f"{added} file{'s' if added != 1 else ''} added to the library.")
+            return redirect("manage:media_library", project_id=project.pk)
+    files = project.media_files.order_by("-created_at", "-pk")
+    return render(request, "manage/media.html", {
+        "project": project, "page": Paginator(files, 50).get_page(request.GET.get("page")), "errors": errors,
+        "max_bytes": settings.TASKHUB_MEDIA_MAX_BYTES,
+    }, status=400 if errors else 200)
+
+
+@admin_required
+@require_POST
+def media_upload(request, project_id):
+    """One file of the library, answered in JSON (the upload script's request)."""
+    project = _media_project(project_id)
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > settings.TASKHUB_MEDIA_MAX_BYTES + (1 << 20):
+        refused = MediaRefused.at("file", f"the file is {int(declared):,} bytes; the largest accepted is "
+                                          f"{settings.TASKHUB_MEDIA_MAX_BYTES:,} bytes")
+        return JsonResponse(refused.as_problem(), status=413)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return JsonResponse(MediaRefused.at("file", "no file was sent").as_problem(), status=400)
+    try:
+        media = services.media_file_create(project=project, uploaded_file=uploaded, uploaded_by=request.user)
+    except DomainError as exc:
+        return JsonResponse(exc.as_problem(), status=400)
+    return JsonResponse({
+        "name": media.name, "kind": media.kind, "format": media.format, "width": media.width,
+        "height": media.height, "duration_seconds": media.duration_seconds, "fps": media.fps,
+        "size_bytes": media.size_bytes, "url": media.served_url,
+    }, status=201)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@authenticated
+def media_serve(request, path):
+    """A task's image or clip from MEDIA_ROOT (with S3 the bucket serves them), to signed-in people
+    only, with byte ranges so a video can seek. Other uploads (import files) are never served."""
+    media = MediaFile.objects.filter(file=path).only("file", "content_type").first()
+    if media is None or media.served_url != request.path:
+        raise Http404("No such media file.")
+    try:
+        handle = default_storage.open(media.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The media file is missing from storage.") from None
+    size = default_storage.size(media.file.name)
+    wanted = _RANGE.match(request.headers.get("Range", ""))
+    if not wanted or not (wanted[1] or wanted[2]):
+        response = FileResponse(handle, content_type=media.content_type)
+        response["Accept-Ranges"] = "bytes"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+    if wanted[1]:
+        start, end = int(wanted[1]), min(int(wanted[2]) if wanted[2] else size - 1, size - 1)
+    else:
+        start, end = max(0, size - int(wanted[2])), size - 1
+    if start > end or start >= size:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle.seek(start)
+    body = handle.read(end - start + 1)
+    handle.close()
+    response = HttpResponse(body, status=206, content_type=media.content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

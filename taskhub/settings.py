@@ -6,7 +6,7 @@ SECRET_KEY must be given. `make run` and `make test` set development values.
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -159,8 +159,41 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".data" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
+# Uploads (task media, import files): MEDIA_ROOT by default; an S3-compatible bucket (django-storages)
+# when MEDIA_S3_BUCKET is set. Task media is then served from the bucket by signed URLs, and the
+# bucket's origin is allowed to the pages' images and media under the Content Security Policy.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")
+MEDIA_S3_CUSTOM_DOMAIN = env.str("MEDIA_S3_CUSTOM_DOMAIN", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="")
+if MEDIA_S3_BUCKET:
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+            "region_name": MEDIA_S3_REGION or None,
+            "custom_domain": MEDIA_S3_CUSTOM_DOMAIN or None,
+            # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance's role), read by boto3.
+            "default_acl": None,
+            "querystring_auth": not MEDIA_S3_CUSTOM_DOMAIN,
+            "querystring_expire": env.int("MEDIA_S3_URL_SECONDS", default=6 * 3600),
+            "file_overwrite": False,
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or None,
+        },
+    }
+    if MEDIA_S3_CUSTOM_DOMAIN:
+        MEDIA_ORIGIN = f"https://{MEDIA_S3_CUSTOM_DOMAIN.split('/')[0]}"
+    elif MEDIA_S3_ENDPOINT_URL:
+        _endpoint = urlsplit(MEDIA_S3_ENDPOINT_URL)
+        MEDIA_ORIGIN = f"{_endpoint.scheme}://{_endpoint.netloc}"
+    else:
+        MEDIA_ORIGIN = f"https://{MEDIA_S3_BUCKET}.s3.{MEDIA_S3_REGION or 'us-east-1'}.amazonaws.com"
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    MEDIA_ORIGIN = ""
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -170,6 +203,8 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest image or video clip accepted into a project's media library.
+TASKHUB_MEDIA_MAX_BYTES = env.int("TASKHUB_MEDIA_MAX_BYTES", default=500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Security ----------------------------------------------------------------------------
@@ -199,8 +234,11 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "media-src": ["'self'", "https:", *env.list("CSP_MEDIA_SRC", default=[])],
+        # Task images and clips: the site's own, the media bucket's; a project's own hosts (its
+        # media_hosts) are added on the pages that show its tasks (projects.media_csp).
+        "img-src": ["'self'", "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
+        "media-src": ["'self'", "https:", *env.list("CSP_MEDIA_SRC", default=[]),
+                      *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "frame-ancestors": ["'none'"],

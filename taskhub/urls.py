@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import views as account_views
 from accounts.access import public
+from projects import views as project_views
 
 from . import health
 
@@ -32,6 +33,9 @@ urlpatterns = [
     path("api/docs/", public(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html")),
          name="api-docs"),
     path("admin/", admin.site.urls),
+    # Task images and clips in MEDIA_ROOT (an S3 bucket serves its own), to signed-in people only, with
+    # byte ranges. A path of its own, not MEDIA_URL: that also holds import files, which are never served.
+    path("media-files/<path:path>", project_views.media_serve, name="media"),
 ]
 
 # A request that fails because PostgreSQL or Redis is down answers 503 with a clear message

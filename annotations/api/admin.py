@@ -46,7 +46,8 @@ class ExportRequestSerializer(serializers.Serializer):
     project = serializers.SlugField(max_length=80)
     batch = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=BIG)
     format = serializers.CharField(max_length=32, help_text="dpo, sft, reward, redteam, audio_spans, creative_eval, "
-                                   "labelstudio or csv (the per-type ones for their task type only).")
+                                   "coco, video_spans, labelstudio or csv (the per-type ones for their task type "
+                                   "only).")
     options = ExportOptionsField(required=False, default=dict)
 
     def validate_options(self, value):

@@ -8,8 +8,9 @@ the common trailing fields, and the options. PostgreSQL builds each row, so an e
 straight from a `COPY (SELECT ...) TO STDOUT` into the file (annotations.exports.writer).
 
 Layouts: `lines` (one JSON document per line: JSON Lines, as Hugging Face `datasets` and TRL read
-it), `json_array` (one JSON array of the rows, Label Studio's import format) and `csv` (a header,
-then one row per result row; the statement's SELECT list names the columns).
+it), `json_array` (one JSON array of the rows, Label Studio's import format), `json_object` (one JSON
+object of fixed keys and arrays, each array a `Section` with its own statement: COCO) and `csv` (a
+header, then one row per result row; the statement's SELECT list names the columns).
 
 To add a format for a new task type (issue 22: image_regions as COCO, video_spans as spans), write
 one function here with `task_type="..."`. Label Studio's annotation results are per type too: one
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .options import ExportOptions
 
@@ -56,20 +58,40 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One array of a `json_object` document: a statement over the export's filters (as a format's
+    rows are), or a query of its own (one JSON column; it may use the `%(project)s` parameter)."""
+
+    key: str
+    statement: Statement | None = None
+    query: str | None = None
+    counted: bool = False  # its rows are the export's rows (progress, the row count)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A format written as one JSON object (layout `json_object`, e.g. COCO): fixed keys, then arrays."""
+
+    head: dict
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
 class ExportFormat:
     key: str
     label: str
     task_type: str | None  # None: every type
     layout: str  # "lines", "json_array" or "csv"
-    build: Callable[[Parts], Statement]
+    build: Callable[[Parts], Statement | Document]
 
     @property
     def extension(self) -> str:
-        return {"lines": "jsonl", "json_array": "json", "csv": "csv"}[self.layout]
+        return {"lines": "jsonl", "json_array": "json", "json_object": "json", "csv": "csv"}[self.layout]
 
     @property
     def content_type(self) -> str:
-        return {"lines": "application/jsonl", "json_array": "application/json", "csv": "text/csv"}[self.layout]
+        return {"lines": "application/jsonl", "json_array": "application/json", "json_object": "application/json",
+                "csv": "text/csv"}[self.layout]
 
     def applies_to(self, task_type: str) -> bool:
         return self.task_type is None or self.task_type == task_type
@@ -80,7 +102,7 @@ LABELSTUDIO_RESULTS: dict[str, Callable[[], str]] = {}
 
 
 def export_format(key: str, *, label: str, task_type: str | None, layout: str = "lines"):
-    def register(build: Callable[[Parts], Statement]) -> Callable[[Parts], Statement]:
+    def register(build: Callable[[Parts], Statement | Document]) -> Callable[[Parts], Statement | Document]:
         FORMATS[key] = ExportFormat(key=key, label=label, task_type=task_type, layout=layout, build=build)
         return build
 
@@ -273,4 +295,125 @@ def _audio_result() -> str:
     return ("COALESCE((SELECT jsonb_agg(" + _ls("label", "audio", "labels",
                                                 "jsonb_build_object('start', sp->'start', 'end', sp->'end', "
                                                 "'labels', jsonb_build_array(sp->'label'))")
+            + " ORDER BY n) FROM jsonb_array_elements(s.answer->'spans') WITH ORDINALITY AS x(sp, n)), '[]'::jsonb)")
+
+
+# --- the visual types (issue 22) ----------------------------------------------------------------
+
+_MEDIA = "COALESCE(t.payload->>'file', t.payload->>'{url}')"
+_POINTS = "jsonb_array_elements(r.region->'points')"
+_REGION_BOUNDS = (
+    "CROSS JOIN LATERAL jsonb_array_elements(s.answer->'regions') WITH ORDINALITY AS r(region, n) "
+    "JOIN projects_project p ON p.id = s.project_id "
+    "CROSS JOIN LATERAL (SELECT "
+    + ", ".join(
+        f"CASE WHEN r.region->>'shape' = 'polygon' THEN (SELECT {agg}((pt->>{axis})::float8) FROM {_POINTS} pt) "
+        f"ELSE {box} END AS {name}"
+        for name, agg, axis, box in (
+            ("x0", "min", 0, "(r.region->>'x')::float8"),
+            ("y0", "min", 1, "(r.region->>'y')::float8"),
+            ("x1", "max", 0, "(r.region->>'x')::float8 + (r.region->>'width')::float8"),
+            ("y1", "max", 1, "(r.region->>'y')::float8 + (r.region->>'height')::float8"),
+        )
+    )
+    + ") b "
+    "LEFT JOIN LATERAL (SELECT l.n AS category_id FROM jsonb_array_elements_text(p.task_config->'labels') "
+    "WITH ORDINALITY AS l(label, n) WHERE l.label = r.region->>'label') c ON true"
+)
+# A polygon's area by the shoelace formula; a box's is width × height.
+_REGION_AREA = (
+    "CASE WHEN r.region->>'shape' = 'polygon' THEN (SELECT abs(sum((p1->>0)::float8 * (p2->>1)::float8 "
+    "- (p2->>0)::float8 * (p1->>1)::float8)) / 2 FROM jsonb_array_elements(r.region->'points') WITH ORDINALITY "
+    "AS a(p1, i) JOIN jsonb_array_elements(r.region->'points') WITH ORDINALITY AS z(p2, j) "
+    "ON j = i %% jsonb_array_length(r.region->'points') + 1) ELSE (b.x1 - b.x0) * (b.y1 - b.y0) END"
+)
+# COCO's segmentation: one flat [x1, y1, x2, y2, ...] polygon; a box as its four corners.
+_REGION_SEGMENTATION = (
+    "CASE WHEN r.region->>'shape' = 'polygon' THEN json_build_array((SELECT json_agg(v ORDER BY i, k) "
+    "FROM jsonb_array_elements(r.region->'points') WITH ORDINALITY AS a(pt, i) "
+    "CROSS JOIN LATERAL jsonb_array_elements(pt) WITH ORDINALITY AS xy(v, k))) "
+    "ELSE json_build_array(json_build_array(b.x0, b.y0, b.x1, b.y0, b.x1, b.y1, b.x0, b.y1)) END"
+)
+
+
+@export_format("coco", label="COCO boxes and polygons (one JSON file: images, annotations, categories)",
+               task_type="image_regions", layout="json_object")
+def coco(parts: Parts) -> Document:
+    """COCO's object-detection format, as pycocotools loads it: one image per task (its id the task's),
+    one annotation per region with its bbox [x, y, width, height], area and segmentation, and the
+    project's labels as categories (ids in their order, from 1). Each annotation also carries the
+    submission, the contractor and the note, so several contractors' regions on one image stay apart."""
+    images = Statement(
+        select=(
+            f"json_build_object('id', t.id, 'file_name', {_MEDIA.format(url='image_url')}, "
+            "'width', (t.payload->>'width')::int, 'height', (t.payload->>'height')::int, "
+            "'taskhub_task', t.external_id, 'taskhub_media', t.payload->>'media')"
+        ),
+        group_by="t.id",
+        order_by="t.id",
+    )
+    annotations = Statement(
+        select=(
+            "json_build_object('id', row_number() OVER (ORDER BY s.id, r.n), 'image_id', t.id, "
+            "'category_id', c.category_id, 'bbox', json_build_array(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0), "
+            f"'area', {_REGION_AREA}, 'segmentation', {_REGION_SEGMENTATION}, 'iscrowd', 0, "
+            "'label', r.region->>'label', 'note', COALESCE(r.region->>'note', ''), "
+            f"{parts.common_fields()})"
+        ),
+        joins=_REGION_BOUNDS,
+        order_by="s.id, r.n",
+    )
+    categories = (
+        "SELECT json_build_object('id', l.n, 'name', l.label, 'supercategory', '') FROM projects_project p "
+        "CROSS JOIN LATERAL jsonb_array_elements_text(p.task_config->'labels') WITH ORDINALITY AS l(label, n) "
+        "WHERE p.id = %(project)s ORDER BY l.n"
+    )
+    return Document(
+        head={"info": {"description": "TaskHub image regions", "version": "1.0",
+                       "date_created": datetime.now(UTC).isoformat(timespec="seconds")},
+              "licenses": []},
+        sections=(Section("images", statement=images), Section("annotations", statement=annotations, counted=True),
+                  Section("categories", query=categories)),
+    )
+
+
+@export_format("video_spans", label="Video spans (clip, spans with start, end, label and key-frame box), "
+                                    "one line per submission", task_type="video_spans")
+def video_spans(parts: Parts) -> Statement:
+    return Statement(select=(
+        f"json_build_object('video', {_MEDIA.format(url='video_url')}, 'media', t.payload->>'media', "
+        "'duration_seconds', (t.payload->>'duration_seconds')::float8, "
+        "'fps', COALESCE((t.payload->>'fps')::float8, 25), 'width', (t.payload->>'width')::int, "
+        "'height', (t.payload->>'height')::int, 'spans', COALESCE(s.answer->'spans', '[]'::jsonb), "
+        "'nothing_to_mark', COALESCE((s.answer->>'nothing_to_mark')::boolean, false), "
+        f"{parts.common_fields()})"
+    ))
+
+
+@labelstudio_result("image_regions")
+def _image_regions_result() -> str:
+    """Label Studio's rectanglelabels / polygonlabels, in percent of the image's size."""
+    width, height = "(t.payload->>'width')::float8", "(t.payload->>'height')::float8"
+    box = _ls("label", "image", "rectanglelabels",
+              f"jsonb_build_object('x', (rg->>'x')::float8 * 100 / {width}, 'y', (rg->>'y')::float8 * 100 / {height}, "
+              f"'width', (rg->>'width')::float8 * 100 / {width}, 'height', (rg->>'height')::float8 * 100 / {height}, "
+              "'rotation', 0, 'rectanglelabels', jsonb_build_array(rg->'label'))")
+    polygon = _ls("label", "image", "polygonlabels",
+                  "jsonb_build_object('points', (SELECT jsonb_agg(jsonb_build_array("
+                  f"(pt->>0)::float8 * 100 / {width}, (pt->>1)::float8 * 100 / {height}) ORDER BY i) "
+                  "FROM jsonb_array_elements(rg->'points') WITH ORDINALITY AS q(pt, i)), "
+                  "'polygonlabels', jsonb_build_array(rg->'label'))")
+    return (f"COALESCE((SELECT jsonb_agg(CASE WHEN rg->>'shape' = 'polygon' THEN {polygon} ELSE {box} END "
+            "ORDER BY n) FROM jsonb_array_elements(s.answer->'regions') WITH ORDINALITY AS x(rg, n)), '[]'::jsonb)")
+
+
+@labelstudio_result("video_spans")
+def _video_spans_result() -> str:
+    """Label Studio's timelinelabels, in frames."""
+    fps = "COALESCE((t.payload->>'fps')::float8, 25)"
+    return ("COALESCE((SELECT jsonb_agg(" + _ls("label", "video", "timelinelabels",
+                                                f"jsonb_build_object('ranges', jsonb_build_array(jsonb_build_object("
+                                                f"'start', round((sp->>'start')::float8 * {fps})::int + 1, "
+                                                f"'end', round((sp->>'end')::float8 * {fps})::int)), "
+                                                "'timelinelabels', jsonb_build_array(sp->'label'))")
             + " ORDER BY n) FROM jsonb_array_elements(s.answer->'spans') WITH ORDINALITY AS x(sp, n)), '[]'::jsonb)")

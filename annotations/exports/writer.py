@@ -13,6 +13,7 @@ as it is, one line each; the `csv` format is PostgreSQL's own CSV with a header.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import psycopg
 from django.db import connection
 
 from ..pseudonyms import PSEUDONYM_SQL, pseudonym_key
-from .formats import FORMATS, ExportFormat, Parts, Statement
+from .formats import FORMATS, Document, ExportFormat, Parts, Statement
 from .options import ExportOptions
 
 # Progress is reported at most this often (seconds), checked every PROGRESS_ROWS rows.
@@ -76,20 +77,17 @@ def _filters(spec: ExportSpec) -> tuple[list[str], list[str], dict]:
     return where, counted, params
 
 
-def compose(spec: ExportSpec) -> tuple[str, str, dict]:
-    """The export's SELECT, the count its progress is measured against, and their parameters.
-
-    The count is of the submissions in scope, without the task-level and the format's own conditions
-    (a tie left out, a span more than one line): an estimate, so a percentage stays below 100 until
-    the export is done, bought for a fraction of the export's own time."""
-    where, counted, params = _filters(spec)
+def _parts(spec: ExportSpec, params: dict) -> Parts:
     if spec.options.contractor_ids:
         contractor = "s.contractor_id"
     else:
         contractor = PSEUDONYM_SQL
         params["pseudonym_key"] = pseudonym_key(spec.project_id)
-    statement: Statement = spec.export_format.build(Parts(options=spec.options, task_type=spec.task_type,
-                                                          contractor=contractor))
+    return Parts(options=spec.options, task_type=spec.task_type, contractor=contractor)
+
+
+def _select(spec: ExportSpec, statement: Statement, where: list[str]) -> str:
+    where = list(where)
     if statement.where:
         where.append(statement.where)
     body = "FROM annotations_submission s JOIN projects_task t ON t.id = s.task_id"
@@ -99,9 +97,30 @@ def compose(spec: ExportSpec) -> tuple[str, str, dict]:
         body += " " + statement.joins
     body += " WHERE " + " AND ".join(where)
     group = f" GROUP BY {statement.group_by}" if statement.group_by else ""
-    select = f"SELECT {statement.select} {body}{group} ORDER BY {statement.order_by}"
+    return f"SELECT {statement.select} {body}{group} ORDER BY {statement.order_by}"
+
+
+def compose(spec: ExportSpec) -> tuple[str, str, dict]:
+    """The export's SELECT, the count its progress is measured against, and their parameters.
+
+    The count is of the submissions in scope, without the task-level and the format's own conditions
+    (a tie left out, a span more than one line): an estimate, so a percentage stays below 100 until
+    the export is done, bought for a fraction of the export's own time."""
+    where, counted, params = _filters(spec)
+    statement: Statement = spec.export_format.build(_parts(spec, params))
     count = "SELECT count(*) FROM annotations_submission s WHERE " + " AND ".join(counted)
-    return select, count, params
+    return _select(spec, statement, where), count, params
+
+
+def compose_document(spec: ExportSpec) -> tuple[dict, list[tuple[str, str, bool]], str, dict]:
+    """A `json_object` format's fixed keys, its sections as (key, SELECT, counted), the count and the
+    parameters: each section is a statement over the export's filters or a query of its own."""
+    where, counted, params = _filters(spec)
+    document: Document = spec.export_format.build(_parts(spec, params))
+    sections = [(section.key, section.query or _select(spec, section.statement, where), section.counted)
+                for section in document.sections]
+    count = "SELECT count(*) FROM annotations_submission s WHERE " + " AND ".join(counted)
+    return document.head, sections, count, params
 
 
 @contextmanager
@@ -133,6 +152,8 @@ def export_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallba
                  count: bool = True) -> int:
     """Stream the export's rows into `out`; returns how many rows were written. `on_progress(rows,
     total)` is called about once a second (total is None when `count` is False)."""
+    if spec.export_format.layout == "json_object":
+        return _document_write(spec, out, on_progress=on_progress, count=count)
     select, count_sql, params = compose(spec)
     layout = spec.export_format.layout
     rows = 0
@@ -167,6 +188,46 @@ def export_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallba
             write(b"\n]\n" if rows else b"]\n")
         if layout == "csv":
             rows = max(0, rows - 1)  # the header
+    if on_progress:
+        on_progress(rows, total)
+    return rows
+
+
+def _document_write(spec: ExportSpec, out: BinaryIO, *, on_progress: ProgressCallback | None, count: bool) -> int:
+    """One JSON object (COCO's layout): the format's fixed keys, then each section as an array whose
+    elements PostgreSQL builds, one COPY per section in the same snapshot. Returns the rows of the
+    counted sections (COCO: the annotations)."""
+    head, sections, count_sql, params = compose_document(spec)
+    rows = 0
+    with _reading_cursor() as (cursor, live_progress):
+        report = on_progress if live_progress else None
+        total = None
+        if count:
+            cursor.execute(count_sql, params)
+            total = cursor.fetchone()[0]
+        if report:
+            report(0, total)
+        write = out.write
+        body = json.dumps(head, ensure_ascii=False)[:-1] if head else "{"
+        write(body.encode())
+        separator = b", " if head else b""
+        next_report = time.monotonic() + PROGRESS_SECONDS
+        for key, select, counted in sections:
+            write(separator + json.dumps(key).encode() + b": [")
+            separator = b", "
+            item_separator = b"\n"
+            with cursor.copy(f"COPY ({select}) TO STDOUT {_JSON_COPY}", params) as copy:
+                while data := copy.read():
+                    write(item_separator)
+                    write(bytes(data)[:-1])
+                    item_separator = b",\n"
+                    if counted:
+                        rows += 1
+                        if report and rows % PROGRESS_ROWS == 0 and time.monotonic() >= next_report:
+                            report(rows, total)
+                            next_report = time.monotonic() + PROGRESS_SECONDS
+            write(b"\n]" if item_separator != b"\n" else b"]")
+        write(b"}\n")
     if on_progress:
         on_progress(rows, total)
     return rows

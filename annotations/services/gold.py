@@ -14,6 +14,7 @@ Figures (recomputed nightly, and on demand, by a Celery task; a recompute replac
 from __future__ import annotations
 
 import math
+import random
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,10 +100,48 @@ def krippendorff_alpha_of_units(units: list[list], level: str) -> float | None:
     return None if alpha is None or math.isnan(alpha) else float(alpha)
 
 
-def _percent(agreeing: int, total: int) -> Decimal | None:
+# The level of the visual types: answers are sets of marks compared by overlap, not one value.
+OVERLAP = "overlap"
+# Expected disagreement of alpha by distance is taken over at most this many pairs of answers from
+# different tasks (a fixed-seed sample beyond), so a large project's figure stays bounded in time.
+ALPHA_EXPECTED_PAIRS = 5_000
+
+
+def krippendorff_alpha_by_distance(units: list[list], distance) -> float | None:
+    """Krippendorff's alpha for values compared by a distance function (0 = the same, 1 = nothing in
+    common), as for the visual types' answers: 1 - observed / expected disagreement, where observed is
+    the mean distance between the answers to one task (each task weighted by its pairable answers,
+    m_u / (m_u - 1) per pair) and expected the mean distance between any two answers. None when it is
+    undefined (fewer than two tasks with two answers, or no disagreement expected)."""
+    units = [unit for unit in units if len(unit) > 1]
+    values = [v for unit in units for v in unit]
+    n = len(values)
+    if len(units) < 2 or n < 3:
+        return None
+    observed = 0.0
+    for unit in units:
+        m = len(unit)
+        observed += sum(2 * distance(a, b) for a, b in combinations(unit, 2)) / (m - 1)
+    observed /= n
+    pairs = n * (n - 1) // 2
+    if pairs <= ALPHA_EXPECTED_PAIRS:
+        expected = sum(distance(a, b) for a, b in combinations(values, 2)) / pairs
+    else:
+        rng = random.Random(0)  # noqa: S311 - a reproducible sample, not a secret
+        total = 0.0
+        for _ in range(ALPHA_EXPECTED_PAIRS):
+            i, j = rng.sample(range(n), 2)
+            total += distance(values[i], values[j])
+        expected = total / ALPHA_EXPECTED_PAIRS
+    if expected <= 0:
+        return None
+    return 1.0 - observed / expected
+
+
+def _percent(agreeing: float, total: int) -> Decimal | None:
     if not total:
         return None
-    return (Decimal(100 * agreeing) / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return (Decimal(str(100 * agreeing)) / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _store(kind: str, project: Project, subject_id: int | None, *, percent, alpha, n: int, level: str,
@@ -152,31 +191,39 @@ def _contractor_agreement(project: Project, now: datetime) -> int:
     level = kind.agreement_level
     if level is None:
         return 0
-    by_task: dict[int, dict[int, object]] = defaultdict(dict)
+    by_task: dict[int, dict[int, dict]] = defaultdict(dict)
     for task_id, contractor_id, answer in (
         Submission.objects.filter(project=project, task__overlap__gt=1)
         .order_by("task_id", "id")
         .values_list("task_id", "contractor_id", "answer")
     ):
-        by_task[task_id][contractor_id] = kind.agreement_value(answer)
-    units = {task_id: values for task_id, values in by_task.items() if len(values) > 1}
+        by_task[task_id][contractor_id] = answer
+    units = {task_id: answers for task_id, answers in by_task.items() if len(answers) > 1}
     if not units:
         return 0
-    agreeing_pairs = total_pairs = 0
-    per_contractor: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for values in units.values():
-        for (c1, v1), (c2, v2) in combinations(values.items(), 2):
-            same = int(v1 == v2)
+    # A pair's agreement is 1 or 0 for types compared on one value, the overlap score for the visual ones.
+    agreeing_pairs = 0.0
+    total_pairs = 0
+    per_contractor: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
+    for answers in units.values():
+        for (c1, a1), (c2, a2) in combinations(answers.items(), 2):
+            same = kind.agreement_between(a1, a2)
             agreeing_pairs += same
             total_pairs += 1
             for contractor_id in (c1, c2):
                 per_contractor[contractor_id][0] += same
                 per_contractor[contractor_id][1] += 1
-    contractors = sorted({c for values in units.values() for c in values})
-    matrix = [[units[task_id].get(c) for task_id in sorted(units)] for c in contractors]
+    if level == OVERLAP:
+        alpha = krippendorff_alpha_by_distance([list(answers.values()) for answers in units.values()],
+                                               lambda a, b: 1.0 - kind.agreement_between(a, b))
+    else:
+        contractors = sorted({c for answers in units.values() for c in answers})
+        matrix = [[kind.agreement_value(units[task_id][c]) if c in units[task_id] else None
+                   for task_id in sorted(units)] for c in contractors]
+        alpha = krippendorff_alpha(matrix, level)
     _store(
         AgreementFigure.Kind.CONTRACTOR_AGREEMENT, project, None,
-        percent=_percent(agreeing_pairs, total_pairs), alpha=krippendorff_alpha(matrix, level),
+        percent=_percent(agreeing_pairs, total_pairs), alpha=alpha,
         n=len(units), level=level, now=now,
     )
     for contractor_id, (agreeing, total) in per_contractor.items():

@@ -19,7 +19,7 @@ from django.utils import timezone
 from projects.models import Batch
 
 from ..models import BatchAgreement, Submission, TaskLabel
-from .gold import krippendorff_alpha_of_units
+from .gold import OVERLAP, krippendorff_alpha_by_distance, krippendorff_alpha_of_units
 
 _CHUNK = 2_000
 
@@ -30,6 +30,15 @@ def pair_agreement(values: list) -> float | None:
     if not pairs:
         return None
     return sum(1 for a, b in pairs if a == b) / len(pairs)
+
+
+def answers_agreement(kind, answers: list[dict]) -> float | None:
+    """The mean agreement of the pairs of answers by the type's measure (`agreement_between`: the
+    overlap score of the visual types); None below two answers."""
+    pairs = list(combinations(answers, 2))
+    if not pairs:
+        return None
+    return sum(kind.agreement_between(a, b) for a, b in pairs) / len(pairs)
 
 
 def task_labels_compute(*, batch_id: int, now: datetime | None = None) -> BatchAgreement | None:
@@ -49,22 +58,33 @@ def task_labels_compute(*, batch_id: int, now: datetime | None = None) -> BatchA
         if len(task_answers) < 2:
             continue
         label = kind.final_label(task_answers)
-        values = [kind.agreement_value(a) for a in task_answers] if kind.agreement_level else []
-        units.append(values)
+        if kind.agreement_level == OVERLAP:
+            units.append(task_answers)
+            agreement = answers_agreement(kind, task_answers)
+        else:
+            values = [kind.agreement_value(a) for a in task_answers] if kind.agreement_level else []
+            units.append(values)
+            agreement = pair_agreement(values) if values else None
         labels.append(TaskLabel(task_id=task_id, batch_id=batch_id, answers=len(task_answers), label=label,
-                                agreement=pair_agreement(values) if values else None, computed_at=now))
+                                agreement=agreement, computed_at=now))
     agreements = [label.agreement for label in labels if label.agreement is not None]
     with transaction.atomic():
         TaskLabel.objects.filter(batch_id=batch_id).delete()
         TaskLabel.objects.bulk_create(labels, batch_size=_CHUNK)
         figures, _ = BatchAgreement.objects.update_or_create(batch_id=batch_id, defaults={
-            "alpha": krippendorff_alpha_of_units(units, kind.agreement_level) if kind.agreement_level else None,
+            "alpha": _alpha(kind, units),
             "level": kind.agreement_level or "",
             "tasks": len(labels),
             "mean_agreement": sum(agreements) / len(agreements) if agreements else None,
             "computed_at": now,
         })
     return figures
+
+
+def _alpha(kind, units: list[list]) -> float | None:
+    if kind.agreement_level == OVERLAP:
+        return krippendorff_alpha_by_distance(units, lambda a, b: 1.0 - kind.agreement_between(a, b))
+    return krippendorff_alpha_of_units(units, kind.agreement_level) if kind.agreement_level else None
 
 
 def _clear(batch_id: int) -> None:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import reviewer_required
 from accounts.models import User
+from projects.media import media_csp_allow
 from taskhub.errors import Conflict, DomainError, NotFound
 
 from .. import selectors, services
@@ -76,7 +77,7 @@ def _grade_page(request, submission, *, form=None, error=None, errors=(), status
         "skip_url": _with_query(reverse("review:next"), "&".join(filter(None, [_filter_query(request),
                                                                                f"skip={submission.pk}"]))),
     }
-    return render(request, "review/grade.html", context, status=status)
+    return media_csp_allow(render(request, "review/grade.html", context, status=status), context["project"])
 
 
 @reviewer_required

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import contractor_required
 from accounts.selectors import notifications_unread_for
 from projects import selectors as project_selectors
+from projects.media import media_csp_allow
 from projects.models import Project
 from taskhub.errors import DomainError, NotFound
 
@@ -84,7 +85,7 @@ def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
         "config": _task_config(claim.project),
         "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
     }
-    return render(request, "work/claim.html", context, status=status)
+    return media_csp_allow(render(request, "work/claim.html", context, status=status), claim.project)
 
 
 @contractor_required

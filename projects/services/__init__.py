@@ -16,6 +16,7 @@ from .batches import (
     fair_share_caps_derive,
 )
 from .imports import task_import_create, task_import_files_purge, task_import_run
+from .media import media_file_create
 from .policies import grade_policy_set
 from .qualifications import qualification_grant, qualification_revoke
 from .rates import pay_rate_notify, pay_rate_preview, pay_rate_set, rate_change_is_cut
@@ -43,6 +44,7 @@ __all__ = [
     "batches_open_due",
     "fair_share_caps_derive",
     "grade_policy_set",
+    "media_file_create",
     "pay_rate_notify",
     "pay_rate_preview",
     "pay_rate_set",

@@ -72,6 +72,8 @@ class TaskType:
     payload_schema: ClassVar[type[Strict]]
     answer_schema: ClassVar[type[Strict]]
     config_schema: ClassVar[type[Strict] | None] = None
+    # The workspace's own script (a static path) when the type needs more than workspace.js.
+    workspace_script: ClassVar[str | None] = None
     # Example payload for documentation, admin help and demo data.
     example_payload: ClassVar[dict[str, Any]] = {}
 
@@ -128,12 +130,24 @@ class TaskType:
 
     # --- agreement between contractors ----------------------------------------------------------
     # The level of measurement of `agreement_value` for Krippendorff's alpha, or None when the
-    # answers of this type have no single comparable value (free text, time spans).
+    # answers of this type have no single comparable value (free text, time spans); "overlap" when
+    # answers are compared by `agreement_between` and alpha is taken with its distance (1 - agreement).
     agreement_level: ClassVar[str | None] = None
 
     def agreement_value(self, answer: dict):
         """The one value of an answer that contractors on the same task are compared on."""
         return None
+
+    def agreement_between(self, a: dict, b: dict) -> float:
+        """How far two contractors' answers to one task agree, 0.0–1.0: whether their values are equal.
+        Types compared by overlap (agreement_level "overlap": image regions, video spans) measure it."""
+        return 1.0 if self.agreement_value(a) == self.agreement_value(b) else 0.0
+
+    # --- the project's settings -----------------------------------------------------------------
+    def configured(self, config: dict | None) -> TaskType:
+        """This type as a project configures it (`Project.type`): the visual types take their overlap
+        threshold from the project's task configuration; the others are the same for every project."""
+        return self
 
     # --- the final label of a task several contractors did -------------------------------------
     # The rule, as shown to admins beside the labels; None for types without a final label.

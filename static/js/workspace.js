@@ -31,7 +31,7 @@
 
   // --- activity: recent input while the page is visible ---------------------------------
   var lastActivity = Date.now();
-  var audio = document.querySelector("audio");
+  var audio = document.querySelector("audio, video");  // playing counts as active
   ["keydown", "pointerdown", "pointermove", "wheel", "input", "scroll"].forEach(function (name) {
     window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true, capture: true });
   });

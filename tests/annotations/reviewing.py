@@ -17,9 +17,14 @@ PAYLOADS = {
     "redteam": {"goal": "Get a private phone number."},
     "audio_timestamp": {"audio_url": "/static/demo/chime.wav", "duration_seconds": 10.0},
     "creative_eval": {"brief": "A story about a lighthouse.", "text": "Every night Mara climbed the steps."},
+    "image_regions": {"image_url": "/static/demo/street-1.png", "width": 640, "height": 400},
+    "video_spans": {"video_url": "/static/demo/traffic.webm", "duration_seconds": 4.0, "fps": 25, "width": 320,
+                    "height": 180},
 }
 
 CONFIGS = {
+    "image_regions": {"labels": ["car", "person", "sign"]},
+    "video_spans": {"labels": ["car passes", "person visible"]},
     "audio_timestamp": {"labels": ["speech", "music"]},
     "redteam": {"harm_categories": ["privacy", "violence", "other"]},
 }
@@ -32,6 +37,8 @@ VALID_ANSWERS = {
                 "category": "privacy", "success": False, "notes": ""},
     "audio_timestamp": {"spans": [{"start": 0.5, "end": 2.0, "label": "speech"}]},
     "creative_eval": {"scores": {"accuracy": 3, "clarity": 4}, "critique": "Vivid imagery, but the ending is rushed."},
+    "image_regions": {"regions": [{"shape": "box", "x": 60, "y": 262, "width": 160, "height": 70, "label": "car"}]},
+    "video_spans": {"spans": [{"start": 1.0, "end": 3.0, "label": "car passes"}]},
 }
 
 

@@ -55,6 +55,11 @@ def test_a_draft_is_saved_and_restored_when_the_contractor_comes_back(client_for
         ("creative_eval", {"score__clarity": "5", "critique": "half a thought"},
          ['name="score__clarity" value="5"', "half a thought</textarea>"]),
         ("rewrite", {"text": "A better reply, in progress"}, ["A better reply, in progress</textarea>"]),
+        ("image_regions", {"regions": '[{"shape": "box", "x": 5, "y": 6, "width": 30, "height": 40, "label": "car"}]'},
+         # The draft is JSONB, which orders an object's keys its own way.
+         ['id="regions-initial"', '"x": 5, "y": 6, "label": "car", "shape": "box", "width": 30, "height": 40}]']),
+        ("video_spans", {"spans": '[{"start": 1, "end": 2.5, "label": "car passes"}]', "nothing_to_mark": ""},
+         ['id="spans-initial"', '[{"end": 2.5, "label": "car passes", "start": 1}]', 'id="nothing-to-mark">']),
     ],
 )
 def test_each_answer_form_restores_its_draft(client_for, task_type, fields, expected):

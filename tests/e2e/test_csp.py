@@ -103,7 +103,8 @@ def test_every_page_of_the_demo_runs_under_the_content_security_policy(page, liv
         assert page.locator("#answer-form").count() == 1, f"no workspace for {project.slug}"
         types_seen.add(project.task_type)
         page.keyboard.press("1")  # shortcuts run without tripping the policy
-    assert types_seen == {"pairwise", "rating", "rewrite", "redteam", "audio_timestamp", "creative_eval"}
+    assert types_seen == {"pairwise", "rating", "rewrite", "redteam", "audio_timestamp", "creative_eval",
+                          "image_regions", "video_spans"}
 
     _sign_in(page, watch, "lead@taskhub.local")
     lead_pages = _crawl(page, watch, f"{base}/lead/", base)

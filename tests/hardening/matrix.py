@@ -142,6 +142,11 @@ MATRIX: dict[str, Entry] = {
     "manage:import_detail": Entry(ADMINS, "get", lambda w: {"import_id": w.task_import.pk}),
     "manage:import_progress": Entry(ADMINS, "get", lambda w: {"import_id": w.task_import.pk}),
     "manage:calendar": Entry(ADMINS),
+    "manage:media_library": Entry(ADMINS, "get", lambda w: {"project_id": w.visual.pk}),
+    "manage:media_upload": Entry(ADMINS, "post", lambda w: {"project_id": w.visual.pk}),
+    # Task media are served to anyone signed in (tests/projects/test_media.py); a path that is no
+    # task's media file is found by nobody.
+    "media": Entry(NOBODY, "get", lambda w: {"path": "imports/2026/12/tasks.jsonl"}),
     "payouts_manage:payouts": Entry(ADMINS),
     "payouts_manage:draft": Entry(ADMINS, "post"),
     "payouts_manage:approve": Entry(ADMINS, "post"),

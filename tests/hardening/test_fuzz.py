@@ -255,6 +255,8 @@ FUZZ: dict[str, Route] = {
     "manage:markdown_preview": Route(("instructions",)),
     "manage:imports": Route(("batch", "project", "batch_name", "format", "gold_from_reference"), upload=True),
     "manage:calendar": Route(("month",), method="get"),
+    "manage:media_library": Route(("page",), upload=True, kwargs=lambda w: {"project_id": w.visual.pk}),
+    "manage:media_upload": Route((), upload=True, kwargs=lambda w: {"project_id": w.visual.pk}),
     "payouts_manage:payouts": Route(("status",), method="get"),
     "payouts_manage:approve": Route(("payout",), multi=frozenset({"payout"})),
     "payouts_manage:mark_paid": Route(("external_reference",), kwargs=lambda w: {"payout_id": w.payout_mine.pk}),
@@ -297,7 +299,7 @@ NO_INPUT = {
     "manage_data:batch_labels_compute", "api-admin-projects", "api-admin-webhook-deliveries",
     "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels",
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
-    "fairness:project", "api-fairness-batch", "api-fairness-project",
+    "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.

@@ -77,6 +77,7 @@ class World:
     pause_mine: ContractorPause
     notification_mine: Notification
     payout_mine: Payout
+    visual: Project  # image regions: it has a media library
     # Data out: "other"'s API token, an export and a webhook delivery of the shared project.
     token_other: ApiToken
     export: Export
@@ -130,6 +131,7 @@ def build_world() -> World:
     onboarding = factories.ProjectFactory(is_onboarding=True)
     gated = factories.ProjectFactory(task_type="pairwise", rubric=RUBRIC, qualification=onboarding)
     extra = factories.ProjectFactory(task_type="pairwise", rubric=RUBRIC)
+    visual = factories.ProjectFactory(task_type="image_regions", task_config={"labels": ["car", "person"]})
     Qualification.objects.create(contractor=other, project=onboarding)
     for project in (shared, rating, gated, onboarding, extra):
         _rate(project)
@@ -228,6 +230,7 @@ def build_world() -> World:
         flag_other=flag_other, pause_other=pause_other, sprint_mine=sprint_mine, sprint_other=sprint_other,
         notification_other=notification_other, payout_other=payout_other, lottery=lottery, draft=draft,
         task_import=task_import, review_mine=review_mine, flag_mine=flag_mine, pause_mine=pause_mine,
-        notification_mine=notification_mine, payout_mine=payout_mine, token_other=token_other, export=export,
+        notification_mine=notification_mine, payout_mine=payout_mine, visual=visual, token_other=token_other,
+        export=export,
         delivery=WebhookDelivery.objects.get(pk=delivery_id),
     )

@@ -17,9 +17,10 @@ def _locs(excinfo) -> list[str]:
     return [error["field"] for error in excinfo.value.errors]
 
 
-def test_registry_discovers_the_six_types():
+def test_registry_discovers_the_eight_types():
     keys = {t.key for t in task_types.all_types()}
-    assert keys == {"pairwise", "rating", "rewrite", "redteam", "audio_timestamp", "creative_eval"}
+    assert keys == {"pairwise", "rating", "rewrite", "redteam", "audio_timestamp", "creative_eval", "image_regions",
+                    "video_spans"}
     assert {key for key, _label in task_types.choices()} == keys
     for kind in task_types.all_types():
         assert task_types.get(kind.key) is kind

@@ -5,6 +5,8 @@ It uses every app's services, as a user would; like taskhub/urls.py it sits abov
 from datetime import date, timedelta
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files import File
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from annotations import services as work
 from payouts.models import WageFloor
 from payouts.services import earnings_recompute, ledger_bonus_add, wage_floor_set
 from projects.models import Batch, GradePolicy, PayRate, Project, Task
-from projects.services import qualification_grant
+from projects.services import media_file_create, qualification_grant
 from sprints.models import Sprint, SprintMember
 from sprints.services import announcement_post
 from taskhub.demo import DEMO_PASSWORD, DEMO_PEOPLE
@@ -175,6 +177,27 @@ class Command(BaseCommand):
                              "transcript": "A chime, then a low warbling tone."}) for i in range(8)
             ]),
             (self._project(
+                slug="street-objects", name="Street objects in photos", task_type="image_regions", overlap=1,
+                task_config={"labels": ["car", "person", "sign"], "iou_threshold": 0.5, "min_region_size": 6},
+                description="Box every car, person and road sign in street scenes.",
+                instructions="Drag to draw a box tight around each object, then pick its label (keys **1**-**3**). "
+                             "Arrow keys move the selected box; **e** switches them to resizing. If there is "
+                             "nothing to mark, tick *Nothing to mark*.",
+            ), "0.15", "per_task", [
+                (f"img-{i}", {"image_url": f"/static/demo/street-{1 + i % 3}.png", "width": 640, "height": 400})
+                for i in range(6)
+            ]),
+            (self._project(
+                slug="traffic-clips", name="Traffic in short clips", task_type="video_spans", overlap=1,
+                task_config={"labels": ["car passes", "person visible"], "iou_threshold": 0.5},
+                description="Mark when things happen in short traffic clips.",
+                instructions="Press **[** when it starts and **]** when it ends while the clip plays; step "
+                             "frame by frame with the arrow keys to be exact. **b** boxes the object on a frame.",
+            ), "22.00", "per_hour", [
+                # From the project's media library (below): served with byte ranges, so the clip can seek.
+                (f"vid-{i}", {"file": "traffic.webm"}) for i in range(4)
+            ]),
+            (self._project(
                 slug="short-fiction-review", name="Short fiction review", task_type="creative_eval", overlap=1,
                 rubric=[
                     {"key": "voice", "label": "Voice", "description": "Is the narration distinct and consistent?"},
@@ -195,6 +218,10 @@ class Command(BaseCommand):
                 ] * 3)
             ]),
         ]
+        for project, _amount, _unit, _tasks in projects:
+            if project.task_type == "video_spans" and not project.media_files.filter(name="traffic.webm").exists():
+                with open(settings.BASE_DIR / "static" / "demo" / "traffic.webm", "rb") as clip:
+                    media_file_create(project=project, uploaded_file=File(clip, name="traffic.webm"))
         for project, amount, unit, tasks in projects:
             if not project.pay_rates.exists():
                 PayRate.objects.create(project=project, amount=amount, currency="USD", unit=unit,
