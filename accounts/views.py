@@ -5,7 +5,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .access import authenticated
+from .access import admin_required, authenticated
+from .filters import AuditEntryFilter
 from .forms import ProfileForm
 from .models import Role
 
@@ -56,3 +57,18 @@ def notifications_read_all(request):
     count = services.notifications_mark_all_read(user=request.user)
     messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} read.")
     return redirect("notifications")
+
+
+AUDIT_PAGE = 100
+
+
+@admin_required
+def audit_trail(request):
+    """Every decision that touched a person or pay, newest first, with filters."""
+    filters = AuditEntryFilter(request.GET or None, queryset=selectors.audit_entries())
+    entries = filters.qs if filters.is_bound and filters.is_valid() else selectors.audit_entries()
+    page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "manage/audit.html", {"filters": filters, "page": page, "query": query.urlencode()},
+                  status=400 if filters.is_bound and not filters.is_valid() else 200)

@@ -32,3 +32,7 @@ class TaskImportError(DomainError):
 
 class QualificationError(DomainError):
     code = "invalid_qualification"
+
+
+class LineageError(DomainError):
+    code = "invalid_lineage"

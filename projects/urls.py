@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/new/", views.project_create, name="project_create"),
     path("projects/<int:project_id>/", views.project_edit, name="project_edit"),
     path("projects/<int:project_id>/rate/", views.rate_change, name="rate_change"),
+    path("projects/<int:project_id>/lineage/", views.lineage_answer, name="lineage_answer"),
     path("projects/preview/", views.markdown_preview, name="markdown_preview"),
     path("imports/", views.import_page, name="imports"),
     path("imports/<int:import_id>/", views.import_detail, name="import_detail"),

@@ -244,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),
     },
+    "deactivations-due": {
+        "task": "accounts.tasks.users_deactivate_due",
+        "schedule": timedelta(minutes=1),
+    },
     "expire-overdue-claims": {
         "task": "annotations.tasks.claims_expire_overdue",
         "schedule": timedelta(minutes=1),
@@ -279,6 +283,11 @@ LOGGING = {
 # --- TaskHub rules -----------------------------------------------------------------------
 # A pay cut can take effect only this long after it is announced (fair-work promise 3).
 TASKHUB_RATE_CUT_NOTICE = timedelta(days=env.int("TASKHUB_RATE_CUT_NOTICE_DAYS", default=7))
+# A new project like one closed this recently (same task type and qualification, the same people)
+# is proposed as its continuation; an admin says it is one or gives a reason why not.
+TASKHUB_LINEAGE_LOOKBACK = timedelta(days=env.int("TASKHUB_LINEAGE_LOOKBACK_DAYS", default=90))
+# A flagged contractor may answer for this long before a lead may pause them (unless urgent, with a reason).
+TASKHUB_FLAG_RESPONSE_WINDOW = timedelta(hours=env.int("TASKHUB_FLAG_RESPONSE_WINDOW_HOURS", default=48))
 TASKHUB_IMPORT_MAX_LINE_BYTES = env.int("TASKHUB_IMPORT_MAX_LINE_BYTES", default=1_000_000)
 TASKHUB_IMPORT_MAX_ERRORS = 50
 # Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).

@@ -3,7 +3,14 @@ submissions) and of grading (reviews, gold, appeals, flags). Each function owns 
 
 from .appeals import appeal_create, appeal_decide
 from .claims import claim_release, claim_submit, claims_expire_overdue, task_claim_next
-from .flags import contractor_flags_recompute, flag_decide, pause_lift
+from .flags import (
+    contractor_flags_recompute,
+    flag_decide,
+    flag_respond,
+    pause_appeal_create,
+    pause_appeal_decide,
+    pause_lift,
+)
 from .gold import agreement_figures_compute, submission_grade_gold
 from .lottery import (
     lottery_allocate,
@@ -13,6 +20,7 @@ from .lottery import (
     lottery_opt_out,
     lottery_replay,
 )
+from .onboarding import onboarding_pass_check, onboarding_progress
 from .release import batch_release, batches_release_due
 from .reviews import review_create
 from .work import claim_draft_save, claim_heartbeat
@@ -30,12 +38,17 @@ __all__ = [
     "claims_expire_overdue",
     "contractor_flags_recompute",
     "flag_decide",
+    "flag_respond",
     "lottery_allocate",
     "lottery_batches_due",
     "lottery_notify_results",
     "lottery_opt_in",
     "lottery_opt_out",
     "lottery_replay",
+    "onboarding_pass_check",
+    "onboarding_progress",
+    "pause_appeal_create",
+    "pause_appeal_decide",
     "pause_lift",
     "review_create",
     "submission_grade_gold",

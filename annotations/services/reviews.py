@@ -20,6 +20,7 @@ from taskhub.hooks import pay_changed
 from ..models import Review, ReviewEvent, Submission
 from ..rules import clean_grade_reason, clean_marks, parse_grade, reviewer_role_of
 from .notices import flags_recompute_enqueue, notify_contractor
+from .onboarding import onboarding_pass_check
 
 
 def review_create(
@@ -64,6 +65,7 @@ def review_create(
                     body=reason or "See My work for the rubric marks.", key=f"review:{review.pk}",
                 )
                 pay_changed(contractor_id=submission.contractor_id)  # pay follows the grade
+                onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
     except IntegrityError:
         raise _already_reviewed(submission, reviewer, kind) from None
     return review

@@ -31,6 +31,7 @@ def _project_post(**overrides):
         "rate-amount": "0.85", "rate-currency": "usd", "rate-unit": "per_task",
         "policy-pay_grade_5": "100", "policy-pay_grade_4": "100", "policy-pay_grade_3": "90",
         "policy-pay_grade_2": "50", "policy-pay_grade_1": "0", "policy-pay_ungraded": "100",
+        "wage_floor_guaranteed": "on",
     }
     data.update(overrides)
     return data
