@@ -126,11 +126,8 @@ class ProjectAdmin(admin.ModelAdmin):
         return type(form.__name__, (form,), {"updated_by": request.user})
 
     def save_model(self, request, obj, form, change):
-        # The form already saved the project through the service.
+        # The form already saved the project through the service (the inline histories are read-only).
         obj.refresh_from_db()
-
-    def save_related(self, request, form, formsets, change):
-        """The histories shown inline are read-only."""
 
 
 class PayRateForm(forms.ModelForm):
@@ -202,8 +199,9 @@ class GradePolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["effective_from"].required = False
-        self.fields["effective_from"].help_text = "Blank: now. A lowering can start only after the notice period."
+        if "effective_from" in self.fields:  # absent when a past policy is only viewed
+            self.fields["effective_from"].required = False
+            self.fields["effective_from"].help_text = "Blank: now. A lowering can start only after the notice period."
 
     def _post_clean(self):
         super()._post_clean()
@@ -243,7 +241,7 @@ class GradePolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # The form already appended the policy through the service; show that row.
-        obj.pk = form.policy.pk
+        obj.__dict__.update({k: v for k, v in form.policy.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
 
     def save_related(self, request, form, formsets, change):
@@ -509,7 +507,7 @@ class QualificationAdmin(admin.ModelAdmin):
         return type(form.__name__, (form,), {"granted_by": request.user})
 
     def save_model(self, request, obj, form, change):
-        obj.pk = form.qualification.pk
+        obj.__dict__.update({k: v for k, v in form.qualification.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
 
     def save_related(self, request, form, formsets, change):

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
+from taskhub.money import money_text
+
 from . import task_types
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
@@ -247,6 +249,11 @@ class PayRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount.normalize():f} {self.currency} {self.get_unit_display()}"
+
+    @property
+    def described(self) -> str:
+        """As a contractor reads it: 16.00 USD per hour."""
+        return f"{money_text(self.amount)} {self.currency} {self.get_unit_display()}"
 
 
 # What a project without a grade policy pays (projects/sql/pay_rule.sql writes the same numbers).

@@ -95,7 +95,8 @@ def _carry_over(project: Project, predecessor: Project, by, now: datetime) -> li
             rate_append(project=project, amount=later.amount, currency=later.currency, unit=later.unit,
                         effective_from=notice_end, set_by=by, now=now, was=theirs,
                         reason=f"{project.name}'s rate, after the notice of its continuing {predecessor.name}")
-            done.append(f"{predecessor.name}'s rate {theirs} applies until {local_time(notice_end)}, then {later}")
+            done.append(f"{predecessor.name}'s rate {theirs.described} applies until {local_time(notice_end)}, "
+                        f"then {later.described}")
     theirs_policy = grade_policy_in_force(project=predecessor, at=now)
     if theirs_policy is not None:
         before = percents_of(theirs_policy)
@@ -162,10 +163,10 @@ def lineage_notify(*, project_id: int, predecessor_id: int, carried: list[str] |
         return 0
     now = timezone.now()
     rate = rate_in_force(project=project, at=now)
-    pays = f"It pays {rate} now" if rate is not None else "Its rate is not set yet"
+    pays = f"It pays {rate.described} now" if rate is not None else "Its rate is not set yet"
     upcoming = PayRate.objects.filter(project=project, effective_from__gt=now).order_by("effective_from").first()
     if upcoming is not None:
-        pays += f", {upcoming} from {local_time(upcoming.effective_from)}"
+        pays += f", {upcoming.described} from {local_time(upcoming.effective_from)}"
     body = (f"The work of {predecessor.name} continues as {project.name}. Its rates, grade policy and the notice "
             f"before any cut carry over. {pays}.")
     if carried:

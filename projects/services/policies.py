@@ -78,13 +78,15 @@ def grade_policy_set(
     reason: str = "",
     effective_from: datetime | None = None,
     apply_to_past: bool = False,
+    launch: bool = False,
     now: datetime | None = None,
 ) -> GradePolicy:
     """Append a policy to the project's history; it pays the work submitted from `effective_from`.
 
-    A lowering of any share, against the policy in force of the lineage when it would start, takes
-    effect only after TASKHUB_RATE_CUT_NOTICE (a project's first policy before any work is no
-    lowering). `apply_to_past` carries a raise back to the work already done, upward only. Every
+    A lowering of any share, against the policy in force of the lineage when it would start (the
+    default percents when there is none), takes effect only after TASKHUB_RATE_CUT_NOTICE; `launch`
+    (the policy a project is created with, `project_create`) is no lowering unless its lineage had one.
+    `apply_to_past` carries a raise back to the work already done, upward only. Every
     path (the set-up pages, the Django admin) comes here; eligible contractors are told once it
     commits, and the change is in the audit trail.
     """
@@ -99,7 +101,7 @@ def grade_policy_set(
         Project.objects.select_for_update().filter(pk=project.pk).first()
         current = grade_policy_in_force(project=project, at=max(effective, now))
         before = percents_of(current)
-        first = current is None and not _has_work(project)
+        first = launch and current is None and not _has_work(project)
         is_cut = not project.is_onboarding and not first and policy_change_is_cut(before, values)
         earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
         if is_cut and effective < earliest:

@@ -42,6 +42,7 @@ def pay_rate_set(
     effective_from: datetime | None,
     set_by,
     reason: str,
+    now: datetime | None = None,
 ) -> PayRate:
     """Append a rate to the project's history.
 
@@ -50,7 +51,7 @@ def pay_rate_set(
     sets a rate (the set-up pages, the Django admin) comes here, and eligible contractors are told
     once it commits.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     effective_from = effective_from or now
     try:
         if isinstance(amount, float):

@@ -107,14 +107,14 @@ def project_create(
         except (ArithmeticError, TypeError, ValueError):
             cut = False  # pay_rate_set words the refusal
         pay_rate_set(project=project, amount=rate_amount, currency=rate_currency, unit=rate_unit,
-                     effective_from=earliest if cut else None, set_by=created_by,
+                     effective_from=earliest if cut else None, set_by=created_by, now=now,
                      reason=f"Launch rate (after notice: lower than {current} of {current.project.name})" if cut
                      else "Launch rate")
         if grade_policy is not None:
             policy_now = grade_policy_in_force(project=project, at=now)
             lower = policy_now is not None and policy_change_is_cut(percents_of(policy_now),
                                                                      parse_percents(grade_policy))
-            grade_policy_set(project=project, percents=grade_policy, set_by=created_by,
+            grade_policy_set(project=project, percents=grade_policy, set_by=created_by, now=now, launch=True,
                              effective_from=earliest if lower and not project.is_onboarding else None,
                              reason="Launch policy" + (f" (after notice: lower than {policy_now.project.name}'s)"
                                                        if lower else ""))

@@ -10,10 +10,9 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from django.utils import timezone
 
 from annotations.models import Appeal, Review, ReviewerRole
 from payouts.services.recompute import expected_earnings_sql
