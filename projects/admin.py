@@ -450,8 +450,9 @@ class QualificationGrantForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contractor"].queryset = User.objects.filter(role=Role.CONTRACTOR).order_by("email")
-        self.fields["project"].queryset = Project.objects.filter(is_onboarding=True).order_by("name")
+        if "contractor" in self.fields:  # absent when a qualification is only viewed
+            self.fields["contractor"].queryset = User.objects.filter(role=Role.CONTRACTOR).order_by("email")
+            self.fields["project"].queryset = Project.objects.filter(is_onboarding=True).order_by("name")
 
     def validate_unique(self):
         """The service decides what a second grant means."""

@@ -92,10 +92,12 @@ topped AS (
               required, amount
 )
 INSERT INTO payouts_ledgerentry (contractor_id, project_id, kind, amount, currency, source_type, source_id,
-                                 active_seconds, reason, idempotency_key)
-SELECT t.contractor_id, t.project_id, 'top_up', t.amount, t.currency, 'wage_floor', t.id,
+                                 rate_unit, active_seconds, reason, idempotency_key)
+SELECT t.contractor_id, t.project_id, 'top_up', t.amount, t.currency, 'wage_floor', t.id, '',
        LEAST(t.active_seconds, 2147483647),
-       left('Wage floor kept: ' || t.jurisdiction || ' floor ' || trim_scale(t.floor) || ' ' || t.currency
+       left('Wage floor kept: ' || t.jurisdiction || ' floor '
+            || CASE WHEN scale(trim_scale(t.floor)) < 2 THEN round(t.floor, 2) ELSE trim_scale(t.floor) END
+            || ' ' || t.currency
             || '/h x ' || round(t.active_seconds / 3600.0, 2) || ' h active on ' || p.name || ' ('
             || t.submissions || ' submission' || CASE WHEN t.submissions = 1 THEN '' ELSE 's' END || ') = '
             || t.required || '; paid for that work ' || t.earned || '; top-up ' || t.amount, 500),

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, Func, Q
 from django.utils import timezone
 
 from accounts.models import AuditEntry, Role
@@ -26,6 +26,9 @@ from ..models import Project, Qualification
 from ..selectors import projects_unlocked_by
 
 _NOTE_LIMIT = Qualification._meta.get_field("note").max_length
+# The time eligibility compares with (projects/sql/eligibility.sql reads now(), the transaction's
+# start; Django's Now() is the statement's, a little later).
+_TRANSACTION_NOW = Func(function="now", template="now()", output_field=DateTimeField())
 
 
 def _unlocks_text(project: Project) -> str:
@@ -94,8 +97,9 @@ def qualification_revoke(*, contractor, project: Project, revoked_by, reason: st
         if held is None:
             raise Conflict(f"{contractor} holds no qualification from {project.name} to revoke (or its revocation "
                            "is already set).", code="not_held")
+        # At once: by the database's clock, so this very transaction already sees it revoked.
         Qualification.objects.filter(pk=held.pk, revoked_at__isnull=True).update(
-            revoked_at=effective, revoked_by=revoked_by, revoke_reason=text)
+            revoked_at=effective if effective > now else _TRANSACTION_NOW, revoked_by=revoked_by, revoke_reason=text)
         held.refresh_from_db()
         when = "now" if effective <= now else f"from {local_time(effective, contractor)}"
         notification_create(
