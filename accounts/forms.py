@@ -36,3 +36,8 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("display_name", "timezone", "jurisdiction")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. \"nightly DPO pipeline\".")
+    days = forms.IntegerField(min_value=1, max_value=365, initial=90, label="Valid for (days)")

@@ -191,3 +191,32 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A person's named API token, for pipelines. The secret is knox's: random, kept only as its
+    SHA-512 digest (knox_authtoken), shown once. This row keeps the name and, after the token is
+    revoked or has expired (knox's row is then gone), what became of it, so a pipeline that still
+    sends it is told why it is refused."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=128, unique=True)
+    # The token's first characters (knox's token_key), shown so a person can tell tokens apart.
+    token_key = models.CharField(max_length=25)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key}…) of {self.user_id}"
+
+    def state(self, now=None) -> str:
+        now = now or dj_timezone.now()
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from .models import AuditEntry, Notification
+from .models import ApiToken, AuditEntry, Notification
 
 UNREAD_CACHE_SECONDS = 300
 
@@ -59,3 +59,7 @@ def audit_projects() -> list[tuple[int, str]]:
     rows = (AuditEntry.objects.exclude(project_id__isnull=True).order_by("project_id", "-at")
             .distinct("project_id").values_list("project_id", "project_name"))
     return sorted(rows, key=lambda row: row[1].lower())
+
+
+def api_tokens_for(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -1,6 +1,7 @@
-"""Writes for accounts: in-app notifications (the one writer of the notifications table), the
-audit trail (the one writer of audit entries) and the deactivation of accounts. Each function owns
-its transaction, except `audit_record`, which joins the transaction of the decision it records.
+"""Writes for accounts: in-app notifications (the one writer of the notifications table), API
+tokens, the audit trail (the one writer of audit entries) and the deactivation of accounts. Each
+function owns its transaction, except `audit_record`, which joins the transaction of the decision it
+records.
 
 A fan-out to many people is one `INSERT ... SELECT` (never a loop of saves), and each
 notification may carry a `key` so that delivering the same event twice inserts nothing:
@@ -11,20 +12,21 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from knox.models import AuthToken
 
 from taskhub.decisions import clean_effective_time, clean_reason
-from taskhub.errors import Forbidden, NotFound
+from taskhub.errors import DomainError, Forbidden, NotFound
 from taskhub.formats import local_time
 
 from .errors import AccountDecisionError, AccountStateError
-from .models import AuditEntry, Notification, Role, User
+from .models import ApiToken, AuditEntry, Notification, Role, User
 from .selectors import notifications_unread_forget
 
 logger = logging.getLogger(__name__)
@@ -291,3 +293,46 @@ def users_deactivate_due(*, now: datetime | None = None) -> int:
             for u in due
         ])
     return len(due)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+API_TOKEN_MAX_DAYS = 365
+API_TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
+
+
+def api_token_create(*, user, name: str, days: int, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Make an API token acting as `user` (with their role) for `days` days. Returns the record and
+    the token itself, which is shown this once: only its digest is stored."""
+    name = (name or "").strip()
+    errors = []
+    if not name:
+        errors.append(DomainError.at("name", "Give the token a name, such as the pipeline that will use it."))
+    elif len(name) > API_TOKEN_NAME_MAX or "\x00" in name:
+        errors.append(DomainError.at("name", f"Keep the name to {API_TOKEN_NAME_MAX} characters of text."))
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= API_TOKEN_MAX_DAYS:
+        errors.append(DomainError.at("days", f"A token lasts from 1 to {API_TOKEN_MAX_DAYS} days."))
+    if errors:
+        raise DomainError.combine(errors)
+    if not user.is_active:
+        raise DomainError("An inactive account cannot have API tokens.", code="inactive")
+    with transaction.atomic():
+        knox_token, token = AuthToken.objects.create(user=user, expiry=timedelta(days=days))
+        record = ApiToken.objects.create(
+            user=user, name=name, digest=knox_token.digest, token_key=knox_token.token_key,
+            created_at=knox_token.created, expires_at=knox_token.expiry,
+        )
+    return record, token
+
+
+def api_token_revoke(*, user, token_id: int, now: datetime | None = None) -> ApiToken:
+    """Revoke one of `user`'s tokens at once: knox's row goes, the record says when. Idempotent."""
+    with transaction.atomic():
+        record = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+        if record is None:
+            raise NotFound("You have no such API token.", field="token")
+        if record.revoked_at is None:
+            record.revoked_at = now or timezone.now()
+            record.save(update_fields=["revoked_at"])
+        AuthToken.objects.filter(digest=record.digest).delete()
+    return record

@@ -4,10 +4,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from taskhub.errors import DomainError, apply_to_forms
+
 from . import selectors, services
 from .access import admin_required, authenticated
 from .filters import AuditEntryFilter
-from .forms import ProfileForm
+from .forms import ApiTokenForm, ProfileForm
 from .models import Role
 
 HOME_BY_ROLE = {
@@ -72,3 +74,33 @@ def audit_trail(request):
     query.pop("page", None)
     return render(request, "manage/audit.html", {"filters": filters, "page": page, "query": query.urlencode()},
                   status=400 if filters.is_bound and not filters.is_valid() else 200)
+@authenticated
+def api_tokens(request):
+    """A person's API tokens: make one (shown once, on this response only) and revoke them."""
+    form = ApiTokenForm(request.POST or None)
+    created = token = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created, token = services.api_token_create(
+                    user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"])
+                form = ApiTokenForm()
+            except DomainError as exc:
+                apply_to_forms([form], exc)
+        if form.errors:
+            status = 400
+    response = render(request, "account/api_tokens.html", {
+        "form": form, "tokens": selectors.api_tokens_for(user=request.user), "created": created, "token": token,
+    }, status=status)
+    # The token appears in this one response: never cached anywhere.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@authenticated
+def api_token_revoke(request, token_id):
+    record = services.api_token_revoke(user=request.user, token_id=token_id)
+    messages.success(request, f"Revoked the token {record.name!r}: it no longer works.")
+    return redirect("api_tokens")

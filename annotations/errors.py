@@ -28,3 +28,9 @@ class ReviewError(DomainError):
 
 class DraftError(DomainError):
     code = "invalid_draft"
+
+
+class ExportError(DomainError):
+    """An export that cannot be made as asked: an unknown format, a filter of the wrong type, no data."""
+
+    code = "export_refused"

@@ -479,3 +479,86 @@ class AgreementFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.project_id} for {self.subject_id or 'all'}"
+
+
+# --- Data out: final labels and exports (issue 18) -------------------------------------------------
+
+
+class TaskLabel(models.Model):
+    """The final label of a task done by more than one contractor, by its type's rule
+    (`TaskType.final_label`), with the agreement of its answers. Recomputed per batch
+    (`annotations.services.labels`); a recompute replaces the rows."""
+
+    task = models.OneToOneField(Task, primary_key=True, on_delete=models.CASCADE, related_name="final_label")
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="task_labels")
+    answers = models.PositiveSmallIntegerField(help_text="Submissions the label is made from.")
+    label = models.JSONField()
+    agreement = models.FloatField(null=True, blank=True,
+                                  help_text="Share of agreeing pairs of answers (the type's compared value).")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["batch"], name="task_label_batch_idx")]
+
+    def __str__(self) -> str:
+        return f"final label of task {self.task_id}"
+
+
+class BatchAgreement(models.Model):
+    """Agreement over a batch's tasks with more than one answer: Krippendorff's alpha at the type's
+    level of measurement, the mean agreement per task, and how many tasks it is made from."""
+
+    batch = models.OneToOneField(Batch, primary_key=True, on_delete=models.CASCADE, related_name="agreement")
+    alpha = models.FloatField(null=True, blank=True, help_text="Krippendorff's alpha; empty when undefined.")
+    level = models.CharField(max_length=16, blank=True)
+    tasks = models.PositiveIntegerField()
+    mean_agreement = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"agreement of batch {self.batch_id}"
+
+
+class Export(models.Model):
+    """One export of a project's (or batch's) submissions in one format, made by a Celery job
+    (annotations.exports) that streams the rows into a file and reports its progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Writing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=32)
+    # The validated options (annotations.exports.options.ExportOptions), as JSON.
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True, max_length=300)
+    size_bytes = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.project_id} as {self.format}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_written / self.rows_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

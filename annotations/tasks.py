@@ -4,7 +4,7 @@ as modules; neither reaches into the other until a task runs."""
 
 from celery import shared_task
 
-from . import services
+from . import exports, services
 
 
 @shared_task(name="annotations.tasks.batches_release_due")
@@ -44,3 +44,22 @@ def contractor_flags_recompute(contractor_id: int, project_id: int) -> int | Non
 def agreement_figures_compute(project_id: int | None = None) -> int:
     """Beat, nightly (and on demand). Safe to repeat: each figure is replaced in place."""
     return services.agreement_figures_compute(project_id=project_id)
+
+
+@shared_task(name="annotations.tasks.export_run", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def export_run(export_id: int) -> str:
+    """Write one export. A redelivery finds it finished (or being written) and stops."""
+    return exports.export_run(export_id=export_id).status
+
+
+@shared_task(name="annotations.tasks.exports_purge_files")
+def exports_purge_files() -> int:
+    """Nightly: delete export files older than TASKHUB_EXPORT_KEEP_DAYS; the records stay."""
+    return exports.exports_purge_files()
+
+
+@shared_task(name="annotations.tasks.task_labels_compute")
+def task_labels_compute(batch_id: int) -> int | None:
+    """Recompute a batch's final labels and agreement. Safe to repeat: the rows are replaced."""
+    figures = services.task_labels_compute(batch_id=batch_id)
+    return figures.tasks if figures else None

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import Role, User
-from taskhub.admin import ReadOnlyAdmin, decision_action
+from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin, decision_action
 from taskhub.errors import DomainError
 
 from . import services
 from .models import (
     GRADE_POLICY_FIELDS,
+    WEBHOOK_EVENTS,
     Batch,
     GradePolicy,
     LineageDecision,
@@ -28,7 +29,10 @@ from .models import (
     Qualification,
     Task,
     TaskImport,
+    Webhook,
+    WebhookDelivery,
 )
+from .services.webhooks import clean_webhook_url
 
 
 def pretty_json(value) -> str:
@@ -567,3 +571,71 @@ class TaskImportAdmin(ReadOnlyAdmin):
             extra["more_errors"] = max(0, task_import.error_count - len(task_import.errors))
             extra["refresh_seconds"] = 0 if task_import.is_finished else 2
         return super().change_view(request, object_id, form_url, extra)
+
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple)
+    # A URL typed without a scheme is taken as https (the scheme Django 6 assumes).
+    url = forms.URLField(max_length=1000, assume_scheme="https",
+                         help_text=Webhook._meta.get_field("url").help_text)
+
+    class Meta:
+        model = Webhook
+        fields = ["project", "url", "events", "is_active"]
+
+    def clean_url(self):
+        try:
+            return clean_webhook_url(self.cleaned_data.get("url"))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ["event", "status", "attempts", "last_status_code", "last_error", "created_at", "delivered_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ServiceAddMixin, admin.ModelAdmin):
+    """Register a URL for a project's events; the secret that signs each delivery is made here and
+    shown on the webhook's page."""
+
+    form = WebhookForm
+    list_display = ["project", "url", "events", "is_active", "created_at"]
+    list_filter = ["is_active", "project"]
+    readonly_fields = ["secret", "created_at"]
+    inlines = [WebhookDeliveryInline]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.webhook_update(webhook=obj, url=data["url"], events=data["events"], is_active=data["is_active"])
+        else:
+            created = services.webhook_create(project=data["project"], url=data["url"], events=data["events"],
+                                              created_by=request.user)
+            obj.pk, obj.secret = created.pk, created.secret
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event", "webhook", "status", "attempts", "last_status_code", "created_at", "delivered_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = ["webhook", "event", "uuid", "body", "status", "attempts", "last_status_code", "last_error",
+                       "created_at", "last_attempt_at", "next_attempt_at", "delivered_at"]
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected deliveries again")
+    def send_again(self, request, queryset):
+        for delivery in queryset:
+            services.webhook_delivery_resend(delivery_id=delivery.pk)
+        self.message_user(request, f"Sending {queryset.count()} deliveries again.", messages.SUCCESS)

@@ -572,3 +572,59 @@ class TaskImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+# --- Webhooks (issue 18) --------------------------------------------------------------------------
+
+WEBHOOK_EVENTS = ("batch.exhausted", "export.ready", "submission.reviewed")
+
+
+class Webhook(models.Model):
+    """An admin's URL that is told about a project's events, each delivery signed with `secret`
+    (header X-TaskHub-Signature: sha256=HMAC-SHA256(secret, body))."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=1000, help_text="Where events are POSTed (http or https).")
+    events = models.JSONField(default=list, help_text=f"Any of: {', '.join(WEBHOOK_EVENTS)}.")
+    secret = models.CharField(max_length=128, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.project} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: the exact body that is signed and sent, and how sending went."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        RETRYING = "retrying", "Failed, will retry"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    # Sent as the X-TaskHub-Delivery header: receivers drop repeats by it (delivery is at least once).
+    uuid = models.UUIDField(unique=True)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["webhook", "-created_at"], name="webhook_delivery_hook_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook_id} ({self.status})"

@@ -38,6 +38,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Now
 
 from accounts.models import User
+from taskhub.errors import NotFound
 
 from .models import (
     Batch,
@@ -344,3 +345,39 @@ def batches_released() -> QuerySet[Batch]:
 
 def task_imports_recent() -> QuerySet[TaskImport]:
     return TaskImport.objects.select_related("batch", "batch__project", "created_by").order_by("-created_at")
+
+
+def batches_with_counts() -> QuerySet[Batch]:
+    """Batches with their task, slot, claim and submission totals (the admin API's batch status)."""
+    return Batch.objects.select_related("project").annotate(
+        task_total=Count("tasks"), slots=Coalesce(Sum("tasks__overlap"), 0),
+        claimed=Coalesce(Sum("tasks__claim_count"), 0), submitted=Coalesce(Sum("tasks__submitted_count"), 0),
+    ).order_by("-created_at", "-id")
+
+
+def batch_get_with_counts(*, batch_id: int) -> Batch:
+    batch = batches_with_counts().filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(f"There is no batch {batch_id}.", field="batch")
+    return batch
+
+
+def batch_get(*, batch_id: int) -> Batch:
+    batch = Batch.objects.select_related("project").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(f"There is no batch {batch_id}.", field="batch")
+    return batch
+
+
+def project_get(*, slug: str) -> Project:
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise NotFound(f"There is no project {slug!r}.", field="project")
+    return project
+
+
+def task_import_get(*, import_id: int) -> TaskImport:
+    task_import = TaskImport.objects.select_related("batch", "batch__project").filter(pk=import_id).first()
+    if task_import is None:
+        raise NotFound(f"There is no import {import_id}.", field="import")
+    return task_import

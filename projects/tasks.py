@@ -26,3 +26,14 @@ def task_import_run(task_import_id: int) -> str:
 def task_imports_purge_files() -> int:
     """Nightly: delete uploads of imports finished over a week ago; the records stay."""
     return services.task_import_files_purge()
+
+
+@shared_task(name="projects.tasks.webhook_deliver", bind=True, max_retries=None, acks_late=True)
+def webhook_deliver(self, delivery_id: int) -> str | None:
+    """One attempt at a webhook delivery (on the webhook queue, CELERY_WEBHOOK_QUEUE); a failure is
+    recorded and retried with backoff until TASKHUB_WEBHOOK_MAX_ATTEMPTS. A repeat of a delivered
+    one does nothing."""
+    wait = services.webhook_deliver(delivery_id=delivery_id)
+    if wait is not None:
+        raise self.retry(countdown=wait)
+    return None

@@ -201,8 +201,9 @@ def run() -> int:
         (DATA / "beat").mkdir(parents=True, exist_ok=True)
         commands = {
             "web": [PY, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
+            # The default queue and the webhook deliveries' own (CELERY_WEBHOOK_QUEUE).
             "worker": [PY, "-m", "celery", "-A", "taskhub", "worker", "--loglevel=INFO",
-                       "--concurrency=2"],
+                       "--concurrency=2", "-Q", "taskhub,taskhub-webhooks"],
             "beat": [PY, "-m", "celery", "-A", "taskhub", "beat", "--loglevel=INFO",
                      "--schedule", str(DATA / "beat" / "celerybeat-schedule")],
         }

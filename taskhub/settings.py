@@ -39,8 +39,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     # TaskHub's own apps, lowest layer first (see taskhub/hooks.py and .importlinter).
     "taskhub",
     "accounts",
@@ -198,7 +200,14 @@ SESSION_COOKIE_HTTPONLY = True
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Pipelines send "Authorization: Token <token>" (API tokens, accounts/tokens.py); browsers their session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Requests made with an API token are throttled per user; pages' own API calls are not.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.tokens.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_token": env.str("TASKHUB_API_TOKEN_RATE", default="2000/hour")},
     "DEFAULT_PERMISSION_CLASSES": ["accounts.access.IsContractor"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -211,6 +220,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Claim, answer and review RLHF tasks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: JSON Schema proper, so the export options (a pydantic model) are described as they are checked.
+    "OAS_VERSION": "3.1.0",
+    # Swagger UI from the vendored drf-spectacular-sidecar files: no CDN, and it runs under the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Separate request and response components, so uploads are described as multipart files.
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# API tokens (django-rest-knox): random, stored as a SHA-512 digest, shown once, revocable.
+REST_KNOX = {
+    "TOKEN_PREFIX": "thk_",
+    "TOKEN_TTL": timedelta(days=env.int("TASKHUB_API_TOKEN_DAYS", default=90)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 
 # --- Celery ------------------------------------------------------------------------------
@@ -233,6 +257,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Webhook deliveries wait on other people's servers: they have a queue of their own, so a dead
+# endpoint never holds up releases, imports or exports (make run's worker consumes both queues).
+CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks")
+CELERY_TASK_ROUTES = {"projects.tasks.webhook_deliver": {"queue": CELERY_WEBHOOK_QUEUE}}
 
 # The one place where periodic work is scheduled.
 CELERY_BEAT_SCHEDULE = {
@@ -263,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-earnings-nightly": {
         "task": "payouts.tasks.earnings_recompute",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "purge-old-exports": {
+        "task": "annotations.tasks.exports_purge_files",
+        "schedule": crontab(hour=3, minute=45),
     },
     "draft-weekly-payouts": {
         "task": "payouts.tasks.payouts_draft_due",
@@ -311,3 +343,11 @@ TASKHUB_DECISION_REASON_MIN_CHARS = env.int("TASKHUB_DECISION_REASON_MIN_CHARS",
 # Every Nth item of a reviewer's queue is a gold item, graded blind to calibrate.
 TASKHUB_REVIEW_GOLD_EVERY = env.int("TASKHUB_REVIEW_GOLD_EVERY", default=5)
 TASKHUB_DRAFT_MAX_BYTES = env.int("TASKHUB_DRAFT_MAX_BYTES", default=200_000)
+# Data out (issue 18): exports, API tokens and webhooks.
+# Exported files are kept this many days, then deleted by beat (the export records stay).
+TASKHUB_EXPORT_KEEP_DAYS = env.int("TASKHUB_EXPORT_KEEP_DAYS", default=14)
+# The key of the per-project contractor pseudonyms in exports; changing it changes every pseudonym.
+TASKHUB_PSEUDONYM_KEY = env.str("TASKHUB_PSEUDONYM_KEY", default="") or SECRET_KEY
+# A webhook delivery is tried this many times, waiting 30 s, 1 min, 2 min, ... (at most an hour) between.
+TASKHUB_WEBHOOK_MAX_ATTEMPTS = env.int("TASKHUB_WEBHOOK_MAX_ATTEMPTS", default=8)
+TASKHUB_WEBHOOK_TIMEOUT_SECONDS = env.float("TASKHUB_WEBHOOK_TIMEOUT_SECONDS", default=5.0)

@@ -3,7 +3,7 @@ places in taskhub that know the apps above it (see .importlinter)."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
 from accounts.access import public
@@ -24,9 +24,13 @@ urlpatterns = [
     path("lead/", include("sprints.urls")),
     path("manage/", include("projects.urls")),
     path("manage/", include("payouts.urls.manage")),
+    path("manage/", include("annotations.urls.manage")),
     path("manage/", include("accounts.urls.manage")),
     path("earnings/", include("payouts.urls.earnings")),
     path("api/", include("annotations.urls.api")),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),
+    # Swagger UI from vendored files; its start-up script is a request of its own (no inline script).
+    path("api/docs/", public(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html")),
+         name="api-docs"),
     path("admin/", admin.site.urls),
 ]

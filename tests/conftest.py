@@ -86,7 +86,8 @@ def celery_worker_process(transactional_db):
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "taskhub", "worker", "--pool=solo", "--loglevel=INFO",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CELERY_WEBHOOK_QUEUE}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"test-{os.getpid()}@%h"],
             cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )

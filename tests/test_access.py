@@ -66,7 +66,7 @@ def test_anonymous_visitor_is_sent_to_login(client, db, name):
 
 
 def test_api_refuses_anonymous_and_non_contractors(client, client_for, lead):
-    assert client.get("/api/claims/").status_code == 403
+    assert client.get("/api/claims/").status_code == 401  # with WWW-Authenticate: Token
     assert client_for(lead).get("/api/claims/").status_code == 403
 
 

@@ -4,6 +4,8 @@ from .. import views
 
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),

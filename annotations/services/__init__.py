@@ -12,6 +12,7 @@ from .flags import (
     pause_lift,
 )
 from .gold import agreement_figures_compute, submission_grade_gold
+from .labels import task_labels_compute
 from .lottery import (
     lottery_allocate,
     lottery_batches_due,
@@ -53,4 +54,5 @@ __all__ = [
     "review_create",
     "submission_grade_gold",
     "task_claim_next",
+    "task_labels_compute",
 ]

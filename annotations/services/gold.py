@@ -75,16 +75,27 @@ def krippendorff_alpha(matrix: list[list], level: str) -> float | None:
     (fewer than two paired values, or every value the same)."""
     if not matrix or not matrix[0]:
         return None
-    flat = [v for row in matrix for v in row if v is not None]
-    if len(set(flat)) < 2:
+    return krippendorff_alpha_of_units([list(unit) for unit in zip(*matrix, strict=True)], level)
+
+
+def krippendorff_alpha_of_units(units: list[list], level: str) -> float | None:
+    """Alpha from each unit's values, however many coders gave them (None = missing). It counts
+    values per unit rather than laying out every coder × unit, so a batch of many tasks done by
+    many different people costs units × distinct values. None when alpha is undefined."""
+    flat = [v for unit in units for v in unit if v is not None]
+    key = str if level == "nominal" else float
+    domain = sorted({key(v) for v in flat})
+    if len(domain) < 2:
         return None
-    if level == "nominal":
-        codes = {value: index for index, value in enumerate(sorted({str(v) for v in flat}))}
-        data = [[np.nan if v is None else codes[str(v)] for v in row] for row in matrix]
-    else:
-        data = [[np.nan if v is None else float(v) for v in row] for row in matrix]
+    index = {value: i for i, value in enumerate(domain)}
+    counts = np.zeros((len(units), len(domain)), dtype=int)
+    for row, unit in enumerate(units):
+        for value in unit:
+            if value is not None:
+                counts[row, index[key(value)]] += 1
     try:
-        alpha = krippendorff.alpha(reliability_data=np.array(data, dtype=float), level_of_measurement=level)
+        alpha = krippendorff.alpha(value_counts=counts, level_of_measurement=level,
+                                   value_domain=None if level == "nominal" else np.array(domain, dtype=float))
     except (ValueError, ZeroDivisionError):
         return None
     return None if alpha is None or math.isnan(alpha) else float(alpha)

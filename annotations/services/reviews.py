@@ -14,10 +14,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from projects.services import webhooks_emit
 from taskhub.errors import Conflict, Forbidden
 from taskhub.hooks import pay_changed
 
 from ..models import Review, ReviewEvent, Submission
+from ..pseudonyms import pseudonym
 from ..rules import clean_grade_reason, clean_marks, parse_grade, reviewer_role_of
 from .notices import flags_recompute_enqueue, notify_contractor
 from .onboarding import onboarding_pass_check
@@ -66,6 +68,8 @@ def review_create(
                 )
                 pay_changed(contractor_id=submission.contractor_id)  # pay follows the grade
                 onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
+                webhooks_emit(project_id=submission.project_id, event="submission.reviewed",
+                              data=submission_reviewed_data(submission, review))
     except IntegrityError:
         raise _already_reviewed(submission, reviewer, kind) from None
     return review
@@ -82,3 +86,10 @@ def _already_reviewed(submission: Submission, reviewer, kind: str) -> Conflict:
         f"This submission was already graded by {by}{at}; your grade was not saved. Go on to the next item.",
         code="already_reviewed",
     )
+
+
+def submission_reviewed_data(submission: Submission, review: Review) -> dict:
+    """What a `submission.reviewed` webhook says: the grade, never the reviewer or the contractor's name."""
+    return {"submission": {"id": submission.pk, "task": submission.task_id, "contractor":
+                           pseudonym(submission.project_id, submission.contractor_id)},
+            "review": {"id": review.pk, "kind": review.kind, "score": review.score, "created_at": review.created_at}}

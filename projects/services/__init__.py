@@ -20,6 +20,13 @@ from .policies import grade_policy_set
 from .qualifications import qualification_grant, qualification_revoke
 from .rates import pay_rate_notify, pay_rate_preview, pay_rate_set, rate_change_is_cut
 from .setup import batch_create_draft, project_create, project_open_blockers, project_update
+from .webhooks import (
+    webhook_create,
+    webhook_deliver,
+    webhook_delivery_resend,
+    webhook_update,
+    webhooks_emit,
+)
 
 __all__ = [
     "batch_announce_release",
@@ -49,4 +56,9 @@ __all__ = [
     "task_import_create",
     "task_import_files_purge",
     "task_import_run",
+    "webhook_create",
+    "webhook_deliver",
+    "webhook_delivery_resend",
+    "webhook_update",
+    "webhooks_emit",
 ]

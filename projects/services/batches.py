@@ -27,6 +27,7 @@ from .. import tasks
 from ..errors import BatchStateError
 from ..models import Batch, Task
 from ..selectors import contractors_eligible_for
+from .webhooks import webhooks_emit
 
 S = Batch.Status
 P = Batch.Policy
@@ -285,8 +286,17 @@ def batch_close(*, batch: Batch) -> Batch:
 
 
 def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
-    """An open batch becomes exhausted once every task has all the submissions it needs."""
+    """An open batch becomes exhausted once every task has all the submissions it needs; the
+    project's `batch.exhausted` webhooks are told once the transaction commits."""
     unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
-    return bool(
-        Batch.objects.filter(pk=batch_id, status=S.OPEN).filter(~Exists(unfinished)).update(status=S.EXHAUSTED)
-    )
+    with transaction.atomic():
+        exhausted = bool(
+            Batch.objects.filter(pk=batch_id, status=S.OPEN).filter(~Exists(unfinished)).update(status=S.EXHAUSTED)
+        )
+        if exhausted:
+            batch = Batch.objects.select_related("project").get(pk=batch_id)
+            webhooks_emit(project_id=batch.project_id, event="batch.exhausted", data={
+                "batch": {"id": batch.pk, "name": batch.name, "status": batch.status},
+                "tasks": Task.objects.filter(batch_id=batch_id).count(),
+            })
+    return exhausted

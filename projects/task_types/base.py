@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -104,6 +105,15 @@ class TaskType:
         """The one value of an answer that contractors on the same task are compared on."""
         return None
 
+    # --- the final label of a task several contractors did -------------------------------------
+    # The rule, as shown to admins beside the labels; None for types without a final label.
+    final_label_rule: ClassVar[str | None] = None
+
+    def final_label(self, answers: list[dict]) -> dict | None:
+        """One label from the answers of the distinct contractors who did a task (overlap > 1), or
+        None when this type has no such rule (free text, time spans)."""
+        return None
+
     # --- gold -----------------------------------------------------------------------------
     def gold_agreement(self, answer: dict, gold: dict) -> float:
         """How far an answer agrees with the known answer, from 0.0 (not at all) to 1.0."""
@@ -139,3 +149,17 @@ def score_agreement(scores: dict[str, int], gold_scores: dict[str, int]) -> floa
         return 0.0
     distance = sum(abs(scores[k] - gold_scores[k]) for k in shared) / len(shared)
     return max(0.0, 1.0 - distance / 4)
+
+
+def score_summary(values: list[float | int]) -> dict[str, float]:
+    """Mean and median of one criterion's scores (the final label of rated work)."""
+    return {"mean": round(statistics.fmean(values), 4), "median": float(statistics.median(values))}
+
+
+def scores_final_label(answers: list[dict]) -> dict[str, dict[str, float]]:
+    """Mean and median per rubric criterion, over the answers that scored it."""
+    by_criterion: dict[str, list[int]] = {}
+    for answer in answers:
+        for key, value in (answer.get("scores") or {}).items():
+            by_criterion.setdefault(key, []).append(value)
+    return {key: score_summary(values) for key, values in sorted(by_criterion.items())}

@@ -1,6 +1,6 @@
 from pydantic import Field, conint
 
-from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement
+from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement, scores_final_label
 
 
 class Payload(Strict):
@@ -35,6 +35,12 @@ class CreativeEval(TaskType):
 
     def check_answer(self, answer, task, project):
         check_rubric_scores(answer.scores, project)
+
+    final_label_rule = "The mean and the median of each criterion."
+
+    def final_label(self, answers):
+        """Mean and median of each criterion."""
+        return {"scores": scores_final_label(answers)}
 
     def gold_agreement(self, answer, gold):
         return score_agreement(answer["scores"], gold.get("scores", {}))

@@ -1,3 +1,4 @@
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field
@@ -5,6 +6,9 @@ from pydantic import Field
 from .base import Strict, TaskType
 
 Text = Field(min_length=1, max_length=200_000)
+CHOICES = ("A", "B", "tie")
+# The tie rule of the final label weighs each vote by how strongly it was made.
+STRENGTH_WEIGHT = {"slight": 1, "clear": 2, "strong": 3}
 
 
 class Payload(Strict):
@@ -38,6 +42,29 @@ class Pairwise(TaskType):
 
     def agreement_value(self, answer):
         return answer["choice"]
+
+    final_label_rule = (
+        "The choice most contractors made. When the most-chosen options have as many votes, the one chosen more "
+        "strongly in sum wins (slight 1, clear 2, strong 3); when that is level too, the final label is a tie."
+    )
+
+    def final_label(self, answers):
+        """The majority choice. Tie rule: when the most-chosen options have as many votes, the one
+        whose votes are stronger in sum wins (slight 1, clear 2, strong 3); when that is level too,
+        the final label is "tie" (no preference)."""
+        votes = Counter(a["choice"] for a in answers)
+        weight: Counter = Counter()
+        for a in answers:
+            weight[a["choice"]] += STRENGTH_WEIGHT.get(a.get("strength"), 1)
+        top = max(votes.values())
+        leaders = [c for c in CHOICES if votes[c] == top]
+        decided_by = "majority"
+        if len(leaders) > 1:
+            strongest = max(weight[c] for c in leaders)
+            leaders = [c for c in leaders if weight[c] == strongest]
+            decided_by = "strength" if len(leaders) == 1 else "level"
+        return {"choice": leaders[0] if len(leaders) == 1 else "tie", "decided_by": decided_by,
+                "votes": {c: votes[c] for c in CHOICES}}
 
     def gold_agreement(self, answer, gold):
         if answer["choice"] == gold["choice"]:

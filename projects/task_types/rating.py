@@ -1,6 +1,6 @@
 from pydantic import Field, conint
 
-from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement
+from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement, score_summary, scores_final_label
 
 Score = conint(ge=1, le=5)
 
@@ -37,6 +37,12 @@ class Rating(TaskType):
 
     def check_answer(self, answer, task, project):
         check_rubric_scores(answer.scores, project)
+
+    final_label_rule = "The mean and the median of each criterion and of the overall score."
+
+    def final_label(self, answers):
+        """Mean and median of each criterion and of the overall score."""
+        return {"overall": score_summary([a["overall"] for a in answers]), "scores": scores_final_label(answers)}
 
     def gold_agreement(self, answer, gold):
         return score_agreement({**answer["scores"], "__overall": answer["overall"]},

@@ -133,7 +133,9 @@ def test_a_scheduled_deactivation_is_carried_out_by_a_real_worker(celery_worker_
 # services (and the migrations' and tests' own set-up). A new writer elsewhere reopens a door.
 _WRITERS = {
     r"is_active\s*=\s*False|is_active=False|\.update\(is_active": {"accounts/services.py"},
-    r"revoked_at\s*=|revoked_at=": {"projects/services/qualifications.py", "projects/models.py"},
+    # (accounts' own revoked_at is an API token's, revoked by its owner: no decision about a person.)
+    r"revoked_at\s*=|revoked_at=": {"projects/services/qualifications.py", "projects/models.py",
+                                    "accounts/models.py", "accounts/services.py"},
     r"user_deactivate\(|users_deactivate_due\(": {"accounts/services.py", "accounts/admin.py", "accounts/tasks.py"},
     r"qualification_revoke\(": {"projects/services/qualifications.py", "projects/admin.py",
                                 "projects/services/__init__.py"},

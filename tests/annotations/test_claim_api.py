@@ -169,7 +169,9 @@ def test_api_is_for_contractors_only(client, client_for, lead, project, tasks):
     urls = [_next_url(project), reverse("api-claim-release", args=[claim.pk]),
             reverse("api-claim-submit", args=[claim.pk])]
     for url in urls:
-        assert client.post(url, {"answer": ANSWER}, content_type="application/json").status_code == 403, url
+        # Anonymous: 401, naming the scheme to authenticate with (API tokens, issue 18).
+        anonymous = client.post(url, {"answer": ANSWER}, content_type="application/json")
+        assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == "Token", url
     lead_client = client_for(lead)
     for url in urls:
         assert lead_client.post(url, {"answer": ANSWER}, content_type="application/json").status_code == 403, url

@@ -117,6 +117,7 @@ class Command(BaseCommand):
         self._more_task_types(now, admin)
         qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
                             note="Demo")
+        self._pairwise_work(people, admin, pairwise)
         self._earnings(people, admin, pairwise)
         self._sprint(people, rating, pairwise, now)
 
@@ -205,6 +206,28 @@ class Command(BaseCommand):
                          reason="Welcome to TaskHub: thanks for finishing onboarding", created_by=admin,
                          idempotency_key="demo-welcome-alice")
         earnings_recompute()
+
+    def _pairwise_work(self, people, admin, pairwise) -> None:
+        """Alice and Bob compare the same pairs (overlap 2), so the project has final labels, agreement
+        and a DPO export to download."""
+        if pairwise.submissions.exists():
+            return
+        bob = people["bob@taskhub.local"]
+        qualification_grant(contractor=bob, project=pairwise.qualification, granted_by=admin, note="Demo")
+        picks = {
+            "alice@taskhub.local": ["A", "B", "A", "tie", "B", "A"],
+            "bob@taskhub.local": ["A", "B", "B", "A", "B", "A"],
+        }
+        for email, choices in picks.items():
+            person = people[email]
+            for choice in choices:
+                claim = work.task_claim_next(contractor=person, project=pairwise)
+                if claim is None:
+                    break
+                better = "the first" if choice == "A" else "the second" if choice == "B" else "neither"
+                work.claim_submit(claim=claim, contractor=person, answer={
+                    "choice": choice, "strength": "clear" if choice != "tie" else "slight",
+                    "reason": f"I found {better} reply more helpful and accurate."})
 
     def _sprint(self, people, rating, pairwise, now) -> None:
         """An open sprint led by the demo lead: members, real work, grades and an announcement."""

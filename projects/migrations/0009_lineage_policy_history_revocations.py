@@ -20,8 +20,8 @@ _PERCENT = [django.core.validators.MinValueValidator(Decimal("0")), django.core.
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0007_grade_policy_from_payouts"),
-        ("accounts", "0003_audit_trail_and_deactivation"),
+        ("projects", "0008_webhooks"),
+        ("accounts", "0004_audit_trail_and_deactivation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -17,8 +17,8 @@ BACKFILL = "UPDATE annotations_submission SET grade_policy_id = -1;"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotations', '0006_lottery_from_projects_sql_files'),
-        ('projects', '0008_lineage_policy_history_revocations'),
+        ('annotations', '0007_exports_and_final_labels'),
+        ('projects', '0009_lineage_policy_history_revocations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

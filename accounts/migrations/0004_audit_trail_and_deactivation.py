@@ -11,7 +11,7 @@ from taskhub.sql import run_sql_file
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_notification'),
+        ('accounts', '0003_api_tokens'),
     ]
 
     operations = [
