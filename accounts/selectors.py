@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
+from redis.exceptions import RedisError
 
 from .models import ApiToken, AuditEntry, Notification
+
+logger = logging.getLogger(__name__)
 
 UNREAD_CACHE_SECONDS = 300
 
@@ -23,18 +29,29 @@ def notifications_unread_for(*, user) -> QuerySet[Notification]:
 
 
 def notifications_unread_count(*, user) -> int:
-    """The header badge: cached per person and forgotten whenever their notifications change."""
+    """The header badge: cached per person and forgotten whenever their notifications change. Without
+    Redis it is counted in the database: a badge is no reason for a page to fail."""
     key = _unread_key(user.pk)
-    count = cache.get(key)
+    try:
+        count = cache.get(key)
+    except RedisError:
+        logger.warning("cache unavailable; counting unread notifications in the database")
+        return Notification.objects.filter(user=user, read_at__isnull=True).count()
     if count is None:
         count = Notification.objects.filter(user=user, read_at__isnull=True).count()
-        cache.set(key, count, UNREAD_CACHE_SECONDS)
+        with contextlib.suppress(RedisError):
+            cache.set(key, count, UNREAD_CACHE_SECONDS)
     return count
 
 
 def notifications_unread_forget(*, user_ids) -> None:
+    """Forget cached badges. A Redis that is down forgets nothing: its counts are at most
+    UNREAD_CACHE_SECONDS old, and a write that notified someone never fails for it."""
     if user_ids:
-        cache.delete_many([_unread_key(user_id) for user_id in user_ids])
+        try:
+            cache.delete_many([_unread_key(user_id) for user_id in user_ids])
+        except RedisError:
+            logger.warning("cache unavailable; %s unread count(s) may be stale for a while", len(user_ids))
 
 
 # --- The audit trail --------------------------------------------------------------------------------

@@ -241,7 +241,7 @@ def user_deactivate(*, user: User, by: User, reason: str, effective_at: datetime
                      summary=f"Account of {current.email} deactivated {when}", at=now,
                      data={"effective_at": effective.isoformat()})
         user_id, body = current.pk, f"{title}.\n\nReason: {text}\n\nReply to this email to contest the decision."
-        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body))
+        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body), robust=True)
     user.refresh_from_db()
     return user
 
@@ -271,7 +271,7 @@ def user_reactivate(*, user: User, by: User, reason: str, now: datetime | None =
                      summary=f"Account of {current.email} reactivated" + (" (scheduled deactivation cancelled)"
                                                                            if cancelled else ""), at=now)
         user_id, body = current.pk, f"{title}.\n\nReason: {text}"
-        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body))
+        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body), robust=True)
     user.refresh_from_db()
     return user
 

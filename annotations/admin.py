@@ -9,6 +9,7 @@ from . import services
 from .models import (
     AgreementFigure,
     Appeal,
+    BatchDemand,
     Claim,
     ContractorFlag,
     ContractorPause,
@@ -43,7 +44,8 @@ class ReleasableBatchAdmin(BatchAdmin):
 
 @admin.register(Claim)
 class ClaimAdmin(admin.ModelAdmin):
-    list_display = ["id", "task", "contractor", "project", "status", "claimed_at", "deadline", "active_seconds"]
+    list_display = ["id", "task", "contractor", "project", "status", "source", "claimed_at", "reserved_until",
+                    "deadline", "active_seconds"]
     list_filter = ["status", "project"]
     list_select_related = ["task", "contractor", "project"]
     readonly_fields = [f.name for f in Claim._meta.fields]
@@ -76,6 +78,13 @@ class SubmissionAdmin(admin.ModelAdmin):
 @admin.register(LotteryEntry)
 class LotteryEntryAdmin(ReadOnlyAdmin):
     list_display = ["batch", "contractor", "requested", "quota", "allocated", "created_at"]
+    list_select_related = ["batch", "contractor"]
+
+
+@admin.register(BatchDemand)
+class BatchDemandAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "contractor", "reason", "recorded_at"]
+    list_filter = ["reason"]
     list_select_related = ["batch", "contractor"]
 
 

@@ -2,11 +2,10 @@
 and the task types, so a page and the API refuse the same input with the same errors."""
 
 from django.http import QueryDict
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from projects import task_types
 from projects.task_types.base import rubric_keys
+from taskhub.parsing import moment_or_none, whole_number_or_none
 
 
 def answer_from_post(task_type: str, post: QueryDict) -> dict:
@@ -28,22 +27,17 @@ QUEUE_FILTERS = ("project", "contractor", "from", "until")
 
 
 def queue_filters_from_get(get: QueryDict) -> dict:
-    """The review queue's filters from the query string; anything malformed is ignored."""
-
-    def as_id(value):
-        return int(value) if value and value.isascii() and value.isdigit() else None
-
-    def as_time(value):
-        try:
-            moment = parse_datetime(value or "")
-        except ValueError:
-            return None
-        return moment if moment is not None and not timezone.is_naive(moment) else None
-
-    projects = [pk for pk in (as_id(v) for v in get.getlist("project")) if pk]
+    """The review queue's filters from the query string; anything malformed is ignored (they come
+    from links), through the one parser: ids are positive bigints in ASCII digits, times are aware
+    and within 2000-2099."""
+    projects = [pk for pk in (object_id_or_none(v) for v in get.getlist("project")) if pk]
     return {
         "project_ids": projects or None,
-        "contractor_id": as_id(get.get("contractor")),
-        "submitted_from": as_time(get.get("from")),
-        "submitted_to": as_time(get.get("until")),
+        "contractor_id": object_id_or_none(get.get("contractor")),
+        "submitted_from": moment_or_none(get.get("from")),
+        "submitted_to": moment_or_none(get.get("until")),
     }
+
+
+def object_id_or_none(value) -> int | None:
+    return whole_number_or_none(value, minimum=1)

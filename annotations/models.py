@@ -12,13 +12,30 @@ from projects.models import Batch, GradePolicy, PayRate, PayTerms, Project, Task
 
 
 class Claim(models.Model):
-    """A contractor's hold on a task until `deadline`."""
+    """A contractor's hold on one of a task's slots.
+
+    A claim made through the claim engine is `active` from the start, with a `deadline`. A lottery
+    win is `reserved` first: the slot is held for the winner until `reserved_until` with no deadline
+    running; opening it makes it `active` (the deadline starts then, `opened_at` records when).
+    Active, submitted and reserved claims count in the task's `claim_count`; expired, released
+    (given or handed back) and lapsed (a reservation not opened in time) ones gave the slot back.
+    """
 
     class Status(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
         ACTIVE = "active", "Active"
         SUBMITTED = "submitted", "Submitted"
         EXPIRED = "expired", "Expired"
         RELEASED = "released", "Released"
+        LAPSED = "lapsed", "Lapsed"
+
+    class Source(models.TextChoices):
+        CLAIM = "claim", "Claimed by the contractor"
+        DRAW = "draw", "Won in a lottery draw"
+
+    # The statuses that hold a slot of the task (claim_count) and one of the contractor's caps.
+    HOLDING = (Status.RESERVED, Status.ACTIVE, Status.SUBMITTED)
+    HELD_OPEN = (Status.RESERVED, Status.ACTIVE)
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="claims")
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims")
@@ -26,8 +43,12 @@ class Claim(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="claims")
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="claims")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    claimed_at = models.DateTimeField()
-    deadline = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CLAIM, db_default=Source.CLAIM)
+    claimed_at = models.DateTimeField(help_text="When the slot was taken: by the contractor, or by the draw.")
+    # Empty while reserved: the claim time starts only when the winner opens the task.
+    deadline = models.DateTimeField(null=True, blank=True)
+    reserved_until = models.DateTimeField(null=True, blank=True, help_text="Lottery wins: held for the winner until.")
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="Lottery wins: when the winner opened it.")
     finished_at = models.DateTimeField(null=True, blank=True)
     active_seconds = models.PositiveIntegerField(default=0)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -40,23 +61,71 @@ class Claim(models.Model):
         constraints = [
             # Never the same contractor twice on one task, whatever became of the first claim.
             models.UniqueConstraint(fields=["task", "contractor"], name="claim_one_per_contractor_per_task"),
+            # A reservation has its end and no deadline yet; active work always has a deadline.
+            models.CheckConstraint(
+                condition=~Q(status="reserved") | Q(reserved_until__isnull=False, deadline__isnull=True),
+                name="claim_reserved_has_no_deadline",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["active", "submitted", "expired"]) | Q(deadline__isnull=False),
+                name="claim_worked_has_deadline",
+            ),
         ]
         indexes = [
-            models.Index(fields=["contractor", "project"], condition=Q(status="active"), name="claim_active_idx"),
+            # The contractor's open holds on a project (the active-claim cap counts reservations too).
+            models.Index(
+                fields=["contractor", "project"], condition=Q(status__in=["active", "reserved"]), name="claim_held_idx"
+            ),
             # For the expiry sweep (deadline <= now, which implies deadline IS NOT NULL). The extra
             # IS NOT NULL keeps this index out of reach of the claim statement's count of a
             # contractor's active claims: when the statistics show few active claims, the planner
             # would otherwise prefer this smaller index and filter every active claim of every
-            # contractor, on each claim, instead of using claim_active_idx.
+            # contractor, on each claim, instead of using claim_held_idx.
             models.Index(
                 fields=["deadline"], condition=Q(status="active") & Q(deadline__isnull=False),
                 name="claim_deadline_idx",
             ),
+            # For the lapse sweep (reservations whose end has come).
+            models.Index(fields=["reserved_until"], condition=Q(status="reserved"), name="claim_reserved_until_idx"),
             models.Index(fields=["batch", "contractor"], name="claim_batch_contractor_idx"),
         ]
 
     def __str__(self) -> str:
         return f"claim {self.pk} on task {self.task_id} by {self.contractor_id}"
+
+    @property
+    def taken_at(self):
+        """When the contractor took this task themselves: claimed it, or opened their lottery win."""
+        return self.opened_at if self.source == self.Source.DRAW else self.claimed_at
+
+
+class BatchDemand(models.Model):
+    """Someone eligible wanted work from a batch: they opted in to its lottery, or asked for work
+    while it was open and got none (nothing left for them, or its fair-share cap reached).
+
+    One row per batch and contractor, the first reason kept; written by the claim engine and the
+    lottery with INSERT ... ON CONFLICT DO NOTHING, so races and repeats add nothing. Together with
+    the contractors who hold claims, these are the people fairness is measured over.
+    """
+
+    class Reason(models.TextChoices):
+        OPTED_IN = "opted_in", "Opted in to the lottery"
+        FOUND_NONE = "found_none", "Asked and found nothing left"
+        CAPPED = "capped", "Asked and was at the fair-share cap"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="demand")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_demand")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["batch", "recorded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "contractor"], name="batch_demand_once_per_contractor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contractor_id} wanted work from {self.batch_id} ({self.reason})"
 
 
 # --- The lottery (fair release) ------------------------------------------------------------
@@ -296,6 +365,10 @@ class Appeal(models.Model):
         return f"appeal {self.pk} of review {self.review_id} ({self.status})"
 
 
+def _respond_until_default():
+    return timezone.now() + settings.TASKHUB_FLAG_RESPONSE_WINDOW
+
+
 class ContractorFlag(models.Model):
     """A contractor's rolling average grade fell below a project's threshold.
 
@@ -323,7 +396,7 @@ class ContractorFlag(models.Model):
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     # The contractor's voice: until then a lead may not pause them (TASKHUB_FLAG_RESPONSE_WINDOW).
-    respond_until = models.DateTimeField()
+    respond_until = models.DateTimeField(default=_respond_until_default)
     response = models.TextField(blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     urgent = models.BooleanField(default=False, help_text="Paused before the response window ended.")

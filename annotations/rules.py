@@ -10,6 +10,7 @@ from django.conf import settings
 
 from accounts.models import Role
 from projects.task_types.base import rubric_keys
+from taskhub.parsing import text, whole_number
 
 from .errors import ReviewError
 from .models import ReviewerRole
@@ -27,19 +28,12 @@ def reviewer_role_of(user) -> str:
 
 
 def parse_grade(value: Any, field: str) -> int:
-    """A 1–5 grade from a form or JSON value, or a clear error naming the field."""
-    if isinstance(value, bool):
-        raise ReviewError.at(field, "must be a whole number from 1 to 5")
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            raise ReviewError.at(field, "is required: give a whole number from 1 to 5")
-        if not value.isdigit():
-            raise ReviewError.at(field, f"must be a whole number from 1 to 5, not {value[:20]!r}")
-        value = int(value)
-    if not isinstance(value, int) or not 1 <= value <= 5:
-        raise ReviewError.at(field, f"must be a whole number from 1 to 5, not {value!r}")
-    return value
+    """A 1–5 grade from a form or JSON value (a JSON whole number or a form's digits; never
+    true/false, a float or other digits than 0-9), or a clear error naming the field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ReviewError.at(field, "is required: give a whole number from 1 to 5")
+    return whole_number(value, field=field, minimum=1, maximum=5, error=ReviewError,
+                        message=f"must be a whole number from 1 to 5, not {str(value)[:20]!r}")
 
 
 def clean_marks(marks: Any, project) -> dict[str, int]:
@@ -62,9 +56,7 @@ def clean_marks(marks: Any, project) -> dict[str, int]:
 
 def clean_grade_reason(reason: Any, score: int) -> str:
     """The reviewer's reason: required, at some length, for grades 1 and 2 (promise 2)."""
-    reason = (reason or "").strip() if isinstance(reason, str | type(None)) else None
-    if reason is None:
-        raise ReviewError.at("reason", "must be text")
+    reason = text(reason, field="reason", max_length=TEXT_MAX, error=ReviewError)
     minimum = settings.TASKHUB_LOW_GRADE_REASON_MIN_CHARS
     if score <= 2 and len(reason) < minimum:
         raise ReviewError.at(
@@ -72,21 +64,17 @@ def clean_grade_reason(reason: Any, score: int) -> str:
             f"a grade of {score} needs a written reason of at least {minimum} characters "
             f"(this one has {len(reason)}) so the contractor knows what to improve",
         )
-    if len(reason) > TEXT_MAX:
-        raise ReviewError.at("reason", f"is too long ({TEXT_MAX:,} characters at most)")
     return reason
 
 
 def clean_written_reason(value: Any, field: str, minimum: int, what: str) -> str:
     """A reason a person must write (an appeal, a decision): trimmed text of at least `minimum`
     characters; `what` names the step in the refusal ("An appeal needs a reason of at least ...")."""
-    text = value.strip() if isinstance(value, str) else ""
-    if len(text) < minimum:
+    written = text(value if isinstance(value, str) else "", field=field, max_length=TEXT_MAX, error=ReviewError)
+    if len(written) < minimum:
         raise ReviewError.at(field, f"{what} needs a reason of at least {minimum} characters "
-                                    f"(this one has {len(text)})")
-    if len(text) > TEXT_MAX:
-        raise ReviewError.at(field, f"is too long ({TEXT_MAX:,} characters at most)")
-    return text
+                                    f"(this one has {len(written)})")
+    return written
 
 
 def needs_review(*, project, claim_id: int, is_gold: bool) -> bool:

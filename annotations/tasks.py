@@ -26,10 +26,24 @@ def lottery_notify_results(batch_id: int) -> int:
     return services.lottery_notify_results(batch_id=batch_id)
 
 
+@shared_task(name="annotations.tasks.lottery_notify_lapsed")
+def lottery_notify_lapsed(batch_id: int) -> int:
+    """After reservations lapsed. Safe to repeat: keyed per batch and person."""
+    return services.lottery_notify_lapsed(batch_id=batch_id)
+
+
 @shared_task(name="annotations.tasks.claims_expire_overdue")
 def claims_expire_overdue() -> int:
-    """Beat, every minute. Safe to repeat: a claim expires once (conditional update)."""
+    """Beat, every minute: overdue claims expire, ended reservations lapse. Safe to repeat: a
+    claim ends once (conditional update)."""
     return services.claims_expire_overdue()
+
+
+@shared_task(name="annotations.tasks.fair_share_caps_relax")
+def fair_share_caps_relax() -> int:
+    """Beat, every minute: fair-share caps follow their published schedule. Safe to repeat: each
+    step is applied once (conditional update on the step)."""
+    return services.fair_share_caps_relax()
 
 
 @shared_task(name="annotations.tasks.contractor_flags_recompute")

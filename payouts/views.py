@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import admin_required, contractor_required
-from taskhub.errors import DomainError
+from taskhub.errors import DomainError, InvalidInput
+from taskhub.parsing import object_id, whole_number_or_none
+from taskhub.spreadsheets import safe_cell
 
 from . import selectors, services
 from .models import Payout
@@ -108,19 +110,21 @@ STATEMENT_COLUMNS = ["entry_id", "created_at_utc", "kind", "project", "source", 
 
 def _statement_rows(payout: Payout):
     writer = csv.writer(_Echo())
-    yield writer.writerow([f"# TaskHub statement for payout {payout.pk}", str(payout.contractor.email),
+    # Text cells pass safe_cell (a name or reason starting with "=" is no formula); numbers are ours.
+    yield writer.writerow([f"# TaskHub statement for payout {payout.pk}", safe_cell(payout.contractor.email),
                            f"period {payout.period.start:%Y-%m-%d} to {payout.period.end:%Y-%m-%d}",
-                           payout.get_status_display(), f"total {payout.total}", payout.currency])
+                           payout.get_status_display(), f"total {payout.total}", safe_cell(payout.currency)])
     yield writer.writerow(STATEMENT_COLUMNS)
     entries = selectors.payout_statement_entries(payout=payout)
     for e in entries.iterator(chunk_size=2000):
         # Decimals are written with str(): exact, never through float.
         yield writer.writerow([
-            e.pk, e.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), e.kind,
-            e.project.name if e.project else "", e.source_type, e.source_id or "",
-            "" if e.rate_amount is None else str(e.rate_amount), e.rate_unit,
+            e.pk, e.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), safe_cell(e.kind),
+            safe_cell(e.project.name if e.project else ""), safe_cell(e.source_type), e.source_id or "",
+            "" if e.rate_amount is None else str(e.rate_amount), safe_cell(e.rate_unit),
             "" if e.grade is None else e.grade, "" if e.pay_percent is None else str(e.pay_percent),
-            "" if e.active_seconds is None else e.active_seconds, e.reason, str(e.amount), e.currency,
+            "" if e.active_seconds is None else e.active_seconds, safe_cell(e.reason), str(e.amount),
+            safe_cell(e.currency),
         ])
 
 
@@ -164,8 +168,8 @@ def manage_payouts_draft(request):
 def manage_payouts_approve(request):
     raw = request.POST.getlist("payout")
     try:
-        ids = [int(value) for value in raw]
-    except ValueError:
+        ids = [object_id(value, field="payout") for value in raw]
+    except InvalidInput:
         messages.error(request, "The list of payouts to approve was not understood; choose them again.")
         return redirect("payouts_manage:payouts")
     try:
@@ -200,10 +204,9 @@ def manage_payout_mark_paid(request, payout_id: int):
 @admin_required
 def manage_wage_floor(request):
     now = timezone.now()
-    try:
-        weeks = max(1, min(52, int(request.GET.get("weeks", "4"))))
-    except ValueError:
-        weeks = 4
+    # From a link: anything but a whole number of weeks shows the default four.
+    weeks = whole_number_or_none(request.GET.get("weeks"))
+    weeks = 4 if weeks is None else max(1, min(52, weeks))
     since = _weeks_back(now.astimezone(UTC), weeks)
     projects, rows, total = selectors.wage_floor_report(since=since, until=now)
     context = {"projects": projects, "rows": rows, "total": total, "weeks": weeks, "since": since,

@@ -142,6 +142,10 @@ class PayRateForm(forms.ModelForm):
     transaction: if anything later fails the rate is rolled back with the rest."""
 
     set_by = None  # the signed-in admin, set by PayRateAdmin.get_form
+    confirm_unusual = forms.BooleanField(
+        required=False, label="Yes, this rate is intended",
+        help_text="Needed for a rate far above the highest this project has paid.",
+    )
 
     class Meta:
         model = PayRate
@@ -156,6 +160,7 @@ class PayRateForm(forms.ModelForm):
             self.rate = services.pay_rate_set(
                 project=data["project"], amount=data["amount"], currency=data["currency"], unit=data["unit"],
                 effective_from=data["effective_from"], set_by=self.set_by, reason=data["reason"],
+                confirm_unusual=data.get("confirm_unusual", False),
             )
         except DomainError as exc:
             self.add_error(exc.field if exc.field in self.fields else None, exc.message)
@@ -169,7 +174,7 @@ class PayRateAdmin(admin.ModelAdmin):
     list_display = ["project", "amount", "currency", "unit", "effective_from", "reason", "set_by"]
     list_filter = ["project", "unit"]
     list_select_related = ["project", "set_by"]
-    fields = ["project", "amount", "currency", "unit", "effective_from", "reason"]
+    fields = ["project", "amount", "currency", "unit", "effective_from", "reason", "confirm_unusual"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None
@@ -310,7 +315,7 @@ class BatchAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "status", "release_policy", "task_count", "release_at", "released_at"]
     list_filter = ["status", "release_policy", "project"]
     list_select_related = ["project"]
-    readonly_fields = ["status", "released_at", "closed_at", "created_at"]
+    readonly_fields = ["status", "released_at", "closed_at", "created_at", "fair_share_step", "fair_share_ends_at"]
     actions = ["schedule", "close"]
     inlines = [TaskImportInline]
 
@@ -544,7 +549,8 @@ class TaskImportAdmin(ReadOnlyAdmin):
     list_filter = ["status", "format"]
     list_select_related = ["batch__project"]
     search_fields = ["original_name", "batch__name"]
-    fields = ["batch", "original_name", "format", "gold_from_reference", "seed", "status", "processed_lines",
+    fields = ["project", "batch", "new_batch_name", "original_name", "format", "gold_from_reference", "seed", "status",
+              "processed_lines",
               "imported_count", "error_count", "total_bytes", "created_by", "created_at", "started_at",
               "finished_at"]
     readonly_fields = fields

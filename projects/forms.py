@@ -7,9 +7,13 @@ activates it), so `datetime-local` values become aware datetimes here.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
+
+from taskhub.errors import InvalidInput
+from taskhub.parsing import json_value
 
 from . import task_types
 from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
@@ -90,10 +94,9 @@ class ProjectSetupForm(forms.ModelForm):
     def clean_task_config_json(self):
         raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            message = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-            raise forms.ValidationError(message) from None
+            value = json_value(raw, field="task_config_json")  # strict JSON, bounded nesting (taskhub.parsing)
+        except InvalidInput as exc:
+            raise forms.ValidationError(f"The type settings {exc.message}.") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Type settings must be a JSON object, like {}.")
         return value
@@ -204,6 +207,11 @@ class RateChangeForm(forms.Form):
     )
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Contractors see it with the new rate.")
+    confirm_unusual = forms.BooleanField(
+        required=False, label="Yes, this rate is intended",
+        help_text="Needed for a rate far above the highest this project has paid: it is in force at once, and "
+                  "lowering it again is a cut that waits for the notice period.",
+    )
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()
@@ -245,6 +253,26 @@ class TaskImportForm(forms.Form):
 P = Batch.Policy
 
 
+class HoursField(forms.DecimalField):
+    """A length of time typed in hours (e.g. 24 or 1.5), as a timedelta. Only ASCII digits: a
+    number the admin cannot see on the page is not a setting. The service decides what range is
+    allowed (and names the field when it refuses)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=6, decimal_places=2, **kwargs)
+
+    def clean(self, value):
+        if value not in self.empty_values and not str(value).strip().isascii():
+            raise forms.ValidationError("Type the number of hours with the digits 0–9.", code="invalid")
+        hours = super().clean(value)
+        return None if hours is None else timedelta(seconds=int(hours * 3600))
+
+    def prepare_value(self, value):
+        if isinstance(value, timedelta):
+            return f"{value.total_seconds() / 3600:g}"
+        return value
+
+
 class ScheduleReleaseForm(forms.Form):
     """Release time and policy of a batch. Times are read in the admin's own time zone."""
 
@@ -253,12 +281,28 @@ class ScheduleReleaseForm(forms.Form):
     release_policy = forms.ChoiceField(choices=P.choices, widget=forms.RadioSelect)
     fair_share_cap = forms.IntegerField(
         required=False, min_value=1, max_value=32767, label="Fair-share cap",
-        help_text="Most tasks one person may get from this batch. Blank: derived at release as "
-                  "tasks × overlap ÷ eligible contractors, rounded up.",
+        help_text="A fixed cap: most tasks one person may get from this batch until the horizon. Blank: derived "
+                  "from demand, on the schedule below.",
+    )
+    fair_share_horizon = HoursField(
+        required=False, label="Cap horizon (hours)",
+        help_text="Fair share: the cap relaxes over this time and is gone at its end, so the whole batch is "
+                  "handed out. At least the release notice.",
+    )
+    fair_share_relax_every = HoursField(
+        required=False, label="Cap relaxes every (hours)",
+        help_text="Fair share: from half the horizon on, the cap is recomputed from demand (and grows) this often.",
     )
     fallback_policy = forms.ChoiceField(
-        choices=[(P.FIRST_COME, P.FIRST_COME.label), (P.FAIR_SHARE, P.FAIR_SHARE.label)], initial=P.FIRST_COME,
-        label="Lottery left-overs", help_text="How tasks nobody won in the lottery are handed out afterwards.",
+        choices=[(P.FAIR_SHARE, P.FAIR_SHARE.label), (P.FIRST_COME, P.FIRST_COME.label)], initial=P.FAIR_SHARE,
+        label="Lottery left-overs",
+        help_text="How tasks nobody won, handed back or not started in time are handed out. Fair share keeps "
+                  "them from going to whoever clicks first.",
+    )
+    reservation_period = HoursField(
+        required=False, label="Lottery: reservation period (hours)",
+        help_text="How long each win is held for its winner; the time to finish it starts when they open it. "
+                  "24 hours lets every time zone wake up.",
     )
     lottery_max_per_person = forms.IntegerField(
         required=False, min_value=1, max_value=32767, label="Lottery: most tasks per person",

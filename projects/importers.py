@@ -24,11 +24,14 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import random
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
+
+from taskhub.parsing import JSON_MAX_DEPTH
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -93,12 +96,19 @@ class LineReader:
 
     Lines longer than `max_line_bytes` are skipped without being held in memory and
     reported; bytes that are not UTF-8 are reported with their line and position.
-    `position()` is how far into the stored (possibly compressed) file reading has got.
+    Reading stops with a `FileError` after `max_bytes` bytes of content (counted after
+    decompression: a small gzip may hold gigabytes) or `max_lines` lines, so no file holds
+    a worker for long. `position()` is how far into the stored (possibly compressed) file
+    reading has got.
     """
 
-    def __init__(self, raw: BinaryIO, *, max_line_bytes: int) -> None:
+    def __init__(self, raw: BinaryIO, *, max_line_bytes: int, max_bytes: int | None = None,
+                 max_lines: int | None = None) -> None:
         self.raw = raw
         self.max_line_bytes = max_line_bytes
+        self.max_bytes = max_bytes
+        self.max_lines = max_lines
+        self.content_bytes = 0
         head = raw.read(2)
         raw.seek(0)
         self.compressed = head == GZIP_MAGIC
@@ -112,10 +122,19 @@ class LineReader:
 
     def _readline(self, size: int, number: int) -> bytes:
         try:
-            return self.stream.readline(size)
+            chunk = self.stream.readline(size)
         except (OSError, EOFError, zlib.error) as exc:
             # gzip.BadGzipFile is an OSError; a truncated stream raises EOFError.
             raise FileError(f"The gzip data is damaged after line {number - 1}: {exc}.", line=number) from None
+        self.content_bytes += len(chunk)
+        if self.max_bytes is not None and self.content_bytes > self.max_bytes:
+            unpacked = " once decompressed" if self.compressed else ""
+            raise FileError(
+                f"The file holds more than {self.max_bytes:,} bytes{unpacked} (reading stopped at line {number}); "
+                "split it into smaller files.",
+                line=number,
+            )
+        return chunk
 
     def __iter__(self) -> Iterator[Line]:
         limit = self.max_line_bytes
@@ -125,6 +144,9 @@ class LineReader:
             chunk = self._readline(limit + 1, number)
             if not chunk:
                 return
+            if self.max_lines is not None and number > self.max_lines:
+                raise FileError(f"The file has more than {self.max_lines:,} lines; split it into smaller files.",
+                                line=number)
             if number == 1:
                 if chunk.startswith(UTF16_BOMS):
                     raise FileError(
@@ -176,18 +198,53 @@ def detect_format(first_text: str, original_name: str) -> str:
 # --- JSON helpers ---------------------------------------------------------------------------
 
 
+class _Refused(ValueError):
+    """JSON that parses but cannot be stored (1e999, nesting too deep): its message says why."""
+
+
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")
+    raise _Refused(f"{name} is not allowed in JSON")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise _Refused(f"the number {literal[:30]} is too large")
+    return number
 
 
 def json_loads(text: str) -> Any:
-    """Strict JSON: NaN and Infinity are refused (the database cannot store them)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """Strict JSON: NaN, Infinity and numbers too large for a float (1e999) are refused (the
+    database cannot store them), and so is nesting deeper than JSON_MAX_DEPTH levels."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise _Refused(f"it nests deeper than {JSON_MAX_DEPTH} levels") from None
+    if json_depth(value) > JSON_MAX_DEPTH:
+        raise _Refused(f"it nests deeper than {JSON_MAX_DEPTH} levels")
+    return value
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 1), counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > JSON_MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, _Refused):
+        return f"JSON that cannot be stored: {exc}"
     return f"not valid JSON: {exc}"
 
 

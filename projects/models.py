@@ -2,7 +2,9 @@
 (granted and revoked, with their history), batches with their release settings, tasks and task
 imports."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -371,6 +373,23 @@ class LineageDecision(models.Model):
         return f"{self.project_id} {self.decision} {self.candidate_id}"
 
 
+class CapStep(NamedTuple):
+    """One step of a fair-share batch's published cap schedule, `offset` after its release.
+
+    kinds: `equal_share` (at release: the slots over the eligible contractors, or the admin's fixed
+    cap), `demand` (the demand share, and at least one more than before), `returned` (a lottery's
+    reservations have ended: the demand share for what came back), `end` (no cap from then on).
+    """
+
+    offset: timedelta
+    kind: str
+
+
+DEFAULT_RESERVATION_PERIOD = timedelta(hours=24)
+DEFAULT_FAIR_SHARE_HORIZON = timedelta(hours=24)
+DEFAULT_FAIR_SHARE_RELAX_EVERY = timedelta(hours=4)
+
+
 class Batch(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -392,14 +411,37 @@ class Batch(models.Model):
         null=True, blank=True, help_text="Most claims one contractor may hold from this batch (fair share)."
     )
     fair_share_cap_derived = models.BooleanField(
-        default=False, help_text="The cap was derived at release from the slots and the eligible contractors."
+        default=False, help_text="The cap is derived (the equal share at release, then the demand share on the "
+                                 "published schedule), not fixed by an admin."
     )
-    # What happens to a lottery batch's tasks that nobody won (first come or fair share).
+    # The cap schedule (see `fair_share_steps`): the step last applied, and when the cap ends.
+    fair_share_step = models.PositiveSmallIntegerField(
+        default=0, help_text="Index of the last step of the cap schedule applied (0: the cap set at release)."
+    )
+    fair_share_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set at release: from then on the fair-share cap no longer applies."
+    )
+    fair_share_horizon = models.DurationField(
+        default=DEFAULT_FAIR_SHARE_HORIZON,
+        help_text="Fair share: the cap relaxes over this time after release and is gone at its end.",
+    )
+    fair_share_relax_every = models.DurationField(
+        default=DEFAULT_FAIR_SHARE_RELAX_EVERY,
+        help_text="Fair share: from half the horizon on, the cap is recomputed (and grows) this often.",
+    )
+    # What happens to a lottery batch's tasks that nobody won, were handed back or whose reservation
+    # lapsed (fair share unless the admin chose first come).
     fallback_policy = models.CharField(
         max_length=16,
         choices=[(Policy.FIRST_COME, Policy.FIRST_COME.label), (Policy.FAIR_SHARE, Policy.FAIR_SHARE.label)],
-        default=Policy.FIRST_COME,
-        help_text="Lottery batches: how tasks left over after the allocation are handed out.",
+        default=Policy.FAIR_SHARE,
+        help_text="Lottery batches: how tasks left over after the draw, handed back or not started in time are "
+                  "handed out.",
+    )
+    reservation_period = models.DurationField(
+        default=DEFAULT_RESERVATION_PERIOD,
+        help_text="Lottery batches: how long each win is held for its winner; the claim time starts when they "
+                  "open it.",
     )
     reservation_opens_at = models.DateTimeField(
         null=True, blank=True, help_text="Lottery batches: contractors may opt in from this time until release."
@@ -441,6 +483,11 @@ class Batch(models.Model):
             models.CheckConstraint(
                 condition=Q(is_urgent=False) | ~Q(urgent_reason=""), name="batch_urgent_has_reason"
             ),
+            models.CheckConstraint(
+                condition=Q(reservation_period__gt=timedelta(0)) & Q(fair_share_horizon__gt=timedelta(0))
+                & Q(fair_share_relax_every__gt=timedelta(0)),
+                name="batch_release_periods_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -462,6 +509,53 @@ class Batch(models.Model):
         if self.fair_share_cap and not self.fair_share_cap_derived:
             caps.append(self.fair_share_cap)
         return min(caps)
+
+    @property
+    def follows_fair_share(self) -> bool:
+        """Claims from this batch are capped per person (now, or after its lottery draw)."""
+        return self.release_policy == self.Policy.FAIR_SHARE or (
+            self.release_policy == self.Policy.LOTTERY and self.fallback_policy == self.Policy.FAIR_SHARE
+        )
+
+    def fair_share_steps(self) -> list[CapStep]:
+        """The published cap schedule, as offsets from the release (the same for every batch with
+        these settings; `annotations.services.release.fair_share_caps_relax` applies it).
+
+        A fixed cap holds until the end; a derived one starts at the equal share, stays there for
+        the first half of the horizon (every time zone has a morning in it), then is recomputed every
+        `fair_share_relax_every`. A lottery's cap also steps when its reservations end, and ends no
+        sooner than one relax period after that, so what comes back is shared, never first come.
+        """
+        if not self.follows_fair_share:
+            return []
+        horizon, every = self.fair_share_horizon, self.fair_share_relax_every
+        end = horizon
+        returned = None
+        if self.release_policy == self.Policy.LOTTERY:
+            returned = self.reservation_period
+            end = max(end, returned + every)
+        steps = [CapStep(timedelta(0), "equal_share")]
+        if self.fair_share_cap_derived or self.fair_share_cap is None:
+            offset = horizon / 2
+            while offset < end:
+                steps.append(CapStep(offset, "demand"))
+                offset += every
+            if returned is not None and returned < end:
+                steps = [s for s in steps if s.offset != returned] + [CapStep(returned, "returned")]
+                steps.sort(key=lambda step: step.offset)
+        steps.append(CapStep(end, "end"))
+        return steps
+
+    def fair_share_step_due(self, now: datetime) -> int:
+        """Index of the latest step of the schedule due at `now` (0 before any relaxation)."""
+        if self.released_at is None:
+            return 0
+        elapsed = now - self.released_at
+        due = 0
+        for index, step in enumerate(self.fair_share_steps()):
+            if step.offset <= elapsed:
+                due = index
+        return due
 
     def reservation_is_open(self, now) -> bool:
         return (
@@ -520,7 +614,10 @@ class Task(models.Model):
 
 
 class TaskImport(models.Model):
-    """An upload of tasks into a batch, validated whole and written in one transaction."""
+    """An upload of tasks into a batch, validated whole and written in one transaction.
+
+    An upload into a new batch names it (`new_batch_name`); the batch is created in the transaction
+    that writes the tasks, so a file that fails leaves no empty batch behind."""
 
     class Format(models.TextChoices):
         AUTO = "auto", "Detect from the file"
@@ -535,7 +632,10 @@ class TaskImport(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
 
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="imports")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="imports")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="imports")
+    new_batch_name = models.CharField(max_length=200, blank=True,
+                                      help_text="For an upload into a new batch: its name, created once the tasks are.")
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255)
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.AUTO)
@@ -557,9 +657,26 @@ class TaskImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(batch__isnull=False) | ~Q(new_batch_name=""),
+                                   name="taskimport_batch_or_new_batch_name"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.original_name} → {self.batch}"
+        return f"{self.original_name} → {self.batch_label}"
+
+    def save(self, *args, **kwargs):
+        # An import into an existing batch belongs to that batch's project.
+        if self.project_id is None and self.batch_id is not None:
+            self.project_id = self.batch.project_id
+        super().save(*args, **kwargs)
+
+    @property
+    def batch_label(self) -> str:
+        """The batch, or the new batch the upload will create once its tasks are written."""
+        if self.batch_id:
+            return str(self.batch)
+        return f"{self.new_batch_name} (new batch)"
 
     @property
     def progress_percent(self) -> int:

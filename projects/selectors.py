@@ -344,7 +344,7 @@ def batches_released() -> QuerySet[Batch]:
 
 
 def task_imports_recent() -> QuerySet[TaskImport]:
-    return TaskImport.objects.select_related("batch", "batch__project", "created_by").order_by("-created_at")
+    return TaskImport.objects.select_related("batch", "project", "created_by").order_by("-created_at")
 
 
 def batches_with_counts() -> QuerySet[Batch]:
@@ -377,7 +377,26 @@ def project_get(*, slug: str) -> Project:
 
 
 def task_import_get(*, import_id: int) -> TaskImport:
-    task_import = TaskImport.objects.select_related("batch", "batch__project").filter(pk=import_id).first()
+    task_import = TaskImport.objects.select_related("batch", "project").filter(pk=import_id).first()
     if task_import is None:
         raise NotFound(f"There is no import {import_id}.", field="import")
     return task_import
+
+
+def batch_cap_schedule(*, batch: Batch, release_at: datetime | None = None) -> dict:
+    """The fair-share cap schedule the scheduling page publishes for `batch` as set (unsaved
+    settings included): each step with its time (when the release time is known) and, for the
+    first, the cap it gives now (tasks x overlap over the eligible contractors, or the fixed cap)."""
+    steps = batch.fair_share_steps()
+    if not steps:
+        return {"steps": [], "equal_share": None, "slots": 0, "eligible": 0}
+    slots = Task.objects.filter(batch=batch).aggregate(n=Coalesce(Sum("overlap"), 0))["n"]
+    eligible = contractors_eligible_for(project=batch.project).count()
+    fixed = batch.fair_share_cap if batch.fair_share_cap and not batch.fair_share_cap_derived else None
+    equal = fixed or max(1, -(-slots // max(1, eligible)))
+    start = batch.released_at or release_at
+    return {
+        "steps": [{"offset_hours": f"{step.offset.total_seconds() / 3600:g}", "kind": step.kind,
+                   "at": start + step.offset if start else None} for step in steps],
+        "equal_share": equal, "fixed": fixed is not None, "slots": slots, "eligible": eligible,
+    }

@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +18,7 @@ from accounts.access import admin_required
 from taskhub.errors import DomainError, apply_to_forms
 from taskhub.formats import local_time
 from taskhub.markdown import render_markdown
+from taskhub.parsing import whole_number_or_none
 
 from . import selectors, services, task_types
 from .forms import (
@@ -200,20 +200,25 @@ def rate_change(request, project_id):
         form = RateChangeForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            preview = services.pay_rate_preview(project=project, amount=data["amount"], currency=data["currency"],
-                                             unit=data["unit"], effective_from=data["effective_from"])
-            if request.POST.get("action") == "confirm":
-                try:
+            try:
+                preview = services.pay_rate_preview(project=project, amount=data["amount"],
+                                                    currency=data["currency"], unit=data["unit"],
+                                                    effective_from=data["effective_from"])
+                rate = None
+                if request.POST.get("action") == "confirm":
                     rate = services.pay_rate_set(
                         project=project, amount=data["amount"], currency=data["currency"], unit=data["unit"],
                         effective_from=data["effective_from"], set_by=request.user, reason=data["reason"],
+                        confirm_unusual=data["confirm_unusual"],
                     )
-                except DomainError as exc:
-                    apply_to_forms([form], exc)
-                else:
+            except DomainError as exc:
+                apply_to_forms([form], exc)
+            else:
+                if rate is not None:
                     messages.success(
-                        request, f"New rate {rate} from {timezone.localtime(rate.effective_from):%Y-%m-%d %H:%M %Z}; "
-                                 f"{preview.notified} contractor{'' if preview.notified == 1 else 's'} notified.")
+                        request,
+                        f"New rate {rate} from {timezone.localtime(rate.effective_from):%Y-%m-%d %H:%M %Z}; "
+                        f"{preview.notified} contractor{'' if preview.notified == 1 else 's'} notified.")
                     return redirect("manage:rate_change", project_id=project.pk)
     else:
         initial = {"currency": "USD", "unit": PayRate.Unit.PER_TASK}
@@ -223,6 +228,7 @@ def rate_change(request, project_id):
     history = selectors.rate_history(project=project)[:20]
     return render(request, "manage/rate_change.html", {
         "project": project, "form": form, "preview": preview, "current": current, "history": history,
+        "confirm_factor": settings.TASKHUB_RATE_CONFIRM_FACTOR,
     }, status=400 if form.errors else 200)
 
 
@@ -236,13 +242,12 @@ def import_page(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    batch = data["batch"] or services.batch_create_draft(
-                        project=data["project"], name=data["batch_name"], created_by=request.user)
-                    task_import = services.task_import_create(
-                        batch=batch, uploaded_file=data["file"], format=data["format"],
-                        gold_from_reference=data["gold_from_reference"], created_by=request.user,
-                    )
+                # Into a chosen batch, or a new one created with its tasks (none if the file fails).
+                task_import = services.task_import_create(
+                    batch=data["batch"], project=data["project"], new_batch_name=data["batch_name"],
+                    uploaded_file=data["file"], format=data["format"],
+                    gold_from_reference=data["gold_from_reference"], created_by=request.user,
+                )
             except DomainError as exc:
                 apply_to_forms([form], exc)
             else:
@@ -255,7 +260,7 @@ def import_page(request):
 
 
 def _import_context(task_import) -> dict:
-    return {"imp": task_import, "batch": task_import.batch}
+    return {"imp": task_import, "batch": task_import.batch, "project": task_import.project}
 
 
 @admin_required
@@ -274,45 +279,68 @@ def import_progress(request, import_id):
 # --- Releases -------------------------------------------------------------------------------
 
 
+_PERIODS = ("reservation_period", "fair_share_horizon", "fair_share_relax_every")
+
+
 @admin_required
 def batch_schedule(request, batch_id):
+    """Schedule a release and its policy; the page shows the fair-share cap schedule the settings
+    publish (for the posted settings after a refusal)."""
     batch = get_object_or_404(Batch.objects.select_related("project", "urgent_by", "scheduled_by"), pk=batch_id)
     initial = {
         "release_at": batch.release_at, "release_policy": batch.release_policy,
         "fair_share_cap": None if batch.fair_share_cap_derived else batch.fair_share_cap,
         "fallback_policy": batch.fallback_policy, "lottery_max_per_person": batch.lottery_max_per_person,
         "reservation_opens_at": batch.reservation_opens_at,
+        **{name: getattr(batch, name) for name in _PERIODS},
     }
     form = ScheduleReleaseForm(request.POST or None, initial=initial)
+    release_at = batch.release_at
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        release_at = data["release_at"]
         try:
             services.batch_schedule_release(
                 batch=batch, scheduled_by=request.user, release_at=data["release_at"],
                 release_policy=data["release_policy"], fair_share_cap=data["fair_share_cap"],
                 fallback_policy=data["fallback_policy"], lottery_max_per_person=data["lottery_max_per_person"],
                 reservation_opens_at=data["reservation_opens_at"], urgent=data["urgent"],
-                urgent_reason=data["urgent_reason"],
+                urgent_reason=data["urgent_reason"], **{name: data[name] for name in _PERIODS},
             )
         except DomainError as exc:
             apply_to_forms([form], exc)
+            # Show the schedule the refused settings would publish (the batch row is unchanged).
+            batch.refresh_from_db()
+            _preview_settings(batch, data)
         else:
             messages.success(request, f"{batch.name} is scheduled; eligible contractors are being notified.")
             return redirect("manage:home")
-    return render(request, "manage/schedule.html", {"batch": batch, "form": form},
+    schedule = selectors.batch_cap_schedule(batch=batch, release_at=release_at)
+    return render(request, "manage/schedule.html", {"batch": batch, "form": form, "schedule": schedule},
                   status=400 if form.errors else 200)
+
+
+def _preview_settings(batch: Batch, data: dict) -> None:
+    batch.release_policy = data["release_policy"]
+    batch.fallback_policy = data["fallback_policy"]
+    batch.fair_share_cap, batch.fair_share_cap_derived = data["fair_share_cap"], False
+    for name in _PERIODS:
+        value = data[name]
+        if value is not None and value.total_seconds() > 0:
+            setattr(batch, name, value)
 
 
 # --- Calendar -------------------------------------------------------------------------------
 
 
 def _month_from(raw: str | None, today: date) -> date:
-    try:
-        year, month = (int(part) for part in (raw or "").split("-"))
-        if 1 <= month <= 12 and 2000 <= year <= 2100:
+    """`?month=2026-03` (from the calendar's links); anything else is this month."""
+    parts = (raw or "").split("-")
+    if len(parts) == 2:
+        year = whole_number_or_none(parts[0], minimum=2000, maximum=2099)
+        month = whole_number_or_none(parts[1], minimum=1, maximum=12)
+        if year is not None and month is not None:
             return date(year, month, 1)
-    except ValueError:
-        pass
     return today.replace(day=1)
 
 

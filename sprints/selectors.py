@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -367,10 +367,15 @@ def sprint_review_query(*, sprint: Sprint) -> str:
 
 
 def led_by(lead) -> Q:
-    """Over rows with a `contractor`: those of the people in the lead's sprints (admins: everyone)."""
+    """Over rows with a `contractor` and a `project` (flags, pauses): those of a person who is a member of
+    a sprint the lead runs that includes that row's project (admins: everyone). A lead's authority is
+    over their own people on their own projects: leading someone on one project gives none over their
+    work on another."""
     if _is_admin(lead):
         return Q()
-    return Q(contractor_id__in=SprintMember.objects.filter(sprint__lead=lead).values("contractor_id"))
+    return Q(Exists(SprintMember.objects.filter(
+        sprint__lead=lead, contractor_id=OuterRef("contractor_id"), sprint__projects=OuterRef("project_id"),
+    )))
 
 
 def flags_open_for_lead(*, lead) -> QuerySet[ContractorFlag]:
@@ -384,4 +389,5 @@ def pauses_in_force_for_lead(*, lead) -> QuerySet[ContractorPause]:
 def pause_appeals_open_for_lead(*, lead) -> QuerySet[PauseAppeal]:
     """Appeals of pauses on the lead's people (admins: everyone's) that the lead may decide: not of a
     pause they decided themselves."""
-    return pause_appeals_open().filter(led_by(lead)).exclude(pause__created_by=lead)
+    return (pause_appeals_open().filter(pause__in=ContractorPause.objects.filter(led_by(lead)).values("pk"))
+            .exclude(pause__created_by=lead))

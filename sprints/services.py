@@ -16,13 +16,16 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import notifications_create_many
+from annotations import services as review_services
+from annotations.models import ContractorFlag, ContractorPause, PauseAppeal
 from projects.models import Project
 from projects.selectors import contractors_eligible_for
-from taskhub.errors import Forbidden
+from taskhub.errors import DomainError, Forbidden, InvalidInput
+from taskhub.parsing import moment, object_id, text, whole_number
 
 from .errors import SprintError
 from .models import SPRINT_MAX_DAYS, Announcement, Sprint, SprintMember
-from .selectors import sprint_summary
+from .selectors import led_by, sprint_summary
 
 S = Sprint.Status
 
@@ -47,14 +50,30 @@ def _clean(
     target_submissions,
     quality_target,
 ) -> dict:
-    errors: list[SprintError] = []
-    name = (name or "").strip()
-    if not name:
-        errors.append(SprintError.at("name", "Give the sprint a name."))
-    elif len(name) > NAME_MAX:
-        errors.append(SprintError.at("name", f"Keep the name to {NAME_MAX} characters."))
+    errors: list[DomainError] = []
 
-    project_ids = sorted({int(pk) for pk in project_ids or []})
+    def parsed(parse, value, **options):
+        # Every value through the one parser (taskhub.parsing); each refusal is kept, all are reported.
+        try:
+            return parse(value, **options)
+        except InvalidInput as exc:
+            errors.append(exc)
+            return None
+
+    name = parsed(text, name, field="name", max_length=NAME_MAX)
+    if name == "":
+        errors.append(SprintError.at("name", "Give the sprint a name."))
+    project_ids = sorted({pk for pk in (parsed(object_id, pk, field="projects") for pk in project_ids or [])
+                          if pk is not None})
+    member_ids = sorted({pk for pk in (parsed(object_id, pk, field="members") for pk in member_ids or [])
+                         if pk is not None})
+    # Times within the years every page can show, in every time zone (taskhub.parsing.moment).
+    in_range = all([  # a list, not a generator: both times are checked and reported
+        parsed(moment, value, field=label) is not None
+        for label, value in (("starts_at", starts_at), ("ends_at", ends_at))
+        if value is not None and not timezone.is_naive(value)
+    ])
+
     projects = list(Project.objects.filter(pk__in=project_ids, status=Project.Status.ACTIVE))
     if not project_ids:
         errors.append(SprintError.at("projects", "Choose at least one project."))
@@ -62,7 +81,6 @@ def _clean(
         missing = sorted(set(project_ids) - {p.pk for p in projects})
         errors.append(SprintError.at("projects", f"Projects {missing} are not active projects."))
 
-    member_ids = sorted({int(pk) for pk in member_ids or []})
     members = list(User.objects.filter(pk__in=member_ids, role=Role.CONTRACTOR, is_active=True))
     if not member_ids:
         errors.append(SprintError.at("members", "Choose at least one member."))
@@ -74,19 +92,14 @@ def _clean(
         errors.append(SprintError.at("starts_at", "Give the start with its time zone."))
     if ends_at is None or timezone.is_naive(ends_at):
         errors.append(SprintError.at("ends_at", "Give the end with its time zone."))
-    elif starts_at is not None and not timezone.is_naive(starts_at):
+    elif in_range and starts_at is not None and not timezone.is_naive(starts_at):
         if ends_at <= starts_at:
             errors.append(SprintError.at("ends_at", "The sprint must end after it starts."))
         elif ends_at - starts_at > timedelta(days=SPRINT_MAX_DAYS):
             errors.append(SprintError.at("ends_at", f"A sprint lasts at most {SPRINT_MAX_DAYS} days."))
 
-    try:
-        target = int(target_submissions)
-        if not 1 <= target <= TARGET_MAX:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors.append(SprintError.at("target_submissions", f"The target is a whole number from 1 to {TARGET_MAX:,}."))
-        target = None
+    target = parsed(whole_number, target_submissions, field="target_submissions", minimum=1, maximum=TARGET_MAX,
+                    message=f"The target is a whole number from 1 to {TARGET_MAX:,}.")
 
     try:
         if isinstance(quality_target, float):
@@ -264,19 +277,21 @@ def announcement_post(*, author, title: str, body: str, sprint: Sprint | None = 
 
     A lead posts only to their own sprints and to the projects of their sprints; admins anywhere."""
     _check_lead(author)
-    errors = []
-    title = (title or "").strip()
-    body = (body or "").strip()
+    errors: list[DomainError] = []
     if (sprint is None) == (project is None):
         errors.append(SprintError.at("target", "Post either to a sprint or to a project."))
-    if not title:
-        errors.append(SprintError.at("title", "Give the announcement a title."))
-    elif len(title) > TITLE_MAX:
-        errors.append(SprintError.at("title", f"Keep the title to {TITLE_MAX} characters."))
-    if not body:
-        errors.append(SprintError.at("body", "Write the announcement."))
-    elif len(body) > BODY_MAX:
-        errors.append(SprintError.at("body", f"Keep the announcement to {BODY_MAX} characters."))
+    try:
+        title = text(title, field="title", max_length=TITLE_MAX)
+        if not title:
+            errors.append(SprintError.at("title", "Give the announcement a title."))
+    except InvalidInput as exc:
+        errors.append(exc)
+    try:
+        body = text(body, field="body", max_length=BODY_MAX)
+        if not body:
+            errors.append(SprintError.at("body", "Write the announcement."))
+    except InvalidInput as exc:
+        errors.append(exc)
     if errors:
         raise SprintError.combine(errors)
     if author.role != Role.ADMIN:
@@ -319,3 +334,27 @@ def announcement_notify(*, announcement_id: int) -> int:
     if created:
         Announcement.objects.filter(pk=announcement.pk).update(recipients=created)
     return created
+
+
+# --- A lead's people ---------------------------------------------------------------------------
+
+
+def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: str, urgent: bool = False,
+                urgent_reason: str = "") -> ContractorFlag:
+    """A lead's decision on a flag of someone in one of their sprints, on a project of that sprint
+    (admins: any flag). Anyone else's flag is NotFound, checked where the decision is recorded. A
+    pause before the contractor's answer window ends must be `urgent`, with a reason."""
+    return review_services.flag_decide(flag=flag, lead=lead, decision=decision, reason=reason, urgent=urgent,
+                                       urgent_reason=urgent_reason, scope=led_by(lead))
+
+
+def pause_lift(*, pause: ContractorPause, lead, reason: str) -> ContractorPause:
+    """Lift a pause of someone in one of the lead's sprints, on a project of that sprint (admins: any)."""
+    return review_services.pause_lift(pause=pause, lead=lead, reason=reason, scope=led_by(lead))
+
+
+def pause_appeal_decide(*, appeal: PauseAppeal, lead, outcome: str, reason: str) -> PauseAppeal:
+    """Decide the appeal of a pause of someone in one of the lead's sprints, on a project of that
+    sprint (admins: any), unless the lead decided the pause themselves."""
+    return review_services.pause_appeal_decide(appeal=appeal, decider=lead, outcome=outcome, reason=reason,
+                                               scope=led_by(lead))

@@ -1,4 +1,4 @@
-"""What the Django admin pages of every app share."""
+"""What the Django admin pages of every app share, and the admin of the frame's own outbox."""
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -6,6 +6,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from .errors import DomainError
+from .models import OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,3 +60,13 @@ def decision_action(modeladmin, request, queryset, *, form_class, action: str, t
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/decision.html", context)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """The outbox: Celery tasks sent after their commit, or still waiting for the broker (beat's drain
+    sends those every TASKHUB_OUTBOX_DRAIN_SECONDS)."""
+
+    list_display = ["id", "task", "created_at", "attempts", "sent_at", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
+    search_fields = ["task"]

@@ -1,7 +1,7 @@
 """What every decision that touches a person or their pay asks of its input: a written reason
 the person will read, and an effective time that is not in the past. Services of every app use
-these, so a refusal reads the same wherever it comes from and never reaches the database as
-something it cannot store (a NUL character, an unbounded text)."""
+these, so a refusal reads the same wherever it comes from; both go through the one parser of typed
+input (taskhub.parsing), so nothing the database cannot store reaches it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from .errors import DomainError
+from .parsing import moment, storable_text_problem
 
 REASON_MAX = 5_000
 # A time typed as "now" may be a few seconds old by the time it is saved.
@@ -21,9 +22,11 @@ def clean_reason(value: Any, *, field: str, what: str, minimum: int, maximum: in
                  error: type[DomainError] = DomainError) -> str:
     """The trimmed reason, or `error` naming `field`: "<what> needs a reason of at least N
     characters (this one has M)"."""
-    text = value.strip() if isinstance(value, str) else ""
-    if "\x00" in text:
-        raise error.at(field, "must not contain NUL characters")
+    text = value if isinstance(value, str) else ""
+    problem = storable_text_problem(text)
+    if problem:
+        raise error.at(field, problem)
+    text = text.strip()
     if len(text) < minimum:
         raise error.at(field, f"{what} needs a reason of at least {minimum} characters (this one has {len(text)})")
     if len(text) > maximum:
@@ -38,6 +41,7 @@ def clean_effective_time(value: datetime | None, *, field: str, now: datetime,
         return now
     if not isinstance(value, datetime) or timezone.is_naive(value):
         raise error.at(field, "give the time with its time zone")
+    value = moment(value, field=field, error=error)
     if (now - value).total_seconds() > CLOCK_SLACK_SECONDS:
         raise error.at(field, "a decision cannot take effect in the past")
     return max(value, now)

@@ -9,12 +9,19 @@ Pages get the message rendered with the right status, next to its field where th
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
+import kombu.exceptions
+import psycopg
+import redis.exceptions
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -55,6 +62,12 @@ class DomainError(Exception):
         if self.errors:
             problem["errors"] = self.errors
         return problem
+
+
+class InvalidInput(DomainError):
+    """A value that is not what its field takes (see taskhub.parsing)."""
+
+    code = "invalid_input"
 
 
 class NotFound(DomainError):
@@ -105,7 +118,53 @@ class DomainErrorMiddleware:
         return render(request, "errors/domain_error.html", {"error": exception}, status=exception.status)
 
 
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, DomainError):
-        return Response(exc.as_problem(), status=exc.status)
-    return exception_handler(exc, context)
+# --- a service TaskHub needs is down ---------------------------------------------------------------
+
+RETRY_AFTER = "30"
+_SERVICE_NAMES = {"postgres": "the database", "redis": "Redis (the task queue and cache)"}
+
+
+def unavailable_service(exc: BaseException | None) -> str | None:
+    """"postgres" or "redis" when `exc` (or what caused it) says that service cannot be reached."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
+                      | kombu.exceptions.OperationalError):
+            return "redis"
+        if isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
+            return "postgres"
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def unavailable_problem(service: str) -> dict[str, Any]:
+    return {
+        "code": "service_unavailable",
+        "detail": f"TaskHub cannot reach {_SERVICE_NAMES[service]} right now. What you saved before is safe; "
+                  "try again in a minute.",
+        "service": service,
+    }
+
+
+def unavailable_response(request: HttpRequest, service: str) -> HttpResponse:
+    """A 503 that needs neither the database nor Redis to render (no context processors)."""
+    if wants_json(request):
+        return JsonResponse(unavailable_problem(service), status=503, headers={"Retry-After": RETRY_AFTER})
+    body = render_to_string("errors/unavailable.html", {"service": _SERVICE_NAMES[service]})
+    return HttpResponse(body, status=503, headers={"Retry-After": RETRY_AFTER})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a 503 with a clear message when PostgreSQL or Redis is down, otherwise a 500
+    (JSON under /api/). Called by Django while the exception is being handled, wherever it was
+    raised (a view, a middleware, an on-commit callback)."""
+    exc = sys.exc_info()[1]
+    service = unavailable_service(exc)
+    if service:
+        logger.warning("%s unavailable while serving %s: %r", service, request.path, exc)
+        return unavailable_response(request, service)
+    if wants_json(request):
+        return JsonResponse({"code": "server_error", "detail": "Something went wrong on our side; it was logged."},
+                            status=500)
+    return HttpResponse(render_to_string("500.html"), status=500)

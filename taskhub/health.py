@@ -1,4 +1,10 @@
-"""Liveness of the two services TaskHub cannot work without."""
+"""Health of what TaskHub cannot work without: PostgreSQL and Redis, and the Celery worker and beat
+that run its background work (their heartbeats, see taskhub.heartbeats).
+
+`GET /healthz` answers 200 when all four are fine, else 503 naming what is down. The web
+container's own check asks `GET /healthz?scope=web` (PostgreSQL and Redis only): a web server is
+healthy while the worker is down, but the site is not.
+"""
 
 import redis
 from django.conf import settings
@@ -6,6 +12,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .heartbeats import heartbeat_states
 
 
 def _check_postgres() -> str:
@@ -31,12 +39,26 @@ def _check_redis() -> str:
         return f"down: {exc.__class__.__name__}"
 
 
+def _check_heartbeats() -> dict[str, str]:
+    try:
+        states = heartbeat_states()
+    except Exception as exc:
+        return {"worker": f"unknown: {exc.__class__.__name__}", "beat": f"unknown: {exc.__class__.__name__}"}
+    return {"worker": states["worker"], "beat": states["beat"]}
+
+
 @never_cache
 @require_GET
 def healthz(request):
     checks = {"postgres": _check_postgres(), "redis": _check_redis()}
+    if request.GET.get("scope") != "web":
+        if checks["redis"] == "ok":
+            checks.update(_check_heartbeats())
+        else:
+            checks.update({"worker": "unknown: Redis is down", "beat": "unknown: Redis is down"})
     healthy = all(state == "ok" for state in checks.values())
-    down = [name for name, state in checks.items() if state != "ok"]
+    # "unknown" (a heartbeat that cannot be read while Redis is down) is not counted as down.
+    down = [name for name, state in checks.items() if state.startswith("down")]
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     if down:
         body["down"] = down

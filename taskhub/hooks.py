@@ -6,7 +6,9 @@ what a contractor must be paid: a submission or a grade (annotations), a new pay
 policy (projects). They call `pay_changed(...)` inside their own transaction, naming the work
 whose pay may have changed; payouts registers the one handler at start-up
 (`payouts.apps.PayoutsConfig.ready`), which recomputes that work's earnings once the
-transaction commits (nothing is sent if it rolls back).
+transaction commits (nothing is sent if it rolls back). The recompute is queued through the
+outbox (`taskhub.outbox`): written in the same transaction, sent even if Redis is down at the
+moment of the commit, so the write that changed the pay never fails for it.
 
 Nothing else crosses a layer upwards. A page of a lower app that shows an upper app's figures
 gets them from that app's template tag (the contractor dashboard's earnings card, for one).

@@ -1,3 +1,4 @@
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 
@@ -9,7 +10,13 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        try:
+            signed_in = user is not None and user.is_authenticated
+        except (OperationalError, InterfaceError):
+            # The database is down (the user is read from the session): the view answers for itself,
+            # /healthz with its report, any other page with a 503 (taskhub.errors.server_error).
+            signed_in = False
+        if signed_in:
             timezone.activate(user.tzinfo)
         else:
             timezone.deactivate()

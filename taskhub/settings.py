@@ -102,6 +102,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "taskhub",
+        # A Redis that does not answer fails a request in seconds (a 503), not after minutes.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
     }
 }
 
@@ -130,6 +132,9 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[TaskHub] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Failed logins are limited per client address, and per address and account together (the
+# adapter keys "key" by both), so nobody can lock a known email out from elsewhere.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = env.dict("ACCOUNT_RATE_LIMITS", default={}) or {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -168,7 +173,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Security ----------------------------------------------------------------------------
+# Behind the TLS proxy (README "Production"): it says which requests came over HTTPS, and, with
+# ALLAUTH_TRUSTED_PROXY_COUNT proxies of ours in front, the client's address is read from the
+# X-Forwarded-For entry the last of them appended (or from ALLAUTH_TRUSTED_CLIENT_IP_HEADER), so
+# the login rate limits count each client, not the proxy. 0 trusts no forwarded address.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("ALLAUTH_TRUSTED_CLIENT_IP_HEADER", default="") or None
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+USE_X_FORWARDED_PORT = env.bool("USE_X_FORWARDED_PORT", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -211,9 +224,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.access.IsContractor"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Strict JSON: no NaN or 1e999, bounded nesting, no NUL (taskhub.parsing).
+    "DEFAULT_PARSER_CLASSES": [
+        "taskhub.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "taskhub.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "taskhub.api.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaskHub API",
@@ -252,8 +271,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
-# Must exceed the hard time limit, or Redis redelivers tasks that are still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Must exceed the hard time limit, or Redis redelivers tasks that are still running. A broker that
+# does not answer fails a send in seconds; the outbox (taskhub.outbox) sends it again later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -262,8 +283,22 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks")
 CELERY_TASK_ROUTES = {"projects.tasks.webhook_deliver": {"queue": CELERY_WEBHOOK_QUEUE}}
 
+# Beat sends what the outbox still holds this often, and proves it and the workers alive this often.
+TASKHUB_OUTBOX_DRAIN_SECONDS = env.int("TASKHUB_OUTBOX_DRAIN_SECONDS", default=15)
+TASKHUB_SERVICE_HEARTBEAT_SECONDS = env.int("TASKHUB_SERVICE_HEARTBEAT_SECONDS", default=30)
+
 # The one place where periodic work is scheduled.
 CELERY_BEAT_SCHEDULE = {
+    "outbox-drain": {
+        "task": "taskhub.tasks.outbox_drain",
+        "schedule": timedelta(seconds=TASKHUB_OUTBOX_DRAIN_SECONDS),
+        "options": {"expires": TASKHUB_OUTBOX_DRAIN_SECONDS * 4},
+    },
+    "heartbeat": {
+        "task": "taskhub.tasks.heartbeat",
+        "schedule": timedelta(seconds=TASKHUB_SERVICE_HEARTBEAT_SECONDS),
+        "options": {"expires": TASKHUB_SERVICE_HEARTBEAT_SECONDS * 2},
+    },
     "release-due-batches": {
         "task": "annotations.tasks.batches_release_due",
         "schedule": timedelta(minutes=1),
@@ -278,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expire-overdue-claims": {
         "task": "annotations.tasks.claims_expire_overdue",
+        "schedule": timedelta(minutes=1),
+    },
+    "relax-fair-share-caps": {
+        "task": "annotations.tasks.fair_share_caps_relax",
         "schedule": timedelta(minutes=1),
     },
     "purge-stale-imports": {
@@ -320,7 +359,13 @@ TASKHUB_RATE_CUT_NOTICE = timedelta(days=env.int("TASKHUB_RATE_CUT_NOTICE_DAYS",
 TASKHUB_LINEAGE_LOOKBACK = timedelta(days=env.int("TASKHUB_LINEAGE_LOOKBACK_DAYS", default=90))
 # A flagged contractor may answer for this long before a lead may pause them (unless urgent, with a reason).
 TASKHUB_FLAG_RESPONSE_WINDOW = timedelta(hours=env.int("TASKHUB_FLAG_RESPONSE_WINDOW_HOURS", default=48))
+# A rate more than this many times the highest the project has paid (same unit and currency) is
+# set only when the admin confirms it: undoing a typo would be a cut, with its notice period.
+TASKHUB_RATE_CONFIRM_FACTOR = env.int("TASKHUB_RATE_CONFIRM_FACTOR", default=3)
 TASKHUB_IMPORT_MAX_LINE_BYTES = env.int("TASKHUB_IMPORT_MAX_LINE_BYTES", default=1_000_000)
+# A (gzipped) import file is read up to this many bytes once decompressed, and this many lines.
+TASKHUB_IMPORT_MAX_BYTES = env.int("TASKHUB_IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
+TASKHUB_IMPORT_MAX_LINES = env.int("TASKHUB_IMPORT_MAX_LINES", default=1_000_000)
 TASKHUB_IMPORT_MAX_ERRORS = 50
 # Payout periods: TASKHUB_PAYOUT_PERIOD_DAYS long, counted from a Monday 00:00 UTC (weekly by default).
 TASKHUB_PAYOUT_PERIOD_DAYS = env.int("TASKHUB_PAYOUT_PERIOD_DAYS", default=7)

@@ -34,3 +34,7 @@ urlpatterns = [
          name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# A request that fails because PostgreSQL or Redis is down answers 503 with a clear message
+# (JSON under /api/); anything else is a plain 500 page (see taskhub.errors.server_error).
+handler500 = "taskhub.errors.server_error"

@@ -130,6 +130,11 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    from tests.hardening import FIGURES
+
+    if FIGURES:
+        figures = ", ".join(f"{name}: {value:,}" for name, value in sorted(FIGURES.items()))
+        terminalreporter.write_sep("=", f"Hardening (issue 15): {figures}", bold=True)
     if not _browser_outcomes:
         return
     ran = _browser_outcomes.get("passed", 0) + _browser_outcomes.get("failed", 0)

@@ -43,6 +43,7 @@ def test_no_page_fails_on_junk_query_strings(client, db, email):
         except Exception:  # noqa: S112 - routes needing arguments are covered by their own tests
             continue
         status = client.get(url, JUNK).status_code
-        if status >= 500:
+        # /healthz answers 503 on purpose: no worker or beat runs here (their heartbeats are missing).
+        if status >= 500 and not (name == "healthz" and status == 503):
             failures.append((name, status))
     assert failures == []

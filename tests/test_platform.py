@@ -30,10 +30,38 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_healthz_reports_both_services_up(client, db):
-    response = client.get("/healthz")
+def test_healthz_web_scope_reports_both_services_up(client, db):
+    response = client.get("/healthz?scope=web")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+
+
+def test_healthz_is_503_naming_the_worker_and_beat_without_their_heartbeats(client, db):
+    from django.core.cache import cache
+
+    cache.delete_many(["heartbeat:beat", "heartbeat:worker"])
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["down"] == ["worker", "beat"]
+    assert body["checks"]["worker"] == "down: no heartbeat yet"
+
+
+def test_healthz_is_ok_with_fresh_heartbeats_and_names_a_stale_one(client, db, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from taskhub.heartbeats import BEAT, WORKER, heartbeat_record
+
+    heartbeat_record(BEAT)
+    heartbeat_record(WORKER)
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok", "worker": "ok", "beat": "ok"}
+    heartbeat_record(WORKER, at=timezone.now() - timedelta(seconds=4 * settings.TASKHUB_SERVICE_HEARTBEAT_SECONDS))
+    stale = client.get("/healthz").json()
+    assert stale["down"] == ["worker"] and stale["checks"]["worker"].startswith("down: last heartbeat")
 
 
 def test_healthz_is_503_naming_redis_when_redis_is_down(client, db, settings):
@@ -59,7 +87,7 @@ def test_healthz_is_503_naming_postgres_when_postgres_is_down():
     assert result.returncode == 0, result.stderr
     status, body = result.stdout.strip().split(" ", 1)
     assert status == "503"
-    assert '"down": ["postgres"]' in body
+    assert '"down": ["postgres"' in body
 
 
 def test_seed_demo_is_idempotent_and_gives_every_role_a_login(db, client):

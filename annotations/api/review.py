@@ -52,9 +52,9 @@ class ReviewCreate(APIView):
 
     @extend_schema(request=GradeSerializer, responses={201: ReviewSerializer})
     def post(self, request, submission_id):
+        submission = selectors.submission_get_for_review(submission_id=submission_id, reviewer=request.user)
         body = GradeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        submission = selectors.submission_get_for_review(submission_id=submission_id, reviewer=request.user)
         review = services.review_create(submission=submission, reviewer=request.user, **body.validated_data)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 

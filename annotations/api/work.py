@@ -1,4 +1,5 @@
-"""REST API for contractors: eligible projects, claiming, releasing and submitting."""
+"""REST API for contractors: eligible projects, claiming, opening lottery wins, releasing (and
+handing back) and submitting."""
 
 from django.http import Http404
 from django.utils import timezone
@@ -30,8 +31,11 @@ class ClaimSerializer(serializers.Serializer):
     project = serializers.SlugField(source="project.slug", read_only=True)
     task_id = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Claim.Status.choices, read_only=True)
+    source = serializers.ChoiceField(choices=Claim.Source.choices, read_only=True)
     claimed_at = serializers.DateTimeField(read_only=True)
-    deadline = serializers.DateTimeField(read_only=True)
+    deadline = serializers.DateTimeField(read_only=True, allow_null=True,
+                                         help_text="Empty while a lottery win is reserved: it starts when opened.")
+    reserved_until = serializers.DateTimeField(read_only=True, allow_null=True)
     active_seconds = serializers.IntegerField(read_only=True)
     payload = serializers.JSONField(source="task.payload", read_only=True)
 
@@ -70,7 +74,17 @@ class ClaimNext(APIView):
 class ClaimList(APIView):
     @extend_schema(responses=ClaimSerializer(many=True))
     def get(self, request):
-        return Response(ClaimSerializer(selectors.claims_active_for(user=request.user), many=True).data)
+        """The contractor's lottery wins still reserved for them, then their active claims."""
+        return Response(ClaimSerializer(selectors.claims_held_for(user=request.user), many=True).data)
+
+
+class ClaimOpen(APIView):
+    @extend_schema(request=None, responses={200: ClaimSerializer})
+    def post(self, request, claim_id):
+        """Start a reserved lottery win: its deadline starts now."""
+        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+        claim = services.claim_open(claim=claim, contractor=request.user)
+        return Response(ClaimSerializer(claim).data)
 
 
 class ClaimRelease(APIView):
@@ -84,9 +98,10 @@ class ClaimRelease(APIView):
 class ClaimSubmit(APIView):
     @extend_schema(request=AnswerSerializer, responses={201: SubmissionSerializer})
     def post(self, request, claim_id):
+        # Whose claim it is first: someone else's is not found, whatever the body says.
+        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
         body = AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
         submission = services.claim_submit(claim=claim, contractor=request.user, answer=body.validated_data["answer"])
         return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from projects.models import Batch, Project
 from projects.services import webhooks_emit
+from taskhub import outbox
 
 # tasks and services import this package while they load: reach them as modules, at run time.
 from .. import services, tasks
@@ -82,8 +83,7 @@ def export_create(*, project: Project, batch: Batch | None = None, format: Any, 
         export = Export.objects.create(project=project, batch=batch, format=format, options=options.as_json(),
                                        created_by=created_by)
         if enqueue:
-            export_id = export.pk
-            transaction.on_commit(lambda: tasks.export_run.delay(export_id=export_id))
+            outbox.enqueue(tasks.export_run, export_id=export.pk)
     return export
 
 

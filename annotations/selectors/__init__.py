@@ -1,7 +1,7 @@
 """Reads of the claim engine and of grading, with related rows joined: the contractor's own work
 (`work`), grading (`review`) and fair release (`release`)."""
 
-from .release import batch_fairness_report, lottery_entries_for
+from .release import batch_fairness_report, lottery_entries_for, project_fairness_report
 from .review import (
     agreement_figures,
     appeal_get_for_decider,
@@ -23,6 +23,7 @@ from .work import (
     audit_project_ids_for,
     claim_get_for_user,
     claims_active_for,
+    claims_held_for,
     projects_for_dashboard,
     releases_for_contractor,
     submissions_for,
@@ -38,6 +39,7 @@ __all__ = [
     "calibration_items",
     "claim_get_for_user",
     "claims_active_for",
+    "claims_held_for",
     "contractor_pause_in_force",
     "current_reviews_with_final_grade",
     "flags_for_contractor",
@@ -45,6 +47,7 @@ __all__ = [
     "lottery_entries_for",
     "pause_appeals_open",
     "pauses_in_force",
+    "project_fairness_report",
     "projects_for_dashboard",
     "releases_for_contractor",
     "review_next_for",

@@ -53,6 +53,16 @@ def claims_active_for(*, user) -> QuerySet[Claim]:
     )
 
 
+def claims_held_for(*, user) -> QuerySet[Claim]:
+    """The contractor's open holds in one query: lottery wins reserved for them (soonest ending
+    first), then active claims (soonest due first)."""
+    return (
+        Claim.objects.filter(contractor=user, status__in=Claim.HELD_OPEN)
+        .select_related("project", "task")
+        .order_by("-status", "reserved_until", "deadline", "id")
+    )
+
+
 def claim_get_for_user(*, claim_id: int, user) -> Claim:
     """The contractor's own claim, or NotFound (never another person's)."""
     claim = (

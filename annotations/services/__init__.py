@@ -2,7 +2,8 @@
 submissions) and of grading (reviews, gold, appeals, flags). Each function owns its transaction."""
 
 from .appeals import appeal_create, appeal_decide
-from .claims import claim_release, claim_submit, claims_expire_overdue, task_claim_next
+from .claims import claim_open, claim_release, claim_submit, claims_expire_overdue, task_claim_next
+from .fair_share import demand_share, fair_share_caps_relax
 from .flags import (
     contractor_flags_recompute,
     flag_decide,
@@ -16,6 +17,7 @@ from .labels import task_labels_compute
 from .lottery import (
     lottery_allocate,
     lottery_batches_due,
+    lottery_notify_lapsed,
     lottery_notify_results,
     lottery_opt_in,
     lottery_opt_out,
@@ -34,14 +36,18 @@ __all__ = [
     "batches_release_due",
     "claim_draft_save",
     "claim_heartbeat",
+    "claim_open",
     "claim_release",
     "claim_submit",
     "claims_expire_overdue",
     "contractor_flags_recompute",
+    "demand_share",
+    "fair_share_caps_relax",
     "flag_decide",
     "flag_respond",
     "lottery_allocate",
     "lottery_batches_due",
+    "lottery_notify_lapsed",
     "lottery_notify_results",
     "lottery_opt_in",
     "lottery_opt_out",

@@ -1,10 +1,26 @@
-"""The claim engine: handing out tasks, releasing and expiring claims, taking submissions.
+"""The claim engine: handing out tasks, opening and handing back lottery wins, releasing, expiring
+and lapsing claims, taking submissions.
 
 Concurrency is the database's job here. A contractor's claims are serialised by a
 transaction-scoped advisory lock on their id (so their caps cannot be overrun by double
 clicks), and the task itself is picked and counted in one statement with
 `FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other or collide.
 The `task_claims_within_overlap` check constraint backs the overlap rule in the schema.
+
+The rules the statement keeps (see README, "Fair release"):
+
+- a task's `claim_count` counts its reserved, active and submitted claims and never exceeds its
+  overlap; never two claims of one contractor on one task;
+- a contractor's open holds on a project (active claims and reserved lottery wins) stay within
+  the project's `max_active_claims`;
+- in a batch that follows fair share, a contractor's reserved, active and submitted claims stay
+  below the batch's current cap until `fair_share_ends_at` (the cap schedule, relaxed by
+  `fair_share.fair_share_caps_relax`);
+- a lottery batch hands out nothing before its draw.
+
+When the statement finds nothing for someone who was free to claim, it records their demand for
+each batch of the project that is open or ran out before its horizon (`BatchDemand`, once per
+batch and person), in the same statement.
 """
 
 from __future__ import annotations
@@ -24,12 +40,15 @@ from accounts.models import Role
 from projects.models import Batch, Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
+from taskhub import outbox
 from taskhub.hooks import pay_changed
 
+from .. import tasks
 from ..errors import ClaimError, NotQualified, ProjectClosed
 from ..models import Claim, Submission
 from ..rules import needs_review
 from ..selectors import contractor_pause_in_force
+from .fair_share import fair_share_caps_relax
 from .gold import submission_grade_gold
 from .work import claim_bank_active_time
 
@@ -46,10 +65,15 @@ SELECT pg_advisory_xact_lock(%(contractor_lock)s, %(contractor)s),
        pg_advisory_xact_lock_shared(%(project_lock)s, %(project)s)
 """
 
-# Always returns one row: the contractor's active claims on the project before this call,
-# whether a lead's pause on the project is in force, then the new claim's id, task and batch
-# (NULLs when nothing was claimed). Parameters: $1 project, $2 contractor, $3 the project's
-# active-claim cap, $4 now, $5 the deadline.
+# Always returns one row: the contractor's open holds (active claims and reservations) on the
+# project before this call, whether a lead's pause on the project is in force, then the new
+# claim's id, task and batch (NULLs when nothing was claimed). Parameters: $1 project,
+# $2 contractor, $3 the project's active-claim cap, $4 now, $5 the deadline.
+#
+# The `demand` part runs only when nothing was claimed although the person was free to claim
+# (under the cap, not paused): its one-time filter on `claimed` keeps it off the claiming path.
+# It records demand for each batch of the project that is open, or ran out of work before its
+# horizon ended (asking a few hours after a first-come batch emptied is wanting its work too).
 _CLAIM_SQL = """
 WITH held AS (
     SELECT count(*) AS n, EXISTS (
@@ -57,7 +81,7 @@ WITH held AS (
         WHERE p.contractor_id = $2 AND p.project_id = $1 AND p.lifted_at IS NULL
     ) AS paused
     FROM annotations_claim
-    WHERE contractor_id = $2 AND project_id = $1 AND status = 'active'
+    WHERE contractor_id = $2 AND project_id = $1 AND status IN ('active', 'reserved')
 ), candidate AS (
     SELECT t.id, t.batch_id
     FROM projects_task t
@@ -74,10 +98,11 @@ WITH held AS (
       AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
       AND (
           (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END) <> 'fair_share'
+          OR $4 >= b.fair_share_ends_at
           OR b.fair_share_cap > (
               SELECT count(*) FROM annotations_claim c
               WHERE c.batch_id = b.id AND c.contractor_id = $2
-                AND c.status IN ('active', 'submitted')
+                AND c.status IN ('active', 'submitted', 'reserved')
           )
       )
     ORDER BY t.id
@@ -93,6 +118,26 @@ WITH held AS (
     SELECT taken.id, $2, $1, taken.batch_id, 'active', $4, $5, 0
     FROM taken
     RETURNING id, task_id, batch_id
+), demand AS (
+    INSERT INTO annotations_batchdemand (batch_id, contractor_id, reason, recorded_at)
+    SELECT b.id, $2,
+           CASE WHEN (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END)
+                     = 'fair_share'
+                 AND (b.fair_share_ends_at IS NULL OR $4 < b.fair_share_ends_at)
+                 AND b.fair_share_cap <= (
+                     SELECT count(*) FROM annotations_claim c
+                     WHERE c.batch_id = b.id AND c.contractor_id = $2
+                       AND c.status IN ('active', 'submitted', 'reserved')
+                 )
+                THEN 'capped' ELSE 'found_none' END,
+           $4
+    FROM projects_batch b
+    WHERE NOT EXISTS (SELECT 1 FROM claimed)
+      AND (SELECT n < $3 AND NOT paused FROM held)
+      AND b.project_id = $1
+      AND (b.status = 'open' OR (b.status = 'exhausted' AND $4 < b.fair_share_ends_at))
+      AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
+    ON CONFLICT (batch_id, contractor_id) DO NOTHING
 )
 SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id,
        taken.external_id, taken.payload, taken.overlap
@@ -150,7 +195,7 @@ def _claim_prepare_prefix(cursor) -> str:
 _RELEASE_SQL = """
 WITH released AS (
     UPDATE annotations_claim SET status = 'released', finished_at = %(now)s
-    WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status = 'active'
+    WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status IN ('active', 'reserved')
     RETURNING task_id
 )
 UPDATE projects_task t SET claim_count = t.claim_count - 1
@@ -158,17 +203,29 @@ FROM released WHERE t.id = released.task_id
 RETURNING t.id
 """
 
+# Active claims past their deadline expire; reservations past their end lapse. Both give the
+# slot back. Returns (batch, status, claims) for what ended.
 _EXPIRE_SQL = """
-WITH expired AS (
-    UPDATE annotations_claim SET status = 'expired', finished_at = %(now)s
-    WHERE status = 'active' AND deadline <= %(now)s
-    RETURNING task_id
+WITH ended AS (
+    UPDATE annotations_claim
+    SET status = CASE WHEN status = 'reserved' THEN 'lapsed' ELSE 'expired' END, finished_at = %(now)s
+    WHERE (status = 'active' AND deadline <= %(now)s) OR (status = 'reserved' AND reserved_until <= %(now)s)
+    RETURNING task_id, batch_id, status
 ), per_task AS (
-    SELECT task_id, count(*) AS n FROM expired GROUP BY task_id
+    SELECT task_id, count(*) AS n FROM ended GROUP BY task_id
+), counted AS (
+    UPDATE projects_task t SET claim_count = t.claim_count - per_task.n
+    FROM per_task WHERE t.id = per_task.task_id
+    RETURNING t.id
 )
-UPDATE projects_task t SET claim_count = t.claim_count - per_task.n
-FROM per_task WHERE t.id = per_task.task_id
-RETURNING per_task.n
+SELECT batch_id, status, count(*) FROM ended GROUP BY batch_id, status
+"""
+
+# Opening a lottery win: the claim time starts now. Nothing is counted again (the slot is held).
+_OPEN_SQL = """
+UPDATE annotations_claim SET status = 'active', opened_at = %(now)s, deadline = %(deadline)s
+WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status = 'reserved' AND reserved_until > %(now)s
+RETURNING id
 """
 
 
@@ -198,9 +255,11 @@ def _refuse_if_paused(contractor, project: Project) -> None:
 def task_claim_next(*, contractor, project: Project, now: datetime | None = None) -> Claim | None:
     """Hold the next claimable task of `project` for `contractor`; None when nothing is left.
 
-    Respects: the batch is open; a task's active plus submitted claims stay below its
-    overlap; never the same contractor twice on one task; the contractor's active-claim
-    cap on the project; a fair-share batch's per-contractor cap; the qualification; a lead's pause.
+    Respects: the batch is open (a lottery batch: drawn); a task's reserved, active and submitted
+    claims stay below its overlap; never the same contractor twice on one task; the contractor's
+    open holds (active claims and reservations) within the project's cap; a fair-share batch's
+    current per-person cap until the cap ends; the qualification; a lead's pause. Finding nothing
+    while free to claim records the person's demand for the project's open batches.
     """
     _check_can_claim(contractor, project)
     now = now or timezone.now()
@@ -261,25 +320,76 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
     return claim
 
 
-def claim_release(*, claim: Claim, contractor) -> None:
-    """Give an active claim back; its task returns to the pool at once."""
+def claim_release(*, claim: Claim, contractor, now: datetime | None = None) -> None:
+    """Give a claim back: an active claim, or a reserved lottery win handed back unopened. Its
+    task returns to the pool at once (a lottery's under its fallback policy)."""
     if claim.contractor_id != contractor.pk:
         raise NotQualified("This is not your claim.")
+    now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": timezone.now()})
+        cursor.execute(_RELEASE_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": now})
         released = cursor.fetchone()
     if released is None:
         claim.refresh_from_db(fields=["status"])
         raise ClaimError(f"This claim is {claim.get_status_display().lower()}, so it cannot be released.",
                          code="claim_not_active")
     claim.status = Claim.Status.RELEASED
+    claim.finished_at = now
+
+
+def claim_open(*, claim: Claim, contractor, now: datetime | None = None) -> Claim:
+    """Start work on a reserved lottery win: it becomes an active claim whose deadline
+    (the project's claim_minutes) starts now. Opening an already open claim changes nothing."""
+    if claim.contractor_id != contractor.pk:
+        raise NotQualified("This is not your claim.")
+    project: Project = claim.project
+    if claim.status == Claim.Status.ACTIVE:
+        return claim
+    if claim.status not in (Claim.Status.RESERVED, Claim.Status.LAPSED):
+        # What was released, expired or submitted is no reservation to open, whoever may claim now.
+        raise ClaimError(f"This task is {claim.get_status_display().lower()}, so it cannot be opened.",
+                         code="claim_not_reserved")
+    _check_can_claim(contractor, project)
+    _refuse_if_paused(contractor, project)
+    now = now or timezone.now()
+    deadline = now + timedelta(minutes=project.claim_minutes)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_OPEN_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": now, "deadline": deadline})
+        opened = cursor.fetchone()
+    if opened is None:
+        claim.refresh_from_db(fields=["status", "deadline", "opened_at", "reserved_until"])
+        if claim.status == Claim.Status.ACTIVE:
+            return claim  # opened a moment ago, by a second click
+        if claim.status == Claim.Status.RESERVED or claim.status == Claim.Status.LAPSED:
+            local = timezone.localtime(claim.reserved_until, contractor.tzinfo)
+            raise ClaimError(
+                f"Your reservation of this task ended at {local:%Y-%m-%d %H:%M %Z}; it went back to the others "
+                "who opted in.",
+                code="reservation_lapsed",
+            )
+        raise ClaimError(f"This task is {claim.get_status_display().lower()}, so it cannot be opened.",
+                         code="claim_not_reserved")
+    claim.status, claim.opened_at, claim.deadline = Claim.Status.ACTIVE, now, deadline
+    return claim
 
 
 def claims_expire_overdue(*, now: datetime | None = None) -> int:
-    """Expire every active claim past its deadline and return its task to the pool."""
+    """Expire every active claim past its deadline and lapse every reservation past its end;
+    their tasks return to the pool. Returns how many claims ended.
+
+    Lapsed reservations go back under the batch's fallback policy: in the same transaction the
+    cap schedule takes its `returned` step (the demand share for what came back), and once
+    committed the people who opted in are told."""
+    now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_EXPIRE_SQL, {"now": now or timezone.now()})
-        return sum(n for (n,) in cursor.fetchall())
+        cursor.execute(_EXPIRE_SQL, {"now": now})
+        ended = cursor.fetchall()
+        lapsed_batches = sorted({batch_id for batch_id, status, _n in ended if status == Claim.Status.LAPSED})
+        if lapsed_batches:
+            fair_share_caps_relax(now=now, batch_ids=lapsed_batches)
+            for batch_id in lapsed_batches:
+                outbox.enqueue(tasks.lottery_notify_lapsed, batch_id=batch_id)
+    return sum(n for _batch, _status, n in ended)
 
 
 def _refusal(claim: Claim, now: datetime) -> ClaimError:
@@ -288,6 +398,13 @@ def _refusal(claim: Claim, now: datetime) -> ClaimError:
         return ClaimError("This task was already submitted.", code="already_submitted")
     if status == Claim.Status.RELEASED:
         return ClaimError("You released this task, so it can no longer be submitted.", code="claim_released")
+    if status == Claim.Status.RESERVED and claim.reserved_until > now:
+        return ClaimError("This task is reserved for you: start it first (the time to finish it starts then).",
+                          code="claim_not_opened")
+    if status in (Claim.Status.RESERVED, Claim.Status.LAPSED) or claim.deadline is None:
+        local = timezone.localtime(claim.reserved_until, claim.contractor.tzinfo)
+        return ClaimError(f"Your reservation of this task ended at {local:%Y-%m-%d %H:%M %Z} before it was started.",
+                          code="reservation_lapsed")
     # Expired, or past the deadline and not yet swept.
     local = timezone.localtime(claim.deadline, claim.contractor.tzinfo)
     return ClaimError(
@@ -312,7 +429,7 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
             status=Claim.Status.SUBMITTED, finished_at=now
         )
         if not submitted:
-            claim.refresh_from_db(fields=["status", "deadline"])
+            claim.refresh_from_db(fields=["status", "deadline", "reserved_until"])
             raise _refusal(claim, now)
         # Heartbeats stop at the status change above, so the total is final now.
         claim.refresh_from_db(fields=["active_seconds"])

@@ -22,14 +22,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import AuditEntry, Role
 from accounts.services import audit_record
 from projects.models import Project
 from taskhub.decisions import clean_reason
-from taskhub.errors import Conflict, Forbidden
+from taskhub.errors import Conflict, Forbidden, NotFound
 from taskhub.formats import local_time
 
 from ..errors import ReviewError
@@ -123,9 +123,13 @@ def contractor_flags_recompute(*, contractor_id: int, project_id: int, now: date
     return flag
 
 
-def _require_decider(user, what: str) -> None:
-    if user.role not in (Role.LEAD, Role.ADMIN) or not user.is_active:
+def _check_authority(lead, scope: Q | None, what: str) -> None:
+    if lead.role not in (Role.LEAD, Role.ADMIN) or not lead.is_active:
         raise Forbidden(f"Only team leads and admins {what}.", code="not_a_lead")
+    if lead.role != Role.ADMIN and scope is None:
+        # Who a lead leads is the sprints' knowledge: they pass it as `scope` (sprints.services).
+        raise Forbidden(f"A team lead may {what} only for the people and projects of their own sprints.",
+                        code="not_your_people")
 
 
 def flag_respond(*, flag: ContractorFlag, contractor, response: Any, now: datetime | None = None) -> ContractorFlag:
@@ -156,10 +160,14 @@ def flag_respond(*, flag: ContractorFlag, contractor, response: Any, now: dateti
 
 
 def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, urgent: bool = False,
-                urgent_reason: Any = "", now: datetime | None = None):
+                urgent_reason: Any = "", now: datetime | None = None, scope: Q | None = None):
     """A lead's decision on a flag, with the reason the contractor will read. A pause waits for the
-    end of the contractor's response window unless it is marked urgent, with a reason."""
-    _require_decider(lead, "decide on flags")
+    end of the contractor's response window unless it is marked urgent, with a reason.
+
+    `scope` narrows the flags this lead may decide (over ContractorFlag rows: the contractor and the
+    project); it is required for a team lead, and applied in the same conditional UPDATE that records
+    the decision, so authority is checked at the moment the decision is made. Admins decide any flag."""
+    _check_authority(lead, scope, "decide on flags")
     if lead.pk == flag.contractor_id:
         raise Forbidden("Nobody decides on their own flag.", code="own_flag")
     if decision not in Decision.STATUS:
@@ -169,6 +177,8 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, urgen
     now = now or timezone.now()
     status = Decision.STATUS[decision]
     flag.refresh_from_db(fields=["respond_until", "status", "responded_at"])
+    if scope is not None and not ContractorFlag.objects.filter(pk=flag.pk).filter(scope).exists():
+        raise NotFound("No such flag among the people and projects you lead.")
     if flag.status != ContractorFlag.Status.OPEN:
         raise Conflict(f"This flag was already decided ({flag.get_status_display().lower()}).",
                        code="flag_already_decided")
@@ -184,10 +194,12 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, urgen
         urgent_text = clean_reason(urgent_reason, field="urgent_reason", what="An urgent pause", error=ReviewError,
                                    minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS)
     with transaction.atomic():
-        decided = ContractorFlag.objects.filter(pk=flag.pk, status=ContractorFlag.Status.OPEN).update(
-            status=status, decided_by=lead, reason=text, decided_at=now, urgent=early, urgent_reason=urgent_text,
-        )
+        decided = ContractorFlag.objects.filter(pk=flag.pk, status=ContractorFlag.Status.OPEN).filter(
+            scope or Q()).update(status=status, decided_by=lead, reason=text, decided_at=now, urgent=early,
+                                 urgent_reason=urgent_text)
         if not decided:
+            if scope is not None and not ContractorFlag.objects.filter(pk=flag.pk).filter(scope).exists():
+                raise NotFound("No such flag among the people and projects you lead.")
             flag.refresh_from_db()
             raise Conflict(f"This flag was already decided ({flag.get_status_display().lower()}).",
                            code="flag_already_decided")
@@ -223,18 +235,21 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, urgen
     return flag
 
 
-def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | None = None) -> ContractorPause:
-    """End a pause: the contractor may claim on the project again."""
-    if lead.role not in (Role.LEAD, Role.ADMIN) or not lead.is_active:
-        raise Forbidden("Only team leads and admins lift pauses.", code="not_a_lead")
+def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | None = None,
+               scope: Q | None = None) -> ContractorPause:
+    """End a pause: the contractor may claim on the project again. `scope` as for `flag_decide`
+    (over ContractorPause rows), required for a team lead."""
+    _check_authority(lead, scope, "lift pauses")
     text = clean_written_reason(reason, "reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS,
                                 "Lifting a pause")
     now = now or timezone.now()
     with transaction.atomic():
-        lifted = ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).update(
+        lifted = ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).filter(scope or Q()).update(
             lifted_at=now, lifted_by=lead, lift_reason=text
         )
         if not lifted:
+            if scope is not None and not ContractorPause.objects.filter(pk=pause.pk).filter(scope).exists():
+                raise NotFound("No such pause among the people and projects you lead.")
             raise Conflict("This pause was already lifted.", code="pause_already_lifted")
         ReviewEvent.objects.create(
             kind=ReviewEvent.Kind.PAUSE_LIFTED, actor=lead, flag_id=pause.flag_id, at=now, data={"reason": text}
@@ -284,11 +299,12 @@ class AppealOutcome:
     CHOICES = [(UPHOLD, "Uphold the pause"), (LIFT, "Lift the pause")]
 
 
-def pause_appeal_decide(*, appeal: PauseAppeal, decider, outcome: str, reason: Any,
-                        now: datetime | None = None) -> PauseAppeal:
+def pause_appeal_decide(*, appeal: PauseAppeal, decider, outcome: str, reason: Any, now: datetime | None = None,
+                        scope: Q | None = None) -> PauseAppeal:
     """Uphold or lift an appealed pause. The decider is an admin or a lead, neither the one who decided
-    the pause nor the contractor; two deciders at once produce one decision (a conditional update)."""
-    _require_decider(decider, "decide pause appeals")
+    the pause nor the contractor; two deciders at once produce one decision (a conditional update).
+    `scope` as for `flag_decide`, over the appealed ContractorPause rows, required for a team lead."""
+    _check_authority(decider, scope, "decide pause appeals")
     pause = appeal.pause
     if decider.pk == appeal.contractor_id:
         raise Forbidden("Nobody decides their own appeal.", code="own_appeal")
@@ -299,10 +315,13 @@ def pause_appeal_decide(*, appeal: PauseAppeal, decider, outcome: str, reason: A
     text = clean_written_reason(reason, "decision_reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS, "A decision")
     now = now or timezone.now()
     status = AppealOutcome.STATUS[outcome]
+    in_scope = PauseAppeal.objects.filter(pause__in=ContractorPause.objects.filter(scope or Q()).values("pk"))
     with transaction.atomic():
-        decided = PauseAppeal.objects.filter(pk=appeal.pk, status=PauseAppeal.Status.OPEN).update(
+        decided = in_scope.filter(pk=appeal.pk, status=PauseAppeal.Status.OPEN).update(
             status=status, decided_by=decider, decision_reason=text, decided_at=now)
         if not decided:
+            if scope is not None and not in_scope.filter(pk=appeal.pk).exists():
+                raise NotFound("No such appeal among the people and projects you lead.")
             appeal.refresh_from_db()
             raise Conflict(f"This appeal was already decided ({appeal.get_status_display().lower()}); your "
                            "decision was not saved.", code="pause_appeal_already_decided")

@@ -1,5 +1,11 @@
 """The lottery: contractors opt in during an announced reservation window, and at release the
-batch's tasks are drawn evenly and at random among them, once.
+batch's tasks are drawn evenly and at random among them, once. Each win is a reservation: the
+task's slot is held for its winner for the batch's reservation period (default 24 hours, long
+enough for every time zone to wake up), and the claim time starts only when the winner opens it
+(`claims.claim_open`). A winner can hand back what they won't do (`claims.claim_release`); what
+is not opened by the end lapses (`claims.claims_expire_overdue`) and goes back, with what nobody
+won, under the batch's fallback policy (fair share unless the admin chose first come); the
+people who opted in are told (`lottery_notify_lapsed`). Opting in records the person's demand.
 
 The draw is one transaction made of set-based statements, never a loop per task:
 
@@ -7,9 +13,11 @@ The draw is one transaction made of set-based statements, never a loop per task:
    `projects.services.batch_open_for_draw`) and so decides which caller draws: a second trigger,
    even at the same moment, finds the batch no longer scheduled and does nothing;
 2. one UPDATE gives every entry its quota: what the person asked for, within the
-   project's active-claim cap (minus claims already held), the batch's fair-share cap and
-   the number of tasks (distinct tasks per person), or 0 if they may no longer work on it;
-3. one INSERT ... SELECT creates the claims and, in the same statement, bumps each task's
+   project's active-claim cap (minus what they already hold open there: active claims and
+   reservations), the batch's fixed fair-share cap if it has one (a derived cap is for what is
+   left after the draw) and the number of tasks (distinct tasks per person), or 0 if they may no
+   longer work on it;
+3. one INSERT ... SELECT creates the reservations and, in the same statement, bumps each task's
    claim_count and records what each entry got.
 
 How the draw pairs people with tasks: participants are ranked by md5(seed:contractor id);
@@ -30,6 +38,7 @@ import time
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,10 +48,11 @@ from projects.models import Batch
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_open_for_draw, fair_share_caps_derive
 from taskhub.formats import local_time
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from ..errors import LotteryError
-from ..models import LotteryAllocation, LotteryEntry
+from ..models import BatchDemand, Claim, LotteryAllocation, LotteryEntry
 from .claims import PROJECT_CLAIMS_LOCK_NAMESPACE
 
 S = Batch.Status
@@ -50,7 +60,8 @@ P = Batch.Policy
 
 _QUOTA_SQL = """
 WITH cfg AS (
-    SELECT b.id, b.fair_share_cap, b.lottery_max_per_person, p.max_active_claims, p.id AS project_id,
+    SELECT b.id, CASE WHEN b.fair_share_cap_derived THEN NULL ELSE b.fair_share_cap END AS fair_share_cap,
+           b.lottery_max_per_person, p.max_active_claims, p.id AS project_id,
            (SELECT count(*) FROM projects_task t WHERE t.batch_id = b.id AND t.claim_count < t.overlap) AS open_tasks
     FROM projects_batch b JOIN projects_project p ON p.id = b.project_id
     WHERE b.id = %(batch)s
@@ -63,7 +74,8 @@ SET quota = CASE
         COALESCE(cfg.lottery_max_per_person, e.requested),
         cfg.max_active_claims - (
             SELECT count(*) FROM annotations_claim c
-            WHERE c.contractor_id = e.contractor_id AND c.project_id = cfg.project_id AND c.status = 'active'
+            WHERE c.contractor_id = e.contractor_id AND c.project_id = cfg.project_id
+              AND c.status IN ('active', 'reserved')
         ),
         COALESCE(cfg.fair_share_cap, e.requested),
         cfg.open_tasks
@@ -98,17 +110,18 @@ entry AS (
 )
 """
 
-# The claims are the claim engine's own rows; the tasks' claim_count is the counter it keeps on
-# every claim (see annotations/services/claims.py), bumped in the same statement.
+# The reservations are the claim engine's own rows (status 'reserved', no deadline until opened);
+# the tasks' claim_count is the counter it keeps on every claim (see annotations/services/claims.py),
+# bumped in the same statement.
 _ALLOCATE_SQL = (
     "WITH "
     + _PLAN_SQL.format(free="t.overlap - t.claim_count")
     + """
 , inserted AS (
     INSERT INTO annotations_claim
-        (task_id, contractor_id, project_id, batch_id, status, claimed_at, deadline, active_seconds)
-    SELECT plan.task_id, plan.contractor_id, %(project)s, %(batch)s, 'active', %(now)s,
-           %(now)s + make_interval(mins => %(minutes)s * plan.k), 0
+        (task_id, contractor_id, project_id, batch_id, status, source, claimed_at, reserved_until, active_seconds)
+    SELECT plan.task_id, plan.contractor_id, %(project)s, %(batch)s, 'reserved', 'draw', %(now)s,
+           %(reserved_until)s, 0
     FROM plan
     ON CONFLICT (task_id, contractor_id) DO NOTHING
     RETURNING task_id, contractor_id
@@ -192,7 +205,20 @@ def lottery_opt_in(*, batch: Batch, contractor, requested: int | None = None,
         entry, _ = LotteryEntry.objects.update_or_create(
             batch=batch, contractor=contractor, defaults={"requested": requested}
         )
+        _demand_record(batch_id=batch.pk, contractor_id=contractor.pk, now=now)
     return entry
+
+
+_DEMAND_SQL = """
+INSERT INTO annotations_batchdemand (batch_id, contractor_id, reason, recorded_at)
+VALUES (%(batch)s, %(contractor)s, 'opted_in', %(now)s)
+ON CONFLICT (batch_id, contractor_id) DO NOTHING
+"""
+
+
+def _demand_record(*, batch_id: int, contractor_id: int, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DEMAND_SQL, {"batch": batch_id, "contractor": contractor_id, "now": now})
 
 
 def lottery_opt_out(*, batch: Batch, contractor, now: datetime | None = None) -> None:
@@ -202,6 +228,8 @@ def lottery_opt_out(*, batch: Batch, contractor, now: datetime | None = None) ->
         batch = _batch_for_entry(batch.pk)
         _check_window(batch, contractor, now)
         deleted, _ = LotteryEntry.objects.filter(batch=batch, contractor=contractor).delete()
+        # Leaving is no longer wanting work from it (unless they had asked for work otherwise).
+        BatchDemand.objects.filter(batch=batch, contractor=contractor, reason=BatchDemand.Reason.OPTED_IN).delete()
     if not deleted:
         raise LotteryError(f"You had not opted in to the {batch.name} lottery.", code="not_in_lottery")
 
@@ -242,7 +270,7 @@ def lottery_allocate(*, batch_id: int, seed: int | None = None, now: datetime | 
         cursor.execute(
             _ALLOCATE_SQL,
             {"batch": batch_id, "project": project_id, "seed": seed, "now": now,
-             "minutes": batch.project.claim_minutes},
+             "reserved_until": now + batch.reservation_period},
         )
         created, slots, participants, requested_total, _tasks = cursor.fetchone()
         allocation = LotteryAllocation.objects.create(
@@ -250,7 +278,7 @@ def lottery_allocate(*, batch_id: int, seed: int | None = None, now: datetime | 
             slots_total=slots, claims_created=created, fair_share_cap=batch.fair_share_cap,
             duration_ms=int((time.perf_counter() - started) * 1000), allocated_at=now,
         )
-        transaction.on_commit(lambda: tasks.lottery_notify_results.delay(batch_id=batch_id))
+        enqueue(tasks.lottery_notify_results, batch_id=batch_id)
     return allocation
 
 
@@ -271,8 +299,9 @@ def _result(entry: LotteryEntry, batch_name: str, fallback: str) -> tuple[int, s
     if entry.allocated:
         tasks_word = "task" if entry.allocated == 1 else "tasks"
         return (entry.contractor_id, f"You got {entry.allocated} {tasks_word} in the {batch_name} lottery",
-                f"You asked for {entry.requested} and got {entry.allocated}. They are waiting under "
-                "\"Your tasks in progress\"; each has its own deadline.")
+                f"You asked for {entry.requested} and got {entry.allocated}. They are reserved for you until "
+                "{at} (see \"Reserved for you\" on your dashboard): open each one when you start it, the time to "
+                "finish it starts then. Hand back any you won't do.")
     why = " (you were at your claim cap or no longer eligible)" if entry.quota == 0 else ""
     return (entry.contractor_id, f"No tasks for you in the {batch_name} lottery",
             f"You asked for {entry.requested} but the draw did not reach you this time{why}. "
@@ -287,9 +316,49 @@ def lottery_notify_results(*, batch_id: int) -> int:
     fallback = "first come, first served" if batch.fallback_policy == P.FIRST_COME else (
         f"by fair share (at most {batch.fair_share_cap} per person)" if batch.fair_share_cap else "by fair share")
     name = f"{batch.project.name} · {batch.name}"
-    entries = LotteryEntry.objects.filter(batch=batch, allocated__isnull=False).only(
-        "contractor_id", "requested", "quota", "allocated")
+    entries = LotteryEntry.objects.filter(batch=batch, allocated__isnull=False).select_related("contractor").only(
+        "contractor_id", "requested", "quota", "allocated", "contractor__timezone")
+    until = batch.released_at + batch.reservation_period
+    messages = []
+    for entry in entries.iterator(chunk_size=2000):
+        user_id, title, body = _result(entry, name, fallback)
+        messages.append((user_id, title, body.replace("{at}", local_time(until, entry.contractor))))
     return notifications_create_each(
-        messages=[_result(entry, name, fallback) for entry in entries.iterator(chunk_size=2000)],
-        kind="lottery_result", url=reverse("work:dashboard"), key=f"lottery:{batch.pk}",
+        messages=messages, kind="lottery_result", url=reverse("work:dashboard"), key=f"lottery:{batch.pk}",
     )
+
+
+def lottery_notify_lapsed(*, batch_id: int) -> int:
+    """Tell the people who opted in that reservations lapsed and their tasks are back: each winner
+    whose wins lapsed, and everyone else who opted in (where to find them, and the cap now).
+    One INSERT, keyed per batch: a repeat, or a second sweep, tells nobody twice."""
+    batch = Batch.objects.select_related("project").filter(pk=batch_id, allocated_at__isnull=False).first()
+    if batch is None:
+        return 0
+    lapsed = dict(
+        Claim.objects.filter(batch=batch, status=Claim.Status.LAPSED).order_by()
+        .values_list("contractor_id").annotate(n=Count("id"))
+    )
+    if not lapsed:
+        return 0
+    back = sum(lapsed.values())
+    name = f"{batch.project.name} · {batch.name}"
+    if batch.fallback_policy == P.FAIR_SHARE:
+        how = f"by fair share (at most {batch.fair_share_cap} per person from this batch for now)"
+    else:
+        how = "first come, first served"
+    messages = []
+    for contractor_id in LotteryEntry.objects.filter(batch=batch).values_list("contractor_id", flat=True):
+        mine = lapsed.get(contractor_id, 0)
+        if mine:
+            word = "task" if mine == 1 else "tasks"
+            messages.append((contractor_id, f"Your reservation in the {name} lottery ended",
+                             f"{mine} reserved {word} were not started in time and went back to the others who "
+                             f"opted in, handed out {how}."))
+        else:
+            word = "task is" if back == 1 else "tasks are"
+            messages.append((contractor_id, f"{back} reserved {word} back in {name}",
+                             f"Reservations nobody started in time have lapsed; they are handed out {how}. "
+                             "Start working on the project to take one."))
+    return notifications_create_each(messages=messages, kind="lottery_returned", url=reverse("work:dashboard"),
+                                     key=f"lottery-returned:{batch.pk}")

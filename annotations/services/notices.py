@@ -3,11 +3,11 @@ decision, and the recompute of their flags."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import notification_create
+from taskhub.outbox import enqueue
 
 from .. import tasks
 
@@ -20,4 +20,4 @@ def notify_contractor(*, user_id: int, kind: str, title: str, body: str = "", ke
 
 def flags_recompute_enqueue(*, contractor_id: int, project_id: int) -> None:
     """Recompute the contractor's flag on the project once the grading transaction commits."""
-    transaction.on_commit(lambda: tasks.contractor_flags_recompute.delay(contractor_id, project_id))
+    enqueue(tasks.contractor_flags_recompute, contractor_id=contractor_id, project_id=project_id)

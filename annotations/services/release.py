@@ -2,7 +2,8 @@
 
 A first-come or fair-share batch opens (`projects.services.batch_open`); a lottery batch opens
 with its draw (`lottery.lottery_allocate`). Either happens exactly once, whoever triggers it: an
-admin by hand, or beat at the release time.
+admin by hand, or beat at the release time. Both take `now`, so a simulation (bench/fairness.py)
+or a test drives them on its own clock.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from datetime import datetime
 from projects.errors import BatchStateError
 from projects.models import Batch
 from projects.services import batch_check_releasable, batch_open, batches_open_due
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from .lottery import lottery_allocate, lottery_batches_due
 
 
 def batch_release(*, batch: Batch, now: datetime | None = None) -> bool:
-    """Release the batch now. Returns False when someone else already released it."""
+    """Release the batch at `now` (default: this moment). Returns False when someone else already
+    released it."""
     batch_check_releasable(batch=batch)
     if batch.release_policy != Batch.Policy.LOTTERY:
         return batch_open(batch=batch, now=now)
@@ -34,5 +37,5 @@ def batches_release_due(*, now: datetime | None = None) -> list[int]:
     every due lottery batch, each in a task of its own (drawn once, whoever runs it first)."""
     opened = batches_open_due(now=now)
     for batch_id in lottery_batches_due(now=now):
-        tasks.lottery_allocate.delay(batch_id=batch_id)
+        enqueue(tasks.lottery_allocate, batch_id=batch_id)
     return opened

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from taskhub.parsing import json_problem
+
 from ..errors import ClaimError, DraftError
 from ..models import Claim
 
@@ -78,6 +80,10 @@ def claim_draft_save(*, claim: Claim, contractor, draft: dict[str, Any], now: da
     """Keep the unfinished answer of an active claim (not validated: it is work in progress)."""
     if not isinstance(draft, dict):
         raise DraftError("A draft must be an object of form fields.", field="draft")
+    found = json_problem(draft)
+    if found:  # a NUL character, say: PostgreSQL's jsonb cannot hold it
+        where, problem = found
+        raise DraftError.at(f"draft.{where}" if where else "draft", f"This draft {problem}.")
     size = len(json.dumps(draft, ensure_ascii=False).encode())
     if size > settings.TASKHUB_DRAFT_MAX_BYTES:
         raise DraftError(

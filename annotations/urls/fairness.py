@@ -9,4 +9,5 @@ app_name = "fairness"
 urlpatterns = [
     path("", release.fairness_index, name="index"),
     path("batches/<int:batch_id>/", release.batch_fairness, name="batch"),
+    path("projects/<slug:slug>/", release.project_fairness, name="project"),
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("projects/<slug:slug>/", work.project_detail, name="project"),
     path("projects/<slug:slug>/start/", work.project_start, name="start"),
     path("claims/<int:claim_id>/", work.claim_detail, name="claim"),
+    path("claims/<int:claim_id>/open/", work.claim_open, name="open"),
     path("claims/<int:claim_id>/release/", work.claim_release, name="release"),
     path("claims/<int:claim_id>/submit/", work.claim_submit, name="submit"),
     path("claims/<int:claim_id>/draft/", work.claim_draft, name="draft"),

@@ -1,5 +1,5 @@
 """Fair-release pages: lottery opt-in and opt-out (contractors), and the fairness report of a
-batch's release (team leads and admins)."""
+batch's release and of a project's (team leads and admins; the same figures are in the API)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,20 +7,20 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import contractor_required, lead_required
 from projects import selectors as project_selectors
-from projects.models import Batch
+from projects.models import Batch, Project
 from taskhub.errors import DomainError
+from taskhub.parsing import whole_number
 
 from .. import selectors, services
 from ..errors import LotteryError
 
 
 def _requested(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise LotteryError(f"{raw[:20]!r} is not a number of tasks.", code="invalid_request", field="requested")
-    return int(raw)
+    """How many tasks the contractor asks for (blank: as many as allowed); the service checks the cap."""
+    shown = (raw or "").strip()[:20]
+    return whole_number(raw, field="requested", minimum=1, maximum=32767, required=False, error=LotteryError,
+                        message=f"{shown!r} is not a number of tasks: give a whole number from 1, or leave it blank "
+                                "to ask for as many as you may.")
 
 
 @require_POST
@@ -56,6 +56,13 @@ def batch_fairness(request, batch_id):
     batch = get_object_or_404(Batch.objects.select_related("project"), pk=batch_id)
     report = selectors.batch_fairness_report(batch=batch)
     return render(request, "manage/fairness.html", {"batch": batch, "report": report})
+
+
+@lead_required
+def project_fairness(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    report = selectors.project_fairness_report(project=project)
+    return render(request, "manage/fairness_project.html", {"project": project, "report": report})
 
 
 @lead_required

@@ -14,7 +14,7 @@ from accounts.models import User
 from taskhub.errors import Conflict, DomainError, NotFound
 
 from .. import selectors, services
-from ..forms import QUEUE_FILTERS, queue_filters_from_get, review_from_post
+from ..forms import QUEUE_FILTERS, object_id_or_none, queue_filters_from_get, review_from_post
 from ..models import Appeal, Review
 
 
@@ -55,10 +55,10 @@ SKIPPED_SESSION_KEY = "review_skipped"
 def next_item(request):
     filters = queue_filters_from_get(request.GET)
     skipped = request.session.get(SKIPPED_SESSION_KEY, [])
-    skip = request.GET.get("skip", "")
-    if skip.isdigit() and int(skip) not in skipped:
+    skip = object_id_or_none(request.GET.get("skip"))
+    if skip is not None and skip not in skipped:
         # Remembered for this session only, so a skipped item comes back another day.
-        skipped = [*skipped, int(skip)][-200:]
+        skipped = [*skipped, skip][-200:]
         request.session[SKIPPED_SESSION_KEY] = skipped
     item = selectors.review_next_for(reviewer=request.user, skip_ids=skipped, **filters)
     if item is None:

@@ -31,15 +31,20 @@ def _eligible_project(request, slug) -> Project:
 def dashboard(request):
     now = timezone.now()
     projects = list(selectors.projects_for_dashboard(user=request.user, now=now))
-    claims = list(selectors.claims_active_for(user=request.user))
+    held = list(selectors.claims_held_for(user=request.user))
+    claims = [c for c in held if c.status == c.Status.ACTIVE]
+    reserved = [c for c in held if c.status == c.Status.RESERVED]
     releases = list(selectors.releases_for_contractor(user=request.user, project_ids=[p.pk for p in projects])[:10])
     for batch in releases:
         batch.window_open = batch.reservation_is_open(now)
+        batch.reservation_hours = f"{batch.reservation_period.total_seconds() / 3600:g}"
+        batch.hold_hours = f"{batch.fair_share_horizon.total_seconds() / 7200:g}"
+        batch.horizon_hours = f"{batch.fair_share_horizon.total_seconds() / 3600:g}"
     notifications = list(notifications_unread_for(user=request.user)[:5])
     reviews = list(selectors.reviews_for_contractor(user=request.user).exclude(kind=Review.Kind.CALIBRATION)[:5])
     return render(request, "work/dashboard.html", {
-        "projects": projects, "claims": claims, "releases": releases, "notifications": notifications, "now": now,
-        "reviews": reviews,
+        "projects": projects, "claims": claims, "reserved": reserved, "releases": releases,
+        "notifications": notifications, "now": now, "reviews": reviews,
     })
 
 
@@ -101,6 +106,9 @@ def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
 @contractor_required
 def claim_detail(request, claim_id):
     claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    if claim.status == claim.Status.RESERVED:
+        messages.info(request, "This task is reserved for you: start it from your dashboard when you are ready.")
+        return redirect("work:dashboard")
     if claim.status != claim.Status.ACTIVE:
         messages.info(request, f"That task is {claim.get_status_display().lower()}.")
         return redirect("work:dashboard")
@@ -130,9 +138,30 @@ def claim_heartbeat(request, claim_id):
 
 @require_POST
 @contractor_required
+def claim_open(request, claim_id):
+    """Start a reserved lottery win: the time to finish it starts now."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    try:
+        services.claim_open(claim=claim, contractor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("work:dashboard")
+    return redirect("work:claim", claim_id=claim.pk)
+
+
+@require_POST
+@contractor_required
 def claim_release(request, claim_id):
     claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
-    services.claim_release(claim=claim, contractor=request.user)
+    was_reserved = claim.status == claim.Status.RESERVED
+    try:
+        services.claim_release(claim=claim, contractor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("work:dashboard")
+    if was_reserved:
+        messages.success(request, "Handed back; the task goes to the others who wanted work.")
+        return redirect("work:dashboard")
     messages.success(request, "Task released; it has gone back to the pool.")
     return redirect("work:project", slug=claim.project.slug)
 
@@ -151,6 +180,16 @@ def claim_submit(request, claim_id):
     messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
         return redirect("work:dashboard")
+    # A winner's own reservations on the project come before anything new.
+    reserved = selectors.claims_held_for(user=request.user).filter(project=claim.project,
+                                                                   status=claim.Status.RESERVED).first()
+    if reserved is not None:
+        try:
+            services.claim_open(claim=reserved, contractor=request.user)
+        except DomainError:
+            reserved = None
+        else:
+            return redirect("work:claim", claim_id=reserved.pk)
     next_claim = services.task_claim_next(contractor=request.user, project=claim.project)
     if next_claim is None:
         return render(request, "work/nothing_left.html", {"project": claim.project})

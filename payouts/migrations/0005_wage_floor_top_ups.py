@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('payouts', '0004_grade_policy_to_projects'),
-        ('projects', '0009_lineage_policy_history_revocations'),
+        ('projects', '0011_lineage_policy_history_revocations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

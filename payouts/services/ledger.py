@@ -15,6 +15,7 @@ from accounts.models import AuditEntry, Role, User
 from accounts.services import audit_record
 from projects.models import Project
 from taskhub.money import quantize
+from taskhub.parsing import text
 
 from ..errors import LedgerError
 from ..models import LedgerEntry
@@ -57,11 +58,9 @@ def _manual_entry(
 ) -> LedgerEntry:
     amount = parse_amount(amount)
     currency = parse_currency(currency)
-    reason = (reason or "").strip()
+    reason = text(reason, field="reason", max_length=500, error=LedgerError)
     if not reason:
         raise LedgerError("Give a reason; the contractor sees it on their statement.", field="reason")
-    if len(reason) > 500:
-        raise LedgerError("Keep the reason under 500 characters.", field="reason")
     if contractor.role != Role.CONTRACTOR:
         raise LedgerError(f"{contractor} is not a contractor; only contractors earn.", field="contractor")
     key = f"{kind}:manual:{idempotency_key or uuid.uuid4().hex}"

@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import AuditEntry, User
 from accounts.services import audit_record_many
 from taskhub.errors import NotFound
+from taskhub.parsing import object_id, text
 
 from ..errors import PayoutError, PayoutStateError
 from ..models import Payout, PayoutPeriod
@@ -171,7 +172,7 @@ def payouts_approve(*, payout_ids: Iterable[int], approved_by: User, now: dateti
 
     Payouts already approved or paid are left alone, so approving twice is harmless.
     """
-    ids = sorted({int(pk) for pk in payout_ids})
+    ids = sorted({object_id(pk, field="payouts") for pk in payout_ids})
     if not ids:
         raise PayoutError("Choose at least one payout to approve.", field="payouts")
     with transaction.atomic():
@@ -202,12 +203,10 @@ def payout_mark_paid(*, payout_id: int, external_reference: str, paid_by: User,
     Idempotent: marking the same payout paid again with the same reference returns it
     unchanged. A different reference for a paid payout is refused rather than overwritten.
     """
-    reference = (external_reference or "").strip()
+    reference = text(external_reference, field="external_reference", max_length=200, error=PayoutError)
     if not reference:
         raise PayoutError("Give the payment's external reference (e.g. the bank transfer id).",
                           field="external_reference")
-    if len(reference) > 200:
-        raise PayoutError("The external reference is longer than 200 characters.", field="external_reference")
     with transaction.atomic():
         updated = Payout.objects.filter(pk=payout_id, status=Payout.Status.APPROVED).update(
             status=Payout.Status.PAID, external_reference=reference, paid_by=paid_by, paid_at=now or timezone.now()

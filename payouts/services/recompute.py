@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from taskhub.hooks import PayScope
+from taskhub.outbox import enqueue
 
 from .. import tasks
 from ..selectors import submission_cache_disagreements_sql
@@ -278,15 +279,14 @@ def earnings_recompute_enqueue(
 ) -> None:
     """Recompute in the background once the current transaction commits (submissions, reviews,
     appeals, rates). Call it from inside the service's transaction; nothing is sent if that
-    transaction rolls back.
+    transaction rolls back, and a broker that is down when it commits only delays it (the outbox,
+    taskhub.outbox, sends it once Redis is back).
     """
     window = {
         "submitted_from": submitted_from.isoformat() if submitted_from else None,
         "submitted_before": submitted_before.isoformat() if submitted_before else None,
     }
-    transaction.on_commit(
-        lambda: tasks.earnings_recompute.delay(contractor_id=contractor_id, project_id=project_id, **window)
-    )
+    enqueue(tasks.earnings_recompute, contractor_id=contractor_id, project_id=project_id, **window)
 
 
 def earnings_recompute_enqueue_scope(scope: PayScope) -> None:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import IsAdmin
+from taskhub.api import MomentField
 
 from .. import selectors, services
 from ..models import WEBHOOK_EVENTS, Batch, Project, TaskImport, Webhook, WebhookDelivery
@@ -67,13 +68,13 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ScheduleSerializer(serializers.Serializer):
-    release_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
+    release_at = MomentField(help_text="ISO 8601 with a time zone.")
     release_policy = serializers.ChoiceField(choices=Batch.Policy.choices)
     fair_share_cap = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=32767)
     fallback_policy = serializers.ChoiceField(
         choices=[Batch.Policy.FIRST_COME, Batch.Policy.FAIR_SHARE], default=Batch.Policy.FIRST_COME)
     lottery_max_per_person = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=32767)
-    reservation_opens_at = serializers.DateTimeField(required=False, allow_null=True)
+    reservation_opens_at = MomentField(required=False, allow_null=True)
     urgent = serializers.BooleanField(default=False)
     urgent_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 

@@ -3,6 +3,13 @@
 Every transition is a conditional UPDATE on the current status, so a transition happens
 exactly once however many schedulers, workers or admins try it at the same moment.
 
+Fair share (see README, "Fair release"): a batch without a fixed cap gets the equal share at
+release (`fair_share_caps_derive`: slots over every eligible contractor), and its cap then follows
+the published schedule `Batch.fair_share_steps` (half the horizon at the equal share, then the
+demand share growing every relax period, computed by `annotations.services.fair_share`, which
+writes each step through `batch_fair_share_cap_step`). Opening a batch sets `fair_share_ends_at`,
+from which the claim statement applies no cap at all, so no work is stranded past the horizon.
+
 Opening a batch is the claim engine's business (`annotations.services.release`): a lottery
 batch opens with its draw. What is here opens the batches that hand out work first come or by
 fair share (`batch_open`, `batches_open_due`), and lets an admin set how a batch is released and
@@ -11,7 +18,7 @@ when (`batch_schedule_release`, `batch_schedule`), announced ahead to the people
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,6 +29,8 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import notifications_create_many
 from taskhub.formats import local_time
+from taskhub.outbox import enqueue
+from taskhub.parsing import moment, text
 
 from .. import tasks
 from ..errors import BatchStateError
@@ -31,6 +40,7 @@ from .webhooks import webhooks_emit
 
 S = Batch.Status
 P = Batch.Policy
+URGENT_REASON_MAX = Batch._meta.get_field("urgent_reason").max_length
 
 # A fair-share batch without a fixed cap gets ceil(slots / eligible contractors), written
 # in the same transaction that opens it, so no claim ever sees an open batch without a cap.
@@ -49,6 +59,15 @@ FROM (
       AND (b2.release_policy = 'fair_share' OR (b2.release_policy = 'lottery' AND b2.fallback_policy = 'fair_share'))
 ) d
 WHERE b.id = d.id
+"""
+
+
+# When the cap ends, from the moment the batch opens: the horizon, and for a lottery no sooner than
+# one relax period after its reservations end (the Python twin is Batch.fair_share_steps).
+_ENDS_AT_SQL = """
+CASE WHEN release_policy = 'lottery'
+     THEN %(now)s + GREATEST(fair_share_horizon, reservation_period + fair_share_relax_every)
+     ELSE %(now)s + fair_share_horizon END
 """
 
 
@@ -103,10 +122,15 @@ def batch_schedule(
     now = now or timezone.now()
     if release_at is None or timezone.is_naive(release_at):
         raise BatchStateError("Give the release time with its time zone.", field="release_at")
+    # Within the years every page can show in every time zone (a year 9999 release is year 10000 east
+    # of UTC); the reservation window and the reason are checked the same way.
+    release_at = moment(release_at, field="release_at", error=BatchStateError)
+    if reservation_opens_at is not None and not timezone.is_naive(reservation_opens_at):
+        reservation_opens_at = moment(reservation_opens_at, field="reservation_opens_at", error=BatchStateError)
+    urgent_reason = text(urgent_reason, field="urgent_reason", max_length=URGENT_REASON_MAX, error=BatchStateError)
     if release_at <= now:
         raise BatchStateError("The release time must be in the future.", field="release_at")
     _check_policy(batch)
-    urgent_reason = (urgent_reason or "").strip()
     notice = settings.TASKHUB_RELEASE_MIN_NOTICE
     hours = notice.total_seconds() / 3600
     if release_at - now < notice:
@@ -124,8 +148,6 @@ def batch_schedule(
                 code="release_urgent", field="urgent_reason",
             )
     is_urgent = bool(urgent and release_at - now < notice)
-    if len(urgent_reason) > Batch._meta.get_field("urgent_reason").max_length:
-        raise BatchStateError("Keep the urgent reason to 500 characters.", field="urgent_reason")
     opens_at = None
     if batch.release_policy == P.LOTTERY:
         if reservation_opens_at is not None and timezone.is_naive(reservation_opens_at):
@@ -147,8 +169,37 @@ def batch_schedule(
         if not scheduled:
             raise BatchStateError(f"A {batch.get_status_display().lower()} batch cannot be scheduled.")
         batch_id, when = batch.pk, release_at.isoformat()
-        transaction.on_commit(lambda: tasks.batch_announce_release.delay(batch_id=batch_id, release_at=when))
+        enqueue(tasks.batch_announce_release, batch_id=batch_id, release_at=when)
     return batch
+
+
+def _check_periods(*, reservation_period: timedelta, fair_share_horizon: timedelta,
+                   fair_share_relax_every: timedelta) -> None:
+    errors = []
+    for field, value, what in (
+        ("reservation_period", reservation_period, "The reservation period"),
+        ("fair_share_horizon", fair_share_horizon, "The fair-share horizon"),
+        ("fair_share_relax_every", fair_share_relax_every, "The relax period"),
+    ):
+        if not isinstance(value, timedelta):
+            errors.append(BatchStateError.at(field, f"{what} must be a length of time."))
+        elif value <= timedelta(0):
+            errors.append(BatchStateError.at(field, f"{what} must be longer than zero."))
+        elif value > _LONGEST_PERIOD:
+            errors.append(BatchStateError.at(field, f"{what} can be at most {_LONGEST_PERIOD.days} days."))
+    notice = settings.TASKHUB_RELEASE_MIN_NOTICE
+    if isinstance(fair_share_horizon, timedelta) and timedelta(0) < fair_share_horizon < notice:
+        errors.append(BatchStateError.at(
+            "fair_share_horizon",
+            f"The fair-share horizon must be at least the release notice ({notice.total_seconds() / 3600:g} hours): "
+            "a shorter one would hand the work to whoever is awake when the cap lifts.",
+        ))
+    if errors:
+        raise BatchStateError.combine(errors) if len(errors) > 1 else errors[0]
+
+
+# The longest reservation period, horizon or relax period an admin may set.
+_LONGEST_PERIOD = timedelta(days=30)
 
 
 def batch_schedule_release(
@@ -158,13 +209,21 @@ def batch_schedule_release(
     release_at: datetime,
     release_policy: str,
     fair_share_cap: int | None = None,
-    fallback_policy: str = P.FIRST_COME,
+    fallback_policy: str = P.FAIR_SHARE,
     lottery_max_per_person: int | None = None,
     reservation_opens_at: datetime | None = None,
+    reservation_period: timedelta | None = None,
+    fair_share_horizon: timedelta | None = None,
+    fair_share_relax_every: timedelta | None = None,
     urgent: bool = False,
     urgent_reason: str = "",
+    now: datetime | None = None,
 ) -> Batch:
-    """Set how the batch is released and schedule it, in one transaction (the admin page)."""
+    """Set how the batch is released and schedule it, in one transaction (the admin page).
+
+    The periods default to the batch's current ones (24 h reservation, 24 h horizon, 4 h relax
+    period). None may be zero or negative; the horizon may not be shorter than the release notice
+    (TASKHUB_RELEASE_MIN_NOTICE); each at most 30 days."""
     if release_policy not in P.values:
         raise BatchStateError(f"Choose a release policy among: {', '.join(P.labels)}.", field="release_policy")
     if fallback_policy not in (P.FIRST_COME, P.FAIR_SHARE):
@@ -173,6 +232,13 @@ def batch_schedule_release(
     for name, value in (("fair_share_cap", fair_share_cap), ("lottery_max_per_person", lottery_max_per_person)):
         if value is not None and not 1 <= value <= 32767:
             raise BatchStateError("Give a whole number from 1 (or leave it blank).", field=name)
+    periods = {
+        "reservation_period": batch.reservation_period if reservation_period is None else reservation_period,
+        "fair_share_horizon": batch.fair_share_horizon if fair_share_horizon is None else fair_share_horizon,
+        "fair_share_relax_every": (batch.fair_share_relax_every if fair_share_relax_every is None
+                                   else fair_share_relax_every),
+    }
+    _check_periods(**periods)
     if batch.status not in (S.DRAFT, S.SCHEDULED):
         raise BatchStateError(f"A {batch.get_status_display().lower()} batch cannot be scheduled.")
     with transaction.atomic():
@@ -184,10 +250,12 @@ def batch_schedule_release(
         batch.fair_share_cap_derived = False
         batch.fallback_policy = fallback_policy
         batch.lottery_max_per_person = lottery_max_per_person
+        for name, value in periods.items():
+            setattr(batch, name, value)
         batch.save(update_fields=["release_policy", "fair_share_cap", "fair_share_cap_derived", "fallback_policy",
-                                  "lottery_max_per_person"])
+                                  "lottery_max_per_person", *periods])
         batch_schedule(batch=batch, release_at=release_at, scheduled_by=scheduled_by, urgent=urgent,
-                       urgent_reason=urgent_reason, reservation_opens_at=reservation_opens_at)
+                       urgent_reason=urgent_reason, reservation_opens_at=reservation_opens_at, now=now)
     return batch
 
 
@@ -199,8 +267,10 @@ def batch_unschedule(*, batch: Batch) -> Batch:
 
 _POLICY_WORDS = {
     P.FIRST_COME: "first come, first served",
-    P.FAIR_SHARE: "fair share: everyone's claims are capped",
-    P.LOTTERY: "lottery: opt in on your dashboard before release; tasks are drawn evenly at random",
+    P.FAIR_SHARE: "fair share: everyone's claims are capped at an equal share for the first hours, so there is "
+                  "no need to be awake at release",
+    P.LOTTERY: "lottery: opt in on your dashboard before release; tasks are drawn evenly at random and each win "
+               "is held for you until you wake up",
 }
 
 
@@ -232,18 +302,39 @@ def batch_open(*, batch: Batch, now: datetime | None = None) -> bool:
     if batch.release_policy == P.LOTTERY:
         raise BatchStateError("A lottery batch opens with its draw.", code="lottery_opens_with_draw")
     batch_check_releasable(batch=batch)
+    now = now or timezone.now()
     with transaction.atomic():
-        opened = _transition(batch, from_states=[S.DRAFT, S.SCHEDULED], to=S.OPEN, released_at=now or timezone.now())
+        opened = _transition(batch, from_states=[S.DRAFT, S.SCHEDULED], to=S.OPEN, released_at=now)
         if opened:
+            _start_cap_schedule(batch_ids=[batch.pk], now=now)
             fair_share_caps_derive(batch_ids=[batch.pk])
     if opened:
-        batch.refresh_from_db(fields=["fair_share_cap", "fair_share_cap_derived"])
+        batch.refresh_from_db(fields=["fair_share_cap", "fair_share_cap_derived", "fair_share_ends_at",
+                                      "fair_share_step"])
     return opened
 
 
-_OPEN_FOR_DRAW_SQL = """
+def _start_cap_schedule(*, batch_ids: list[int], now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE projects_batch SET fair_share_step = 0, fair_share_ends_at = {_ENDS_AT_SQL} "
+            "WHERE id = ANY(%(ids)s)",
+            {"ids": list(batch_ids), "now": now},
+        )
+
+
+def batch_fair_share_cap_step(*, batch_id: int, from_step: int, to_step: int, cap: int) -> int:
+    """Record that the batch's cap schedule took step `to_step`, setting its cap. Conditional on
+    the step it was at, so two sweeps applying the same step apply it once (returns 0 or 1)."""
+    return Batch.objects.filter(pk=batch_id, fair_share_step=from_step, status=S.OPEN).update(
+        fair_share_step=to_step, fair_share_cap=max(1, cap),
+    )
+
+
+_OPEN_FOR_DRAW_SQL = f"""
 UPDATE projects_batch
-SET status = 'open', released_at = %(now)s, allocated_at = %(now)s, lottery_seed = %(seed)s
+SET status = 'open', released_at = %(now)s, allocated_at = %(now)s, lottery_seed = %(seed)s,
+    fair_share_step = 0, fair_share_ends_at = {_ENDS_AT_SQL}
 WHERE id = %(batch)s AND status = 'scheduled' AND release_policy = 'lottery' AND allocated_at IS NULL
 RETURNING project_id
 """
@@ -273,6 +364,7 @@ def batches_open_due(*, now: datetime | None = None) -> list[int]:
         if not ids:
             return []
         fair_share_caps_derive(batch_ids=ids)
+        _start_cap_schedule(batch_ids=ids, now=now)
         Batch.objects.filter(id__in=ids, status=S.SCHEDULED).update(status=S.OPEN, released_at=now)
     return ids
 

@@ -33,9 +33,12 @@ from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from taskhub import outbox
+
 from .. import importers, tasks
 from ..errors import InvalidData, TaskImportError
 from ..models import Batch, Project, Task, TaskImport
+from .setup import batch_name_clean
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,9 @@ def _refuse_closed(batch: Batch) -> None:
 
 def task_import_create(
     *,
-    batch: Batch,
+    batch: Batch | None = None,
+    project: Project | None = None,
+    new_batch_name: str = "",
     uploaded_file: File,
     format: str = FMT.AUTO,
     gold_from_reference: bool = False,
@@ -78,11 +83,20 @@ def task_import_create(
     seed: int | None = None,
     enqueue: bool = True,
 ) -> TaskImport:
-    """Store the upload and (unless `enqueue` is False, for synchronous runs) queue the import."""
-    _refuse_closed(batch)
+    """Store the upload and (unless `enqueue` is False, for synchronous runs) queue the import.
+
+    The tasks go into `batch`, or into a new draft batch of `project` named `new_batch_name`,
+    created only when the tasks are written (so a file that fails creates no batch)."""
+    if batch is not None:
+        _refuse_closed(batch)
+        project = batch.project
+        new_batch_name = ""
+    elif project is None:
+        raise TaskImportError("Choose the batch, or the project of a new batch.", field="project")
+    else:
+        new_batch_name = batch_name_clean(project=project, name=new_batch_name)
     if format not in FMT.values:
         raise TaskImportError(f"Unknown format {format!r}; use one of {', '.join(FMT.values)}.", field="format")
-    project = batch.project
     if format == FMT.HH_RLHF and project.task_type != "pairwise":
         raise TaskImportError(
             f"HH-RLHF preference pairs can only be imported into a pairwise project; {project.name!r} is "
@@ -98,6 +112,8 @@ def task_import_create(
     with transaction.atomic():
         task_import = TaskImport(
             batch=batch,
+            project=project,
+            new_batch_name=new_batch_name,
             original_name=name,
             format=format,
             gold_from_reference=gold_from_reference,
@@ -108,8 +124,7 @@ def task_import_create(
         task_import.file.save(name, uploaded_file, save=False)
         task_import.save()
         if enqueue:
-            import_id = task_import.pk
-            transaction.on_commit(lambda: tasks.task_import_run.delay(task_import_id=import_id))
+            outbox.enqueue(tasks.task_import_run, task_import_id=task_import.pk)
     return task_import
 
 
@@ -150,7 +165,7 @@ def task_import_run(*, task_import_id: int, on_progress: ProgressCallback | None
     """Validate and write one import. Idempotent: a finished import is returned as it is,
     and an import another worker is running right now is left to it."""
     with _AdvisoryLock(task_import_id) as held:
-        task_import = TaskImport.objects.select_related("batch__project").get(pk=task_import_id)
+        task_import = TaskImport.objects.select_related("batch", "project").get(pk=task_import_id)
         if not held or task_import.is_finished:
             return task_import
         # Holding the lock, a row still marked validating or writing belongs to a run that
@@ -199,8 +214,8 @@ def _save_progress(task_import: TaskImport, on_progress: ProgressCallback | None
 
 def _run(task_import: TaskImport, on_progress: ProgressCallback | None) -> TaskImport:
     batch = task_import.batch
-    project = batch.project
-    if batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
+    project = task_import.project
+    if batch is not None and batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
         message = f"The batch is {batch.get_status_display().lower()}; tasks cannot be imported into it."
         return _fail(task_import, [importers.LineError(None, message, "batch").as_dict()], 1)
     if not task_import.file:
@@ -209,7 +224,9 @@ def _run(task_import: TaskImport, on_progress: ProgressCallback | None) -> TaskI
 
     check = _Validation()
     with task_import.file.open("rb") as raw, tempfile.TemporaryFile() as rows_file:
-        reader = importers.LineReader(raw, max_line_bytes=settings.TASKHUB_IMPORT_MAX_LINE_BYTES)
+        reader = importers.LineReader(raw, max_line_bytes=settings.TASKHUB_IMPORT_MAX_LINE_BYTES,
+                                      max_bytes=settings.TASKHUB_IMPORT_MAX_BYTES,
+                                      max_lines=settings.TASKHUB_IMPORT_MAX_LINES)
         try:
             records = _records(task_import, project, reader)
             if records is None:
@@ -277,7 +294,9 @@ def _records(task_import: TaskImport, project: Project, reader: importers.LineRe
 
 def _validate(task_import, project, reader, records, rows_file, check: _Validation, on_progress) -> None:
     kind = project.type
-    existing = set(Task.objects.filter(batch_id=task_import.batch_id).values_list("external_id", flat=True))
+    existing = set()
+    if task_import.batch_id is not None:
+        existing = set(Task.objects.filter(batch_id=task_import.batch_id).values_list("external_id", flat=True))
     seen: dict[str, int] = {}
     buffer: list[bytes] = []
     buffered = 0
@@ -397,7 +416,13 @@ def _write(task_import: TaskImport, rows_file, row_count: int) -> TaskImport:
     task_import.status = ST.WRITING
     try:
         with transaction.atomic():
-            batch = Batch.objects.select_for_update().select_related("project").get(pk=task_import.batch_id)
+            if task_import.batch_id is None:
+                # The upload's new batch: it exists from the moment its tasks do.
+                batch = Batch.objects.create(project=task_import.project, name=task_import.new_batch_name,
+                                             status=Batch.Status.DRAFT, created_by=task_import.created_by)
+                TaskImport.objects.filter(pk=task_import.pk).update(batch=batch)
+            else:
+                batch = Batch.objects.select_for_update().select_related("project").get(pk=task_import.batch_id)
             if batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
                 raise _WriteRefused(f"The batch was {batch.get_status_display().lower()} while the file was being "
                                     "checked; nothing was imported.")

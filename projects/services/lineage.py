@@ -29,6 +29,7 @@ from taskhub.decisions import clean_reason
 from taskhub.errors import Forbidden
 from taskhub.formats import local_time
 from taskhub.hooks import pay_changed
+from taskhub.parsing import text
 
 from ..errors import LineageError
 from ..models import GradePolicy, LineageDecision, PayRate, Project, Task
@@ -125,9 +126,7 @@ def project_lineage_set(*, project: Project, predecessor: Project, by, reason: s
     Only before the project has work (its people were paid by the predecessor's rules until now)."""
     _require_admin(by)
     now = now or timezone.now()
-    reason = (reason or "").strip()
-    if "\x00" in reason or len(reason) > 5_000:
-        raise LineageError.at("lineage_reason", "keep the reason to 5,000 characters of text")
+    reason = text(reason, field="lineage_reason", max_length=5_000, error=LineageError)
     with transaction.atomic():
         locked = {p.pk: p for p in Project.objects.select_for_update().filter(pk__in=[project.pk, predecessor.pk])
                   .order_by("pk")}
@@ -150,7 +149,7 @@ def project_lineage_set(*, project: Project, predecessor: Project, by, reason: s
                      data={"predecessor": predecessor.pk, "predecessor_name": predecessor.name, "carried": carried})
         project_id, predecessor_id = project.pk, predecessor.pk
         transaction.on_commit(lambda: lineage_notify(project_id=project_id, predecessor_id=predecessor_id,
-                                                     carried=carried))
+                                                     carried=carried), robust=True)
     return project
 
 
@@ -198,7 +197,7 @@ def project_lineage_decline(*, project: Project, candidate: Project, by, reason:
                      at=now, summary=f"{project.name} is not a continuation of {candidate.name}",
                      data={"new_project": project.pk, "new_project_name": project.name})
         decision_id = decision.pk
-        transaction.on_commit(lambda: lineage_decline_notify(decision_id=decision_id))
+        transaction.on_commit(lambda: lineage_decline_notify(decision_id=decision_id), robust=True)
     return decision
 
 

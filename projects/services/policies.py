@@ -23,6 +23,7 @@ from accounts.services import AT_PLACEHOLDER, audit_record, notifications_create
 from taskhub.decisions import clean_effective_time
 from taskhub.formats import local_time
 from taskhub.hooks import pay_changed
+from taskhub.parsing import text
 
 from ..errors import GradePolicyError
 from ..models import GRADE_POLICY_FIELDS, GradePolicy, Project, Task
@@ -93,9 +94,7 @@ def grade_policy_set(
     values = parse_percents(percents)
     now = now or timezone.now()
     effective = clean_effective_time(effective_from, field="effective_from", now=now, error=GradePolicyError)
-    reason = (reason or "").strip()
-    if "\x00" in reason or len(reason) > _REASON_LIMIT:
-        raise GradePolicyError.at("reason", f"keep the reason to {_REASON_LIMIT} characters of text")
+    reason = text(reason, field="reason", max_length=_REASON_LIMIT, error=GradePolicyError)
     with transaction.atomic():
         # Serialise policy changes per project so two admins cannot both pass the checks.
         Project.objects.select_for_update().filter(pk=project.pk).first()
@@ -130,8 +129,8 @@ def grade_policy_set(
                                  f"({carried} earlier period{'s' if carried != 1 else ''}, upward only)",
                          data={"applied_to_past": True, "periods_raised": carried})
         if not first:
-            policy_id, text = policy.pk, describe_change(before, values)
-            transaction.on_commit(lambda: grade_policy_notify(policy_id=policy_id, change=text))
+            policy_id, change = policy.pk, describe_change(before, values)
+            transaction.on_commit(lambda: grade_policy_notify(policy_id=policy_id, change=change), robust=True)
     return policy
 
 

@@ -20,6 +20,7 @@ from accounts.services import audit_record, notification_create
 from taskhub.decisions import clean_effective_time, clean_reason
 from taskhub.errors import Conflict, Forbidden
 from taskhub.formats import local_time
+from taskhub.parsing import text
 
 from ..errors import QualificationError
 from ..models import Project, Qualification
@@ -45,9 +46,7 @@ def qualification_grant(*, contractor, project: Project, granted_by=None, note: 
         raise QualificationError(f"{project.name} is not an onboarding project.", code="not_onboarding")
     if getattr(contractor, "role", None) != Role.CONTRACTOR:
         raise QualificationError.at("contractor", f"{contractor} is not a contractor")
-    note = (note or "").strip()
-    if "\x00" in note or len(note) > _NOTE_LIMIT:
-        raise QualificationError.at("note", f"keep the note to {_NOTE_LIMIT} characters of text")
+    note = text(note, field="note", max_length=_NOTE_LIMIT, error=QualificationError)
     now = now or timezone.now()
     with transaction.atomic():
         held = (Qualification.objects.select_for_update().filter(contractor=contractor, project=project,

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import AuditEntry
@@ -17,6 +18,7 @@ from accounts.services import AT_PLACEHOLDER, audit_record, notifications_create
 from taskhub.formats import local_time
 from taskhub.hooks import pay_changed
 from taskhub.money import quantize_rate
+from taskhub.parsing import moment, text
 
 from ..errors import RateError
 from ..models import PayRate, Project
@@ -33,6 +35,51 @@ def rate_change_is_cut(current: PayRate | None, *, amount: Decimal, unit: str, c
     return current is not None and (amount < current.amount or unit != current.unit or currency != current.currency)
 
 
+def _clean_rate(*, amount, currency: str, unit: str, effective_from: datetime | None,
+                now: datetime) -> tuple[Decimal, str, str, datetime]:
+    """The rate as typed, checked: (amount, currency, unit, effective_from), or a RateError/InvalidInput
+    naming the field. Shared by the preview and `pay_rate_set`, so a preview never shows what cannot be set."""
+    try:
+        if isinstance(amount, float | bool):
+            raise RateError("Give the amount as a decimal string, not a float.", field="amount")
+        amount = quantize_rate(amount)
+    except (InvalidOperation, TypeError, ValueError):
+        raise RateError(f"{str(amount)[:30]!r} is not an amount of money.", field="amount") from None
+    if not amount.is_finite():
+        raise RateError(f"{amount!r} is not an amount of money.", field="amount")
+    if amount >= _AMOUNT_LIMIT:
+        raise RateError(f"A rate must be below {_AMOUNT_LIMIT:,}.", field="amount")
+    if amount < 0:
+        raise RateError("A rate cannot be negative.", field="amount")
+    currency = text(currency, field="currency", max_length=3, error=RateError).upper()
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
+        raise RateError("Use a three-letter currency code such as USD.", field="currency")
+    if unit not in PayRate.Unit.values:
+        raise RateError(f"Unit must be one of {', '.join(PayRate.Unit.values)}.", field="unit")
+    effective_from = effective_from or now
+    if timezone.is_naive(effective_from):
+        raise RateError("Give the effective time with its time zone.", field="effective_from")
+    effective_from = moment(effective_from, field="effective_from", error=RateError)
+    if (now - effective_from).total_seconds() > _CLOCK_SLACK_SECONDS:
+        raise RateError("A rate cannot take effect in the past.", field="effective_from")
+    return amount, currency, unit, effective_from
+
+
+def rate_highest_paid(*, project: Project, unit: str, currency: str) -> Decimal | None:
+    """The highest rate in the project's history with this unit and currency (None without one)."""
+    return PayRate.objects.filter(project=project, unit=unit, currency=currency).aggregate(
+        highest=Max("amount"))["highest"]
+
+
+def rate_is_unusual(*, project: Project, amount: Decimal, unit: str, currency: str) -> Decimal | None:
+    """The highest rate paid so far when `amount` is more than TASKHUB_RATE_CONFIRM_FACTOR times it (a
+    typo such as 99,999,999.9999 is in force at once, and undoing it is a cut that waits for notice)."""
+    highest = rate_highest_paid(project=project, unit=unit, currency=currency)
+    if highest is None or highest <= 0:
+        return None
+    return highest if amount > highest * settings.TASKHUB_RATE_CONFIRM_FACTOR else None
+
+
 def pay_rate_set(
     *,
     project: Project,
@@ -43,43 +90,23 @@ def pay_rate_set(
     set_by,
     reason: str,
     now: datetime | None = None,
+    confirm_unusual: bool = False,
 ) -> PayRate:
     """Append a rate to the project's history.
 
     Rates are never edited and never apply to the past. A cut takes effect only after the notice
-    period, so contractors learn of it before it applies; a raise may apply at once. Every path that
+    period, so contractors learn of it before it applies; a raise may apply at once, but one far
+    above what the project has paid (`rate_is_unusual`) needs `confirm_unusual`. Every path that
     sets a rate (the set-up pages, the Django admin) comes here, and eligible contractors are told
     once it commits.
     """
     now = now or timezone.now()
-    effective_from = effective_from or now
-    try:
-        if isinstance(amount, float):
-            raise RateError("Give the amount as a decimal string, not a float.", field="amount")
-        amount = quantize_rate(amount)
-    except (InvalidOperation, TypeError, ValueError):
-        raise RateError(f"{amount!r} is not an amount of money.", field="amount") from None
-    if not amount.is_finite():
-        raise RateError(f"{amount!r} is not an amount of money.", field="amount")
-    if amount >= _AMOUNT_LIMIT:
-        raise RateError(f"A rate must be below {_AMOUNT_LIMIT:,}.", field="amount")
-    if amount < 0:
-        raise RateError("A rate cannot be negative.", field="amount")
-    currency = (currency or "").strip().upper()
-    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
-        raise RateError("Use a three-letter currency code such as USD.", field="currency")
-    if unit not in PayRate.Unit.values:
-        raise RateError(f"Unit must be one of {', '.join(PayRate.Unit.values)}.", field="unit")
-    reason = (reason or "").strip()
+    amount, currency, unit, effective_from = _clean_rate(amount=amount, currency=currency, unit=unit,
+                                                         effective_from=effective_from, now=now)
+    reason_limit = PayRate._meta.get_field("reason").max_length
+    reason = text(reason, field="reason", max_length=reason_limit, error=RateError)
     if not reason:
         raise RateError("Say why the rate is set or changed; contractors see the reason.", field="reason")
-    reason_limit = PayRate._meta.get_field("reason").max_length
-    if len(reason) > reason_limit:
-        raise RateError(f"Keep the reason to {reason_limit} characters.", field="reason")
-    if timezone.is_naive(effective_from):
-        raise RateError("Give the effective time with its time zone.", field="effective_from")
-    if (now - effective_from).total_seconds() > _CLOCK_SLACK_SECONDS:
-        raise RateError("A rate cannot take effect in the past.", field="effective_from")
 
     with transaction.atomic():
         # Serialise rate changes per project so two admins cannot both pass the checks.
@@ -96,10 +123,20 @@ def pay_rate_set(
                 code="rate_cut_notice",
                 field="effective_from",
             )
+        highest = rate_is_unusual(project=project, amount=amount, unit=unit, currency=currency)
+        if highest is not None and not confirm_unusual:
+            raise RateError(
+                f"{amount.normalize():f} {currency} is more than {settings.TASKHUB_RATE_CONFIRM_FACTOR} times the "
+                f"highest rate this project has paid ({highest.normalize():f} {currency}). It would be in force at "
+                f"once, and lowering it again is a cut that waits {settings.TASKHUB_RATE_CUT_NOTICE.days} days: "
+                "confirm that this rate is intended.",
+                code="rate_unusual",
+                field="confirm_unusual",
+            )
         rate = rate_append(project=project, amount=amount, currency=currency, unit=unit,
                            effective_from=effective_from, set_by=set_by, reason=reason, now=now)
         rate_id, project_id = rate.pk, project.pk
-        transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id))
+        transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id), robust=True)
         return rate
 
 
@@ -148,6 +185,8 @@ class RatePreview:
     earliest_for_cut: datetime
     allowed: bool
     notified: int
+    # The highest rate paid so far when this one is far above it (it needs confirming), else None.
+    unusual_against: Decimal | None = None
 
     @property
     def unit_label(self) -> str:
@@ -156,16 +195,18 @@ class RatePreview:
 
 def pay_rate_preview(*, project: Project, amount: Decimal, currency: str, unit: str,
                      effective_from: datetime | None, now: datetime | None = None) -> RatePreview:
-    """What `pay_rate_set` would do: whether it is a cut (which waits for the notice period), the
-    time the rate takes effect and how many eligible contractors will be told."""
+    """What `pay_rate_set` would do: whether it is a cut (which waits for the notice period), whether it
+    is far above the project's history (which needs confirming), the time the rate takes effect and how
+    many eligible contractors will be told. Refuses what `pay_rate_set` refuses."""
     now = now or timezone.now()
-    effective = effective_from or now
+    amount, currency, unit, effective = _clean_rate(amount=amount, currency=currency, unit=unit,
+                                                    effective_from=effective_from, now=now)
     current = rate_in_force(project=project, at=max(effective, now))
-    currency = (currency or "").upper()
     is_cut = rate_change_is_cut(current, amount=amount, unit=unit, currency=currency)
     earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
     return RatePreview(
         current=current, amount=amount, currency=currency, unit=unit, is_cut=is_cut, effective_from=effective,
         earliest_for_cut=earliest, allowed=not (is_cut and effective < earliest),
         notified=contractors_eligible_for(project=project).count(),
+        unusual_against=rate_is_unusual(project=project, amount=amount, unit=unit, currency=currency),
     )

@@ -22,6 +22,7 @@ from accounts.services import audit_record
 from taskhub.decisions import clean_reason
 from taskhub.formats import local_time
 from taskhub.money import quantize_rate
+from taskhub.parsing import text
 
 from ..errors import ProjectSetupError
 from ..models import GRADE_POLICY_FIELDS, Batch, GradePolicy, Project
@@ -193,13 +194,18 @@ def project_open_blockers(*, project: Project, now: datetime | None = None) -> l
     return list(lineage_candidates(project=project, now=now or timezone.now()))
 
 
-def batch_create_draft(*, project: Project, name: str, created_by) -> Batch:
-    name = (name or "").strip()
+def batch_name_clean(*, project: Project, name: str) -> str:
+    """The name of a new batch of `project`, or the refusal naming `batch_name` (or `project`)."""
+    name = text(name, field="batch_name", max_length=Batch._meta.get_field("name").max_length,
+                error=ProjectSetupError)
     if not name:
         raise ProjectSetupError.at("batch_name", "Name the batch.")
-    if len(name) > Batch._meta.get_field("name").max_length:
-        raise ProjectSetupError.at("batch_name", "Keep the batch name to 200 characters.")
     if project.status == Project.Status.ARCHIVED:
         raise ProjectSetupError.at("project", "An archived project takes no new batches.")
+    return name
+
+
+def batch_create_draft(*, project: Project, name: str, created_by) -> Batch:
+    name = batch_name_clean(project=project, name=name)
     return Batch.objects.create(project=project, name=name, status=Batch.Status.DRAFT, created_by=created_by)
 

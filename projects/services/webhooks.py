@@ -34,6 +34,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from taskhub import outbox
 from taskhub.errors import DomainError, NotFound
 
 from .. import tasks
@@ -135,7 +136,8 @@ def webhooks_emit(*, project_id: int, event: str, data: dict[str, Any], now: dat
     with transaction.atomic():
         created = WebhookDelivery.objects.bulk_create(deliveries)
         ids = [d.pk for d in created]
-        transaction.on_commit(lambda: [tasks.webhook_deliver.delay(delivery_id=i) for i in ids])
+        for delivery_id in ids:
+            outbox.enqueue(tasks.webhook_deliver, delivery_id=delivery_id)
     return ids
 
 
@@ -222,5 +224,5 @@ def webhook_delivery_resend(*, delivery_id: int, project: Project | None = None)
             return delivery  # not tried yet: it is on its way
         delivery.status, delivery.attempts, delivery.next_attempt_at = D.PENDING, 0, timezone.now()
         delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
-        transaction.on_commit(lambda: tasks.webhook_deliver.delay(delivery_id=delivery_id))
+        outbox.enqueue(tasks.webhook_deliver, delivery_id=delivery_id)
     return delivery

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from .base import Strict, TaskType
+from .base import Number, Strict, TaskType
 
 
 class Config(Strict):
@@ -9,13 +9,13 @@ class Config(Strict):
 
 class Payload(Strict):
     audio_url: str = Field(min_length=1, max_length=2_000, pattern=r"^(https?://|/)")
-    duration_seconds: float = Field(gt=0, le=6 * 3600)
+    duration_seconds: Number = Field(gt=0, le=6 * 3600)
     transcript: str | None = Field(default=None, max_length=200_000)
 
 
 class Span(Strict):
-    start: float = Field(ge=0)
-    end: float = Field(gt=0)
+    start: Number = Field(ge=0)
+    end: Number = Field(gt=0)
     label: str
 
 

@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import statistics
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from taskhub.parsing import json_problem, whole_number_or_none
 
 from ..errors import InvalidData
 
 
 class Strict(BaseModel):
-    """Base for payload, answer and config schemas: unknown keys are refused, text is trimmed."""
+    """Base for payload, answer and config schemas: unknown keys are refused, text is trimmed, and
+    no number is infinite or NaN (JSON and PostgreSQL have neither)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+def _not_true_or_false(value: Any) -> Any:
+    # JSON true is 1 to Python; a grade or a time in seconds is never true/false.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+# A 1–5 grade: a JSON whole number only (not true, "4" or 4.0; forms convert their digits first,
+# see `form_number`).
+Grade = Annotated[int, Field(strict=True, ge=1, le=5)]
+# A number that may have decimals (seconds into a clip, ...), never true/false.
+Number = Annotated[float, BeforeValidator(_not_true_or_false)]
+
+
+def form_number(value: Any) -> Any:
+    """A form field's whole number as an int, for the strict schemas; anything else is left as it was
+    so the schema refuses it with its own message."""
+    number = whole_number_or_none(value)
+    return value if number is None else number
 
 
 # Form fields that belong to the page, not to the answer.
@@ -21,8 +45,9 @@ FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "next"})
 
 
 def form_scores(post, prefix: str = "score__") -> dict:
-    """`score__<criterion>` fields as {criterion: value}; empty fields are left out."""
-    return {key.removeprefix(prefix): value for key, value in post.items() if key.startswith(prefix) and value != ""}
+    """`score__<criterion>` fields as {criterion: value} (whole numbers as ints); empty fields are left out."""
+    return {key.removeprefix(prefix): form_number(value) for key, value in post.items()
+            if key.startswith(prefix) and value != ""}
 
 
 def _location(loc: tuple) -> str:
@@ -54,6 +79,11 @@ class TaskType:
         if not isinstance(data, dict):
             raise InvalidData(f"The {what} must be a JSON object.",
                               errors=[{"field": "(root)", "message": "not an object"}])
+        found = json_problem(data)
+        if found:  # NUL, an unpaired surrogate, nesting too deep: nothing PostgreSQL could store
+            where, problem = found
+            raise InvalidData(f"Invalid {what} for a {self.key} task: {where or '(root)'} {problem}",
+                              errors=[{"field": where or "(root)", "message": problem}])
         try:
             return schema.model_validate(data)
         except ValidationError as exc:

@@ -1,6 +1,6 @@
-from pydantic import Field, conint
+from pydantic import Field
 
-from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement, scores_final_label
+from .base import Grade, Strict, TaskType, check_rubric_scores, form_scores, score_agreement, scores_final_label
 
 
 class Payload(Strict):
@@ -9,7 +9,7 @@ class Payload(Strict):
 
 
 class Answer(Strict):
-    scores: dict[str, conint(ge=1, le=5)] = Field(min_length=1)
+    scores: dict[str, Grade] = Field(min_length=1)
     critique: str = Field(min_length=20, max_length=20_000)
 
 

@@ -1,8 +1,18 @@
-from pydantic import Field, conint
+from pydantic import Field
 
-from .base import Strict, TaskType, check_rubric_scores, form_scores, score_agreement, score_summary, scores_final_label
+from .base import (
+    Grade,
+    Strict,
+    TaskType,
+    check_rubric_scores,
+    form_number,
+    form_scores,
+    score_agreement,
+    score_summary,
+    scores_final_label,
+)
 
-Score = conint(ge=1, le=5)
+Score = Grade
 
 
 class Payload(Strict):
@@ -30,7 +40,8 @@ class Rating(TaskType):
     agreement_level = "ordinal"
 
     def answer_from_form(self, post):
-        return {"scores": form_scores(post), "overall": post.get("overall", ""), "comment": post.get("comment", "")}
+        return {"scores": form_scores(post), "overall": form_number(post.get("overall", "")),
+                "comment": post.get("comment", "")}
 
     def agreement_value(self, answer):
         return answer["overall"]

@@ -1,6 +1,6 @@
 import re
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from .base import Strict, TaskType
 
@@ -24,7 +24,7 @@ class Answer(Strict):
     attack_prompts: list[str] = Field(min_length=1, max_length=20)
     model_reply: str = Field(min_length=1, max_length=200_000)
     category: str
-    success: bool
+    success: StrictBool
     notes: str = Field(default="", max_length=5_000)
 
 

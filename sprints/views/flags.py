@@ -12,13 +12,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import lead_required
 from annotations import selectors as review_selectors
-from annotations import services as review_services
 from annotations.services.flags import AppealOutcome, Decision
 from annotations.tasks import agreement_figures_compute
 from projects.models import Project
 from taskhub.errors import DomainError, NotFound
+from taskhub.outbox import enqueue
+from taskhub.parsing import object_id
 
-from .. import selectors
+from .. import selectors, services
 
 
 def _flags_page(request, *, error=None, failed_id=None, status=200):
@@ -61,7 +62,7 @@ def flag_decide(request, flag_id):
     if flag is None:
         raise NotFound("No such flag.")
     try:
-        flag = review_services.flag_decide(
+        flag = services.flag_decide(
             flag=flag, lead=request.user, decision=request.POST.get("decision", ""),
             reason=request.POST.get("reason", ""), urgent=request.POST.get("urgent") == "on",
             urgent_reason=request.POST.get("urgent_reason", ""),
@@ -81,7 +82,7 @@ def pause_lift(request, pause_id):
     if pause is None:
         raise NotFound("No such pause.")
     try:
-        review_services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
+        services.pause_lift(pause=pause, lead=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
         if exc.status != 400:
             raise
@@ -97,9 +98,8 @@ def pause_appeal_decide(request, appeal_id):
     if appeal is None:
         raise NotFound("No such open appeal you may decide.")
     try:
-        review_services.pause_appeal_decide(appeal=appeal, decider=request.user,
-                                            outcome=request.POST.get("outcome", ""),
-                                            reason=request.POST.get("reason", ""))
+        services.pause_appeal_decide(appeal=appeal, lead=request.user, outcome=request.POST.get("outcome", ""),
+                                     reason=request.POST.get("reason", ""))
     except DomainError as exc:
         if exc.status != 400:
             raise
@@ -111,8 +111,10 @@ def pause_appeal_decide(request, appeal_id):
 @require_POST
 @lead_required
 def figures_recompute(request):
-    project = request.POST.get("project", "")
-    project_id = int(project) if project.isdigit() and Project.objects.filter(pk=project).exists() else None
-    agreement_figures_compute.delay(project_id)
+    # Blank (or a project that no longer exists): every project's figures.
+    project_id = object_id(request.POST.get("project"), field="project", required=False)
+    if project_id is not None and not Project.objects.filter(pk=project_id).exists():
+        project_id = None
+    enqueue(agreement_figures_compute, project_id=project_id)
     messages.info(request, "Agreement figures are being recomputed; reload in a moment.")
     return redirect("lead:flags")

@@ -113,7 +113,7 @@ def test_api_invalid_answer_is_400_with_per_field_errors_and_nothing_saved(clien
 
     missing = client.post(url, {}, content_type="application/json")
     assert missing.status_code == 400
-    assert "answer" in missing.json()
+    assert missing.json()["field"] == "answer" and missing.json()["errors"][0]["field"] == "answer"
     not_json = client.post(url, "{broken", content_type="application/json")
     assert not_json.status_code == 400
 

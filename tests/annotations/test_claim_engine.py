@@ -33,8 +33,9 @@ def batch(project):
 
 
 def _claimed(task: Task) -> int:
-    """Active plus submitted claims as stored, to compare with the task's counter."""
-    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")).count()
+    """Reserved, active and submitted claims as stored, to compare with the task's counter."""
+    return Claim.objects.filter(task=task).filter(Q(status="active") | Q(status="submitted")
+                                                  | Q(status="reserved")).count()
 
 
 def _assert_counters_true():
@@ -388,7 +389,7 @@ def test_a_closed_batch_stays_closed_when_its_last_claims_are_submitted(project,
 # --- a lead's pause -------------------------------------------------------------------------
 
 
-def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, batch, contractor, lead):
+def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, batch, contractor, admin_user):
     from decimal import Decimal
 
     from annotations.models import ContractorFlag
@@ -401,7 +402,7 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
                                          threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now(),
         respond_until=timezone.now())  # the answer window is over
     reason = "Several answers ignored the rubric; please reread the instructions."
-    flag_decide(flag=flag, lead=lead, decision="pause", reason=reason)
+    flag_decide(flag=flag, lead=admin_user, decision="pause", reason=reason)
 
     with pytest.raises(NotQualified) as excinfo:
         task_claim_next(contractor=contractor, project=project)
@@ -412,7 +413,7 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
     # Other projects are unaffected.
     assert task_claim_next(contractor=contractor, project=other_batch.project) is not None
 
-    pause_lift(pause=contractor.pauses.get(), lead=lead, reason="Reread the guide and passed the quiz again.")
+    pause_lift(pause=contractor.pauses.get(), lead=admin_user, reason="Reread the guide and passed the quiz again.")
     assert task_claim_next(contractor=contractor, project=project) is not None
 
 
@@ -458,7 +459,8 @@ def test_after_a_failed_first_claim_the_statement_is_looked_up_not_prepared_twic
 
 def test_counting_active_claims_never_scans_the_expiry_index(project, batch, contractor):
     """With statistics taken when no claim was active, the cap check must still use the
-    contractor's own index, not filter every active claim through the smaller expiry index."""
+    contractor's own index of open holds (active and reserved), not filter every active claim
+    through the smaller expiry index or every reservation through the lapse index."""
     tasks = factories.make_tasks(batch, 400)
     others = factories.ContractorFactory.create_batch(40)
     Claim.objects.bulk_create(
@@ -476,8 +478,9 @@ def test_counting_active_claims_never_scans_the_expiry_index(project, batch, con
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
         plan = _plan(execute, args)
-        assert "claim_active_idx" in plan, mode
+        assert "claim_held_idx" in plan, mode
         assert "claim_deadline_idx" not in plan, mode
+        assert "claim_reserved_until_idx" not in plan, mode
     # The sweep still finds overdue claims through it.
     assert "claim_deadline_idx" in _plan(
         "SELECT id FROM annotations_claim WHERE status = 'active' AND deadline <= %s", [timezone.now()]

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def draft_batch(tasks=4, **fields):
+    """A draft batch with `tasks` tasks."""
     batch = factories.BatchFactory(status=Batch.Status.DRAFT, released_at=None, **fields)
     factories.make_tasks(batch, tasks)
     return batch
@@ -339,3 +340,127 @@ class TestDashboard:
         with django_assert_max_num_queries(fixed):
             page = client.get(reverse("work:dashboard")).content.decode()
         assert "Note 7" in page and page.count("Opt out") == 3
+
+
+# --- The release settings of issue 14: reservation period, horizon, relax period ------------------
+
+
+class TestReleasePeriods:
+    def test_the_periods_are_saved_with_the_schedule(self, admin_user):
+        batch = draft_batch()
+        project_services.batch_schedule_release(
+            batch=batch, scheduled_by=admin_user, release_at=timezone.now() + timedelta(days=2),
+            release_policy="lottery", reservation_period=timedelta(hours=30), fair_share_horizon=timedelta(hours=36),
+            fair_share_relax_every=timedelta(hours=2),
+        )
+        batch.refresh_from_db()
+        assert (batch.reservation_period, batch.fair_share_horizon, batch.fair_share_relax_every) == (
+            timedelta(hours=30), timedelta(hours=36), timedelta(hours=2))
+        assert batch.fallback_policy == "fair_share"  # the default: never plain first come unless chosen
+
+    @pytest.mark.parametrize(("field", "value", "message"), [
+        ("reservation_period", timedelta(hours=-3), "reservation period must be longer than zero"),
+        ("reservation_period", timedelta(0), "reservation period must be longer than zero"),
+        ("fair_share_relax_every", timedelta(minutes=-1), "relax period must be longer than zero"),
+        ("fair_share_horizon", timedelta(hours=-24), "horizon must be longer than zero"),
+        ("fair_share_horizon", timedelta(hours=11), "at least the release notice \\(12 hours\\)"),
+        ("fair_share_horizon", timedelta(days=31), "at most 30 days"),
+    ])
+    def test_bad_periods_are_refused_at_their_field_and_change_nothing(self, admin_user, settings, field, value,
+                                                                         message):
+        settings.TASKHUB_RELEASE_MIN_NOTICE = timedelta(hours=12)
+        batch = draft_batch()
+        with pytest.raises(BatchStateError, match=message) as exc:
+            project_services.batch_schedule_release(
+                batch=batch, scheduled_by=admin_user, release_at=timezone.now() + timedelta(days=2),
+                release_policy="fair_share", **{field: value},
+            )
+        assert exc.value.field == field
+        stored = Batch.objects.get(pk=batch.pk)
+        assert (stored.status, stored.release_policy, getattr(stored, field)) == (
+            "draft", "first_come", getattr(draft_batch(), field))
+
+    def test_several_bad_periods_are_reported_together(self, admin_user):
+        batch = draft_batch()
+        with pytest.raises(BatchStateError) as exc:
+            project_services.batch_schedule_release(
+                batch=batch, scheduled_by=admin_user, release_at=timezone.now() + timedelta(days=2),
+                release_policy="lottery", reservation_period=timedelta(hours=-1),
+                fair_share_relax_every=timedelta(0),
+            )
+        assert [e["field"] for e in exc.value.errors] == ["reservation_period", "fair_share_relax_every"]
+
+    def test_the_schedule_is_driven_by_the_now_it_is_given(self, admin_user):
+        """No frozen clock: the notice is measured from `now`."""
+        batch = draft_batch()
+        simulated = datetime(2031, 1, 12, 20, tzinfo=UTC)
+        release = datetime(2031, 1, 14, 8, tzinfo=UTC)
+        project_services.batch_schedule_release(batch=batch, scheduled_by=admin_user, release_at=release,
+                                                release_policy="lottery", now=simulated)
+        batch.refresh_from_db()
+        assert (batch.scheduled_at, batch.reservation_opens_at) == (simulated, release - timedelta(hours=24))
+        with pytest.raises(BatchStateError, match="at least 12 hours ahead"):
+            project_services.batch_schedule_release(batch=batch, scheduled_by=admin_user, release_at=release,
+                                                    release_policy="lottery", now=release - timedelta(hours=2))
+
+    def test_releasing_on_a_given_clock_starts_the_cap_schedule_then(self):
+        batch = draft_batch(tasks=6, release_policy=Batch.Policy.FAIR_SHARE)
+        factories.ContractorFactory.create_batch(2)
+        simulated = datetime(2031, 1, 14, 8, tzinfo=UTC)
+        assert batch_release(batch=batch, now=simulated)
+        assert (batch.released_at, batch.fair_share_ends_at) == (simulated, simulated + timedelta(hours=24))
+
+
+class TestSchedulePagePeriods:
+    def _post(self, client, batch, **fields):
+        data = {"release_at": "2031-03-01T09:00", "release_policy": "fair_share", "fallback_policy": "fair_share",
+                "fair_share_cap": "", "lottery_max_per_person": "", "reservation_opens_at": "", "urgent_reason": "",
+                "reservation_period": "24", "fair_share_horizon": "24", "fair_share_relax_every": "4"}
+        data.update(fields)
+        return client.post(reverse("manage:batch_schedule", args=[batch.pk]), data)
+
+    def test_hours_typed_on_the_page_are_saved(self, client_for, admin_user):
+        batch = draft_batch()
+        response = self._post(client_for(admin_user), batch, fair_share_horizon="36", fair_share_relax_every="1.5",
+                              reservation_period="20")
+        assert response.status_code == 302
+        batch.refresh_from_db()
+        assert (batch.fair_share_horizon, batch.fair_share_relax_every, batch.reservation_period) == (
+            timedelta(hours=36), timedelta(hours=1.5), timedelta(hours=20))
+
+    @pytest.mark.parametrize(("field", "value", "message"), [
+        ("reservation_period", "-5", "The reservation period must be longer than zero."),
+        ("fair_share_horizon", "6", "at least the release notice"),
+        ("fair_share_relax_every", "٣", "digits 0–9"),
+        ("fair_share_horizon", "lots", "Enter a number."),
+        ("fair_share_horizon", "1e9", "no more than 6 digits"),
+        ("reservation_period", "NaN", "Enter a number."),
+    ])
+    def test_bad_hours_are_errors_at_their_field_not_a_500(self, client_for, admin_user, field, value, message):
+        batch = draft_batch()
+        response = self._post(client_for(admin_user), batch, **{field: value})
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert message in page
+        assert Batch.objects.get(pk=batch.pk).status == "draft"
+
+    def test_the_page_publishes_the_cap_schedule_of_the_settings(self, client_for, admin_user):
+        admin_user.timezone = "UTC"
+        admin_user.save()
+        batch = draft_batch(tasks=9, release_policy=Batch.Policy.FAIR_SHARE, release_at=datetime(2031, 3, 1, 9,
+                                                                                                  tzinfo=UTC))
+        factories.ContractorFactory.create_batch(2)
+        page = client_for(admin_user).get(reverse("manage:batch_schedule", args=[batch.pk])).content.decode()
+        assert "Fair-share cap schedule" in page
+        assert "5 per person today: 9 task slots ÷ 2 eligible contractors" in page
+        for when in ("Sat 1 Mar 2031 09:00", "Sat 1 Mar 2031 21:00", "Sun 2 Mar 2031 01:00", "Sun 2 Mar 2031 09:00"):
+            assert when in page
+        assert "no cap any more" in page
+
+    def test_after_a_refusal_the_page_shows_the_schedule_of_what_was_typed(self, client_for, admin_user):
+        batch = draft_batch()
+        response = self._post(client_for(admin_user), batch, release_policy="lottery", reservation_period="30",
+                              fair_share_horizon="24", fair_share_relax_every="6", release_at="2020-01-01T00:00")
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "release + 30 h" in page and "reservations end" in page and "release + 36 h" in page

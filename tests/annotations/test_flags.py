@@ -10,6 +10,7 @@ from django.utils.html import escape
 
 from annotations import services, tasks
 from annotations.models import ContractorFlag, ContractorPause, ReviewEvent
+from sprints import services as lead_services
 from taskhub.errors import DomainError
 from tests import factories
 from tests.annotations.reviewing import lead_of, make_project, make_task, peer_reviewer, reviewer, submit
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.django_db
 MARKS = {"accuracy": 2, "clarity": 2}
 LOW = "Picked the response that contradicts the prompt."
 DECISION = "Three low grades in a row on the same kind of mistake."
+
+
+def lead_for(flag):
+    """A lead who leads the flagged person on the flag's project (a sprint of theirs)."""
+    lead = reviewer()
+    lead_of(lead, flag.contractor, flag.project)
+    return lead
 
 
 @pytest.fixture
@@ -108,8 +116,8 @@ def window_over(flag):
 
 def test_a_lead_warns_with_a_reason_the_contractor_sees(client_for, flagged):
     person, flag = flagged
-    lead = reviewer()
-    decided = services.flag_decide(flag=flag, lead=lead, decision="warn", reason=DECISION)
+    lead = lead_for(flag)
+    decided = lead_services.flag_decide(flag=flag, lead=lead, decision="warn", reason=DECISION)
     assert (decided.status, decided.decided_by, decided.reason) == (ContractorFlag.Status.WARNED, lead, DECISION)
     assert ReviewEvent.objects.filter(flag=flag, kind=ReviewEvent.Kind.DECIDED, actor=lead).exists()
     page = client_for(person).get(reverse("work:my_work")).content.decode()
@@ -120,8 +128,8 @@ def test_a_lead_warns_with_a_reason_the_contractor_sees(client_for, flagged):
 def test_a_pause_blocks_claiming_on_that_project_only_until_lifted(project, flagged):
     person, flag = flagged
     window_over(flag)
-    lead = reviewer()
-    services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION)
+    lead = lead_for(flag)
+    lead_services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION)
     pause = ContractorPause.objects.get(contractor=person, project=project)
     make_task(project)
     with pytest.raises(DomainError) as refused:
@@ -133,14 +141,14 @@ def test_a_pause_blocks_claiming_on_that_project_only_until_lifted(project, flag
     make_task(elsewhere)
     assert services.task_claim_next(contractor=person, project=elsewhere) is not None
 
-    services.pause_lift(pause=pause, lead=lead, reason="Talked it through; back to work.")
+    lead_services.pause_lift(pause=pause, lead=lead, reason="Talked it through; back to work.")
     assert services.task_claim_next(contractor=person, project=project) is not None
 
 
 def test_a_paused_contractor_gets_a_clear_page_when_starting_work(client_for, project, flagged):
     person, flag = flagged
     window_over(flag)
-    services.flag_decide(flag=flag, lead=reviewer(), decision="pause", reason=DECISION)
+    lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="pause", reason=DECISION)
     make_task(project)
     response = client_for(person).post(reverse("work:start", args=[project.slug]))
     assert response.status_code == 403
@@ -149,7 +157,8 @@ def test_a_paused_contractor_gets_a_clear_page_when_starting_work(client_for, pr
 
 def test_a_cleared_flag_does_not_reopen_without_a_newer_grade(project, flagged):
     person, flag = flagged
-    services.flag_decide(flag=flag, lead=reviewer(), decision="clear", reason="These tasks were ambiguous ones.")
+    lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="clear",
+                              reason="These tasks were ambiguous ones.")
     assert recompute(person, project) is None
     grade(person, project, 1)
     assert recompute(person, project) is not None
@@ -162,14 +171,14 @@ def test_a_decision_needs_a_lead_and_a_reason_and_is_made_once(flagged):
         services.flag_decide(flag=flag, lead=peer_reviewer(), decision="pause", reason=DECISION)
     assert not_lead.value.code == "not_a_lead"
     with pytest.raises(DomainError) as no_reason:
-        services.flag_decide(flag=flag, lead=reviewer(), decision="warn", reason="bad")
+        lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="warn", reason="bad")
     assert no_reason.value.field == "reason"
     with pytest.raises(DomainError) as bad_choice:
-        services.flag_decide(flag=flag, lead=reviewer(), decision="remove", reason=DECISION)
+        lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="remove", reason=DECISION)
     assert bad_choice.value.field == "decision"
-    services.flag_decide(flag=flag, lead=reviewer(), decision="warn", reason=DECISION)
+    lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="warn", reason=DECISION)
     with pytest.raises(DomainError) as twice:
-        services.flag_decide(flag=flag, lead=reviewer(), decision="pause", reason=DECISION)
+        lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="pause", reason=DECISION)
     assert twice.value.status == 409
     assert not ContractorPause.objects.exists()
 
@@ -212,7 +221,7 @@ def test_the_contractor_is_notified_when_flagged_and_of_the_decision(flagged):
     from accounts.models import Notification
 
     person, flag = flagged
-    services.flag_decide(flag=flag, lead=reviewer(), decision="warn", reason=DECISION)
+    lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="warn", reason=DECISION)
     kinds = {n.kind: n for n in Notification.objects.filter(user=person)}
     assert "nothing changes until they decide" in kinds["grades_flagged"].body
     assert kinds["flag_decided"].body == DECISION and "Warned" in kinds["flag_decided"].title

@@ -166,7 +166,24 @@ class TestDraw:
         lottery.lottery_allocate(batch_id=batch.pk)
         per_person = counts(batch)
         assert per_person[busy.pk] == 1 and per_person[free.pk] == 4
-        assert Claim.objects.filter(contractor=busy, project=batch.project, status="active").count() == 4
+        # Open holds (active claims and reservations) stay within the project's cap.
+        held = Claim.objects.filter(contractor=busy, project=batch.project, status__in=["active", "reserved"])
+        assert held.count() == 4
+
+    def test_reservations_count_against_the_cap_of_a_second_draw(self):
+        first = lottery_batch(tasks=5, max_active=3)
+        now = timezone.now()
+        second = factories.BatchFactory(
+            project=first.project, status=Batch.Status.SCHEDULED, release_policy=Batch.Policy.LOTTERY,
+            released_at=None, release_at=now + timedelta(hours=2), reservation_opens_at=now - timedelta(hours=1),
+        )
+        factories.make_tasks(second, 5)
+        person = factories.ContractorFactory()
+        join(first, [person], requested=2)
+        join(second, [person], requested=3)
+        lottery.lottery_allocate(batch_id=first.pk)
+        lottery.lottery_allocate(batch_id=second.pk)
+        assert counts(second)[person.pk] == 1  # two wins already reserved, cap 3
 
     def test_fixed_fair_share_cap_limits_the_draw(self):
         batch = lottery_batch(tasks=20, fair_share_cap=3, fallback_policy="fair_share")
@@ -189,15 +206,31 @@ class TestDraw:
         assert counts(batch) == Counter({keep.pk: 5})
         assert LotteryEntry.objects.get(contractor=lose).quota == 0
 
-    def test_claims_have_staggered_deadlines(self):
-        batch = lottery_batch(tasks=6)
+    def test_wins_are_reservations_with_no_deadline_running(self):
+        batch = lottery_batch(tasks=6, reservation_period=timedelta(hours=20))
         person = factories.ContractorFactory()
         join(batch, [person], requested=3)
         now = timezone.now()
         lottery.lottery_allocate(batch_id=batch.pk, now=now)
-        minutes = batch.project.claim_minutes
-        deadlines = sorted(Claim.objects.filter(batch=batch).values_list("deadline", flat=True))
-        assert deadlines == [now + timedelta(minutes=minutes * k) for k in (1, 2, 3)]
+        wins = list(Claim.objects.filter(batch=batch))
+        assert len(wins) == 3
+        assert {(c.status, c.source, c.deadline, c.reserved_until, c.claimed_at) for c in wins} == {
+            ("reserved", "draw", None, now + timedelta(hours=20), now)}
+        # The slots are held: counted on the tasks, so nobody else can take them.
+        assert Task.objects.filter(batch=batch, claim_count=1).count() == 3
+
+    def test_a_derived_cap_does_not_limit_the_draw(self):
+        """The equal share over every eligible account is for what is left after the draw: the
+        draw itself divides the tasks among the people who opted in."""
+        batch = lottery_batch(tasks=12, fallback_policy="fair_share")
+        factories.ContractorFactory.create_batch(8)  # eligible, never opted in
+        people = factories.ContractorFactory.create_batch(3)
+        join(batch, people, requested=10)
+        allocation = lottery.lottery_allocate(batch_id=batch.pk)
+        assert allocation.claims_created == 12
+        assert set(counts(batch).values()) == {4}
+        batch.refresh_from_db()
+        assert batch.fair_share_cap_derived and batch.fair_share_cap == 2  # ceil(12 / 11) for the rest
 
     def test_the_recorded_seed_reproduces_the_allocation(self):
         batch = lottery_batch(tasks=40, overlap=2)

@@ -181,11 +181,12 @@ def test_the_flags_page_query_count_does_not_grow(client_for, django_assert_max_
         nonlocal sprint
         person = factories.ContractorFactory()
         project = make_project("pairwise", flag_min_grades=1)
-        # A lead sees the flags of the people in their sprints.
+        # A lead sees the flags of the people in their sprints, on those sprints' projects.
         if sprint is None:
             sprint = _sprint_with_member(lead, person, project)
         else:
             sprint.memberships.create(contractor=person)
+            sprint.projects.add(project)
         _graded_work(person, project, 1)
         services.contractor_flags_recompute(contractor_id=person.pk, project_id=project.pk)
 

@@ -14,6 +14,7 @@ from django.utils.html import escape
 from accounts.models import AuditEntry, Notification
 from annotations import services
 from annotations.models import ContractorFlag, ContractorPause, PauseAppeal, ReviewEvent
+from sprints import services as lead_services
 from taskhub.errors import DomainError
 from tests import factories
 from tests.annotations.reviewing import lead_of, make_project, make_task, reviewer, submit
@@ -32,6 +33,13 @@ def _flag(project=None):
                                marks={"accuracy": 2, "clarity": 2}, reason="Picked the response that is wrong.")
     flag = services.contractor_flags_recompute(contractor_id=person.pk, project_id=project.pk)
     return person, flag
+
+
+def _lead_for(flag):
+    """A lead who leads the flagged person on the flag's project (leads decide only for their people)."""
+    lead = reviewer()
+    lead_of(lead, flag.contractor, flag.project)
+    return lead
 
 
 def _over(flag):
@@ -70,18 +78,19 @@ def test_the_contractor_answers_and_the_lead_reads_it_before_deciding(client_for
 @pytest.mark.django_db
 def test_a_pause_waits_for_the_window_unless_urgent_with_a_reason():
     person, flag = _flag()
-    lead = reviewer()
+    lead = _lead_for(flag)
     with pytest.raises(DomainError) as early:
-        services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION)
+        lead_services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION)
     assert early.value.field == "decision" and "may answer until" in early.value.message
     with pytest.raises(DomainError) as no_reason:
-        services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION, urgent=True, urgent_reason="x")
+        lead_services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION, urgent=True,
+                                  urgent_reason="x")
     assert no_reason.value.field == "urgent_reason"
     flag.refresh_from_db()
     assert flag.status == ContractorFlag.Status.OPEN and not ContractorPause.objects.exists()
     urgent = "Submitting copied answers to a customer batch due tomorrow."
-    decided = services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION, urgent=True,
-                                   urgent_reason=urgent)
+    decided = lead_services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION, urgent=True,
+                                        urgent_reason=urgent)
     assert (decided.status, decided.urgent, decided.urgent_reason) == (ContractorFlag.Status.PAUSED, True, urgent)
     entry = AuditEntry.objects.get(kind=AuditEntry.Kind.FLAG_DECIDED)
     assert entry.subject == person and "urgent" in entry.summary and entry.data["urgent_reason"] == urgent
@@ -91,7 +100,7 @@ def test_a_pause_waits_for_the_window_unless_urgent_with_a_reason():
 @pytest.mark.django_db
 def test_after_the_window_a_pause_needs_no_urgency():
     person, flag = _flag()
-    services.flag_decide(flag=_over(flag), lead=reviewer(), decision="pause", reason=DECISION)
+    lead_services.flag_decide(flag=_over(flag), lead=_lead_for(flag), decision="pause", reason=DECISION)
     assert ContractorPause.objects.filter(contractor=person, lifted_at__isnull=True).exists()
 
 
@@ -101,7 +110,7 @@ def test_a_pause_is_appealed_to_someone_who_did_not_decide_it(client_for):
     project = flag.project
     deciding_lead = reviewer()
     lead_of(deciding_lead, person, project)
-    services.flag_decide(flag=_over(flag), lead=deciding_lead, decision="pause", reason=DECISION)
+    lead_services.flag_decide(flag=_over(flag), lead=deciding_lead, decision="pause", reason=DECISION)
     pause = ContractorPause.objects.get(contractor=person)
     client = client_for(person)
     page = client.get(reverse("work:my_work")).content.decode()
@@ -114,8 +123,12 @@ def test_a_pause_is_appealed_to_someone_who_did_not_decide_it(client_for):
     # The lead who paused them neither sees it to decide nor may decide it.
     assert escape(APPEAL) not in client_for(deciding_lead).get(reverse("lead:flags")).content.decode()
     with pytest.raises(DomainError) as own:
-        services.pause_appeal_decide(appeal=appeal, decider=deciding_lead, outcome="lift", reason=DECISION)
+        lead_services.pause_appeal_decide(appeal=appeal, lead=deciding_lead, outcome="lift", reason=DECISION)
     assert own.value.code == "own_pause"
+    stranger = reviewer()  # leads nobody: the appeal is not theirs to decide
+    with pytest.raises(DomainError) as not_theirs:
+        lead_services.pause_appeal_decide(appeal=appeal, lead=stranger, outcome="lift", reason=DECISION)
+    assert not_theirs.value.status == 404
     with pytest.raises(DomainError) as contractor_decides:
         services.pause_appeal_decide(appeal=appeal, decider=person, outcome="lift", reason=DECISION)
     assert contractor_decides.value.status == 403
@@ -143,7 +156,7 @@ def test_a_pause_is_appealed_to_someone_who_did_not_decide_it(client_for):
 @pytest.mark.django_db
 def test_an_upheld_appeal_keeps_the_pause():
     person, flag = _flag()
-    services.flag_decide(flag=_over(flag), lead=reviewer(), decision="pause", reason=DECISION)
+    lead_services.flag_decide(flag=_over(flag), lead=_lead_for(flag), decision="pause", reason=DECISION)
     pause = ContractorPause.objects.get(contractor=person)
     appeal = services.pause_appeal_create(pause=pause, contractor=person, reason=APPEAL)
     services.pause_appeal_decide(appeal=appeal, decider=factories.AdminFactory(), outcome="uphold",
@@ -155,16 +168,16 @@ def test_an_upheld_appeal_keeps_the_pause():
 @pytest.mark.django_db(transaction=True)
 def test_an_appeal_is_decided_once_when_two_decide_at_the_same_moment():
     person, flag = _flag()
-    services.flag_decide(flag=_over(flag), lead=reviewer(), decision="pause", reason=DECISION)
+    lead_services.flag_decide(flag=_over(flag), lead=_lead_for(flag), decision="pause", reason=DECISION)
     pause = ContractorPause.objects.get(contractor=person)
     appeal = services.pause_appeal_create(pause=pause, contractor=person, reason=APPEAL)
-    deciders = [factories.AdminFactory(), factories.AdminFactory(), reviewer()]
+    deciders = [factories.AdminFactory(), factories.AdminFactory(), _lead_for(flag)]
 
     def decide(decider, outcome):
         def call():
             fresh = PauseAppeal.objects.select_related("pause").get(pk=appeal.pk)
-            return services.pause_appeal_decide(appeal=fresh, decider=decider, outcome=outcome,
-                                                reason=f"Decided by {decider.email} after a look.")
+            return lead_services.pause_appeal_decide(appeal=fresh, lead=decider, outcome=outcome,
+                                                     reason=f"Decided by {decider.email} after a look.")
         return call
 
     outcomes = race(decide(deciders[0], "lift"), decide(deciders[1], "uphold"), decide(deciders[2], "lift"))

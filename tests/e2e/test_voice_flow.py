@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotations import services
 from annotations.models import ContractorFlag, ContractorPause, PauseAppeal
+from sprints import services as lead_services
 from tests import factories
 from tests.annotations.reviewing import lead_of, make_project
 
@@ -65,8 +65,8 @@ def test_a_contractor_answers_a_flag_and_appeals_the_pause(page, login):
     expect(page.get_by_text("Appeal sent.")).to_be_visible()
     appeal = PauseAppeal.objects.get(pause=pause)
 
-    services.pause_appeal_decide(appeal=appeal, decider=other_lead, outcome="lift",
-                                 reason="Ambiguous tasks, as the contractor said: lifted.")
+    lead_services.pause_appeal_decide(appeal=appeal, lead=other_lead, outcome="lift",
+                                      reason="Ambiguous tasks, as the contractor said: lifted.")
     page.goto("/work/history/")
     expect(page.get_by_role("cell", name="Pause appeal decided")).to_be_visible()
     expect(page.get_by_text("Ambiguous tasks, as the contractor said: lifted.")).to_be_visible()

@@ -223,10 +223,13 @@ def test_an_import_into_a_new_batch_shows_its_progress_until_done(client_for, ad
     task_import = TaskImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("manage:import_detail", args=[task_import.pk])
-    assert task_import.batch.name == "March" and task_import.batch.status == Batch.Status.DRAFT
+    # The new batch is created with its tasks, not before (a failed file leaves none behind).
+    assert task_import.batch is None and task_import.new_batch_name == "March" and not Batch.objects.exists()
     waiting = client.get(reverse("manage:import_progress", args=[task_import.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in waiting  # keeps polling while the import runs
     task_import_run(task_import_id=task_import.pk)
+    task_import.refresh_from_db()
+    assert task_import.batch.name == "March" and task_import.batch.status == Batch.Status.DRAFT
     done = client.get(reverse("manage:import_progress", args=[task_import.pk])).content.decode()
     assert "hx-trigger" not in done  # finished: stops polling
     assert 'data-figure="imported">5<' in done

@@ -114,6 +114,20 @@ class Command(BaseCommand):
                 reservation_opens_at=now, lottery_max_per_person=3, fallback_policy=Batch.Policy.FAIR_SHARE,
                 scheduled_at=now, scheduled_by=admin,
             )
+        # A lottery drawn an hour ago: alice and bob each have tasks reserved for them for a day
+        # ("Reserved for you" on the dashboard), and the fairness report has reservations to show.
+        drawn = self._batch(rating, "Ratings 0 (lottery, drawn)", Batch.Status.SCHEDULED, now, admin, [
+            (f"r0-{i}", {"prompt": p, "response": a}) for i, (p, a, _b) in enumerate(PAIRS)
+        ], release_at=now - timedelta(hours=1), policy=Batch.Policy.LOTTERY)
+        if drawn.allocated_at is None:
+            Batch.objects.filter(pk=drawn.pk).update(
+                reservation_opens_at=now - timedelta(days=1), lottery_max_per_person=2,
+                fallback_policy=Batch.Policy.FAIR_SHARE, scheduled_at=now - timedelta(days=2), scheduled_by=admin,
+            )
+            drawn.refresh_from_db()
+            for email in ("alice@taskhub.local", "bob@taskhub.local"):
+                work.lottery_opt_in(batch=drawn, contractor=people[email], requested=2, now=now - timedelta(hours=2))
+            work.lottery_allocate(batch_id=drawn.pk, now=now - timedelta(hours=1))
         self._more_task_types(now, admin)
         qualification_grant(contractor=people["alice@taskhub.local"], project=onboarding, granted_by=admin,
                             note="Demo")

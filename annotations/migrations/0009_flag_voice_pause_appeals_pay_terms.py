@@ -3,6 +3,8 @@ appeals of pauses, and the grade policy and pay terms in force kept on each subm
 columns of annotations/sql/submission_cache.sql, now loaded again and backfilled)."""
 
 import django.db.models.deletion
+
+import annotations.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -17,8 +19,8 @@ BACKFILL = "UPDATE annotations_submission SET grade_policy_id = -1;"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotations', '0007_exports_and_final_labels'),
-        ('projects', '0009_lineage_policy_history_revocations'),
+        ('annotations', '0008_reservations_and_demand'),
+        ('projects', '0011_lineage_policy_history_revocations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -46,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='contractorflag',
             name='respond_until',
-            field=models.DateTimeField(),
+            field=models.DateTimeField(default=annotations.models._respond_until_default),
         ),
         migrations.AddField(
             model_name='contractorflag',

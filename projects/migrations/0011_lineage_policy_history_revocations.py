@@ -20,7 +20,7 @@ _PERCENT = [django.core.validators.MinValueValidator(Decimal("0")), django.core.
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0008_webhooks"),
+        ("projects", "0010_release_schedule_and_reservations"),
         ("accounts", "0004_audit_trail_and_deactivation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
