@@ -51,7 +51,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     jurisdiction = models.CharField(
         max_length=16, blank=True, help_text="Where the contractor works, e.g. US-CA; decides the wage floor."
     )
+    # Changed only by accounts.services.user_deactivate / user_reactivate: a decision with a reason,
+    # an effective time, a notice and an audit entry (the Django admin shows it read-only).
     is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the deactivation in force (or scheduled) takes effect."
+    )
+    deactivated_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    deactivation_reason = models.TextField(blank=True)
     date_joined = models.DateTimeField(default=dj_timezone.now)
 
     objects = UserManager()
@@ -124,6 +131,66 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class AuditEntry(models.Model):
+    """One decision that touched a person or pay: who decided, when, what, about whom, why, and
+    the object it touched.
+
+    Append-only: the database refuses UPDATE and DELETE (accounts/sql/audit_append_only.sql). The
+    one writer is `accounts.services.audit_record`, which every decision service calls inside its
+    own transaction, so an entry exists exactly when its decision was committed. Upper layers are
+    named by plain values (a project's id and name, the touched row's model label and id), never by
+    foreign keys: accounts is the lowest layer that knows people.
+    """
+
+    class Kind(models.TextChoices):
+        RATE_SET = "rate_set", "Pay rate set"
+        GRADE_POLICY_SET = "grade_policy_set", "Grade policy set"
+        LINEAGE_SET = "lineage_set", "Project continues another"
+        LINEAGE_DECLINED = "lineage_declined", "Not a continuation"
+        WAGE_FLOOR_GUARANTEE = "wage_floor_guarantee", "Wage-floor guarantee changed"
+        FLAG_RESPONDED = "flag_responded", "Contractor answered a flag"
+        FLAG_DECIDED = "flag_decided", "Flag decided"
+        PAUSE_APPEALED = "pause_appealed", "Pause appealed"
+        PAUSE_APPEAL_DECIDED = "pause_appeal_decided", "Pause appeal decided"
+        PAUSE_LIFTED = "pause_lifted", "Pause lifted"
+        DEACTIVATED = "deactivated", "Account deactivated"
+        REACTIVATED = "reactivated", "Account reactivated"
+        QUALIFICATION_GRANTED = "qualification_granted", "Qualification granted"
+        QUALIFICATION_REVOKED = "qualification_revoked", "Qualification revoked"
+        PAYOUT_APPROVED = "payout_approved", "Payout approved"
+        LEDGER_BONUS = "ledger_bonus", "Bonus added"
+        LEDGER_ADJUSTMENT = "ledger_adjustment", "Manual adjustment"
+
+    at = models.DateTimeField(default=dj_timezone.now)
+    # Empty when TaskHub itself acted on a rule a person set (an onboarding pass, a scheduled deactivation).
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    # The person the decision is about; empty for a decision about a project's pay (rates, policies).
+    subject = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
+    project_id = models.BigIntegerField(null=True, blank=True)
+    project_name = models.CharField(max_length=200, blank=True)
+    object_type = models.CharField(max_length=60, blank=True,
+                                   help_text="The touched row's model, e.g. projects.payrate.")
+    object_id = models.BigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_at_idx"),
+            models.Index(fields=["subject", "-at"], name="audit_subject_idx"),
+            models.Index(fields=["project_id", "-at"], name="audit_project_idx"),
+            models.Index(fields=["kind", "-at"], name="audit_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class ApiToken(models.Model):

@@ -1,4 +1,4 @@
-"""Reads for accounts: notifications and the unread count shown in the header."""
+"""Reads for accounts: notifications, the unread count shown in the header, and the audit trail."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import contextlib
 import logging
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from redis.exceptions import RedisError
 
-from .models import ApiToken, Notification
+from .models import ApiToken, AuditEntry, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,30 @@ def notifications_unread_forget(*, user_ids) -> None:
             cache.delete_many([_unread_key(user_id) for user_id in user_ids])
         except RedisError:
             logger.warning("cache unavailable; %s unread count(s) may be stale for a while", len(user_ids))
+
+
+# --- The audit trail --------------------------------------------------------------------------------
+
+
+def audit_entries() -> QuerySet[AuditEntry]:
+    """Every entry, newest first, with who decided and about whom."""
+    return AuditEntry.objects.select_related("actor", "subject").order_by("-at", "-id")
+
+
+def audit_entries_about(*, user, project_ids=()) -> QuerySet[AuditEntry]:
+    """What a contractor reads on their History page: the entries about them, and the decisions
+    about the pay of the projects in `project_ids` (the ones they work or worked on)."""
+    about = Q(subject=user)
+    if project_ids:
+        about |= Q(subject__isnull=True, project_id__in=list(project_ids))
+    return audit_entries().filter(about)
+
+
+def audit_projects() -> list[tuple[int, str]]:
+    """The projects the trail names, for the admin page's filter (latest name of each)."""
+    rows = (AuditEntry.objects.exclude(project_id__isnull=True).order_by("project_id", "-at")
+            .distinct("project_id").values_list("project_id", "project_name"))
+    return sorted(rows, key=lambda row: row[1].lower())
 
 
 def api_tokens_for(*, user) -> QuerySet[ApiToken]:

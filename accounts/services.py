@@ -1,5 +1,7 @@
-"""Writes for accounts: in-app notifications (the one writer of the notifications table) and API
-tokens. Each function owns its transaction.
+"""Writes for accounts: in-app notifications (the one writer of the notifications table), API
+tokens, the audit trail (the one writer of audit entries) and the deactivation of accounts. Each
+function owns its transaction, except `audit_record`, which joins the transaction of the decision it
+records.
 
 A fan-out to many people is one `INSERT ... SELECT` (never a loop of saves), and each
 notification may carry a `key` so that delivering the same event twice inserts nothing:
@@ -8,17 +10,26 @@ Celery delivers at least once, the unique (user, key) index makes the repeat har
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from knox.models import AuthToken
 
-from taskhub.errors import DomainError, NotFound
+from taskhub.decisions import clean_effective_time, clean_reason
+from taskhub.errors import DomainError, Forbidden, NotFound
+from taskhub.formats import local_time
 
-from .models import ApiToken, Notification
+from .errors import AccountDecisionError, AccountStateError
+from .models import ApiToken, AuditEntry, Notification, Role, User
 from .selectors import notifications_unread_forget
+
+logger = logging.getLogger(__name__)
 
 # "{at}" in a title or body becomes the time `at` in each recipient's own time zone.
 AT_PLACEHOLDER = "{at}"
@@ -129,6 +140,159 @@ def notifications_mark_all_read(*, user) -> int:
     updated = Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
     notifications_unread_forget(user_ids=[user.pk])
     return updated
+
+
+# --- The audit trail ----------------------------------------------------------------------------
+
+
+def _audit_row(*, actor, kind: str, summary: str, subject=None, reason: str = "", obj=None, project=None,
+               data: dict | None = None, at: datetime | None = None) -> AuditEntry:
+    if kind not in AuditEntry.Kind.values:
+        raise ValueError(f"{kind!r} is not an audit entry kind")
+    return AuditEntry(
+        at=at or timezone.now(), actor=actor, actor_role=getattr(actor, "role", "") if actor is not None else "",
+        kind=kind, subject=subject, reason=reason or "", summary=summary[:300],
+        project_id=getattr(project, "pk", None), project_name=(getattr(project, "name", "") or "")[:200],
+        object_type=obj._meta.label_lower if obj is not None else "", object_id=getattr(obj, "pk", None),
+        data=data or {},
+    )
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        # An entry written outside the decision's transaction could outlive a rolled back decision.
+        raise RuntimeError("audit entries are written inside the transaction of the decision they record")
+
+
+def audit_record(*, actor, kind: str, summary: str, subject=None, reason: str = "", obj=None, project=None,
+                 data: dict | None = None, at: datetime | None = None) -> AuditEntry:
+    """Record a decision in the append-only audit trail. Call it inside the decision's own
+    transaction. `actor` None is TaskHub acting on a rule a person set; `subject` is the person
+    it is about (None for a project's pay); `project` anything with `pk` and `name`."""
+    _require_transaction()
+    entry = _audit_row(actor=actor, kind=kind, summary=summary, subject=subject, reason=reason, obj=obj,
+                       project=project, data=data, at=at)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_record_many(*, entries: list[dict]) -> int:
+    """Several entries in one INSERT (each a dict of `audit_record`'s arguments)."""
+    _require_transaction()
+    rows = [_audit_row(**entry) for entry in entries]
+    AuditEntry.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- Deactivation: a decision, never a side effect ------------------------------------------------
+
+
+def _require_admin(by) -> None:
+    if by is None or getattr(by, "role", None) != Role.ADMIN or not by.is_active:
+        raise Forbidden("Only an admin deactivates or reactivates an account.", code="not_an_admin")
+
+
+def _send_notice_email(*, user_id: int, subject: str, body: str) -> None:
+    """Email the notice too: a deactivated person cannot sign in to read it. A mail server that
+    refuses is logged; the decision and its in-app notice stand."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    try:
+        send_mail(subject, body, None, [user.email])
+    except (OSError, smtplib.SMTPException):
+        logger.exception("could not email the account notice to user %s", user_id)
+
+
+def user_deactivate(*, user: User, by: User, reason: str, effective_at: datetime | None = None,
+                    now: datetime | None = None) -> User:
+    """Deactivate an account, now or from a later time: the person is told at once (in TaskHub and
+    by email) with the reason, and the decision is in the audit trail. A deactivation set for later
+    is carried out by `users_deactivate_due` when its time comes. Nothing else deactivates anyone."""
+    now = now or timezone.now()
+    _require_admin(by)
+    if by.pk == user.pk:
+        raise AccountDecisionError.at("user", "nobody deactivates their own account")
+    text = clean_reason(reason, field="reason", what="A deactivation",
+                        minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS, error=AccountDecisionError)
+    effective = clean_effective_time(effective_at, field="effective_at", now=now, error=AccountDecisionError)
+    at_once = effective <= now
+    when = "now" if at_once else f"from {local_time(effective, user)}"
+    with transaction.atomic():
+        current = User.objects.select_for_update().filter(pk=user.pk).first()
+        if current is None:
+            raise NotFound("No such account.")
+        if not current.is_active:
+            raise AccountStateError("This account is already deactivated.", code="already_deactivated")
+        if current.deactivated_at is not None:
+            raise AccountStateError(
+                f"A deactivation is already set for {local_time(current.deactivated_at, by)}; reactivate the account "
+                "to cancel it first.", code="deactivation_scheduled")
+        title = f"Your TaskHub account is deactivated {when}"
+        # The notice goes in before the account stops being active (notifications reach active accounts).
+        notification_create(user=current, kind="account_deactivated", title=title, body=text,
+                            key=f"deactivated:{current.pk}:{effective.isoformat()}")
+        current.deactivated_at = effective
+        current.deactivated_by = by
+        current.deactivation_reason = text
+        current.is_active = not at_once
+        current.save(update_fields=["deactivated_at", "deactivated_by", "deactivation_reason", "is_active"])
+        audit_record(actor=by, kind=AuditEntry.Kind.DEACTIVATED, subject=current, reason=text, obj=current,
+                     summary=f"Account of {current.email} deactivated {when}", at=now,
+                     data={"effective_at": effective.isoformat()})
+        user_id, body = current.pk, f"{title}.\n\nReason: {text}\n\nReply to this email to contest the decision."
+        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body), robust=True)
+    user.refresh_from_db()
+    return user
+
+
+def user_reactivate(*, user: User, by: User, reason: str, now: datetime | None = None) -> User:
+    """Reactivate an account (or cancel a deactivation set for later), with a reason on record."""
+    now = now or timezone.now()
+    _require_admin(by)
+    text = clean_reason(reason, field="reason", what="A reactivation",
+                        minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS, error=AccountDecisionError)
+    with transaction.atomic():
+        current = User.objects.select_for_update().filter(pk=user.pk).first()
+        if current is None:
+            raise NotFound("No such account.")
+        if current.is_active and current.deactivated_at is None:
+            raise AccountStateError("This account is active and no deactivation is set.", code="already_active")
+        cancelled = current.is_active
+        current.is_active = True
+        current.deactivated_at = None
+        current.deactivated_by = None
+        current.deactivation_reason = ""
+        current.save(update_fields=["deactivated_at", "deactivated_by", "deactivation_reason", "is_active"])
+        what = "the deactivation set for later is cancelled" if cancelled else "your account is active again"
+        title = f"TaskHub: {what}"
+        notification_create(user=current, kind="account_reactivated", title=title, body=text)
+        audit_record(actor=by, kind=AuditEntry.Kind.REACTIVATED, subject=current, reason=text, obj=current,
+                     summary=f"Account of {current.email} reactivated" + (" (scheduled deactivation cancelled)"
+                                                                           if cancelled else ""), at=now)
+        user_id, body = current.pk, f"{title}.\n\nReason: {text}"
+        transaction.on_commit(lambda: _send_notice_email(user_id=user_id, subject=title, body=body), robust=True)
+    user.refresh_from_db()
+    return user
+
+
+def users_deactivate_due(*, now: datetime | None = None) -> int:
+    """Carry out the deactivations whose time has come (beat, every minute). Only decisions
+    `user_deactivate` recorded, with their reason and notice, are carried out; a repeat does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(User.objects.select_for_update(skip_locked=True)
+                   .filter(is_active=True, deactivated_at__isnull=False, deactivated_at__lte=now))
+        if not due:
+            return 0
+        User.objects.filter(pk__in=[u.pk for u in due], is_active=True).update(is_active=False)
+        audit_record_many(entries=[
+            {"actor": None, "kind": AuditEntry.Kind.DEACTIVATED, "subject": u, "obj": u, "at": now,
+             "reason": u.deactivation_reason, "summary": f"Deactivation of {u.email} took effect as decided",
+             "data": {"effective_at": u.deactivated_at.isoformat(), "decided_by": u.deactivated_by_id}}
+            for u in due
+        ])
+    return len(due)
 
 
 # --- API tokens -----------------------------------------------------------------------------

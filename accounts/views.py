@@ -7,7 +7,8 @@ from django.views.decorators.http import require_POST
 from taskhub.errors import DomainError, apply_to_forms
 
 from . import selectors, services
-from .access import authenticated
+from .access import admin_required, authenticated
+from .filters import AuditEntryFilter
 from .forms import ApiTokenForm, ProfileForm
 from .models import Role
 
@@ -60,6 +61,19 @@ def notifications_read_all(request):
     return redirect("notifications")
 
 
+AUDIT_PAGE = 100
+
+
+@admin_required
+def audit_trail(request):
+    """Every decision that touched a person or pay, newest first, with filters."""
+    filters = AuditEntryFilter(request.GET or None, queryset=selectors.audit_entries())
+    entries = filters.qs if filters.is_bound and filters.is_valid() else selectors.audit_entries()
+    page = Paginator(entries, AUDIT_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "manage/audit.html", {"filters": filters, "page": page, "query": query.urlencode()},
+                  status=400 if filters.is_bound and not filters.is_valid() else 200)
 @authenticated
 def api_tokens(request):
     """A person's API tokens: make one (shown once, on this response only) and revoke them."""

@@ -15,6 +15,7 @@ from .models import (
     ContractorPause,
     LotteryAllocation,
     LotteryEntry,
+    PauseAppeal,
     Review,
     ReviewEvent,
     Submission,
@@ -52,6 +53,9 @@ class ClaimAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # work done is pay owed: it is never removed here
+
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
@@ -62,6 +66,9 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # work done is pay owed: it is never removed here
 
 
 # --- The lottery, reviews, appeals, flags and figures: read-only records; decisions go through
@@ -112,6 +119,13 @@ class ContractorFlagAdmin(ReadOnlyAdmin):
 class ContractorPauseAdmin(ReadOnlyAdmin):
     list_display = ["id", "contractor", "project", "created_at", "lifted_at"]
     list_select_related = ["contractor", "project"]
+
+
+@admin.register(PauseAppeal)
+class PauseAppealAdmin(ReadOnlyAdmin):
+    list_display = ["id", "pause", "contractor", "status", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["pause", "contractor", "decided_by"]
 
 
 @admin.register(ReviewEvent)

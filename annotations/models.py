@@ -1,5 +1,6 @@
 """The claim engine's records (claims, lottery entries and draws), the work (submissions) and its
-grading (reviews, appeals, flags, pauses, the grading trail and agreement figures)."""
+grading (reviews, appeals, flags with the contractor's answer, pauses and their appeals, the grading
+trail and agreement figures)."""
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -7,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Batch, PayRate, Project, Task
+from projects.models import Batch, GradePolicy, PayRate, PayTerms, Project, Task
 
 
 class Claim(models.Model):
@@ -187,15 +188,26 @@ class Submission(models.Model):
     is_gold = models.BooleanField(default=False)
     # Whether a human grades it: all submissions, or the project's sampled share.
     needs_review = models.BooleanField(default=True)
-    # Kept by the database itself (triggers, see migrations annotations 0003 and 0005 and payouts
-    # 0003), so the nightly earnings recompute reads one table instead of joining rates, reviews,
-    # appeals and the ledger. Whatever a writer puts in these columns is ignored; the triggers own
+    # Kept by the database itself (triggers, see annotations/sql/ and payouts/sql/), so the nightly
+    # earnings recompute reads one table instead of joining rates, policies, reviews, appeals and the
+    # ledger. Whatever a writer puts in these columns is ignored; the triggers own
     # them, and `payouts.selectors.submission_cache_disagreements` audits them.
     pay_rate = models.ForeignKey(
         PayRate, null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
         db_constraint=False, db_index=False, related_name="+",
         help_text="The project's rate in force when the work was submitted (function "
                   "projects_pay_rate_in_force); empty before the project's first rate.",
+    )
+    grade_policy = models.ForeignKey(
+        GradePolicy, null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+        help_text="The grade policy in force when the work was submitted (function projects_grade_policy_in_force); "
+                  "empty: the default percents.",
+    )
+    pay_terms = models.ForeignKey(
+        PayTerms, null=True, blank=True, editable=False, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+        help_text="The pair of the two above (function projects_pay_terms_for), whose pay cells the recompute reads.",
     )
     final_grade = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False,
@@ -353,10 +365,16 @@ class Appeal(models.Model):
         return f"appeal {self.pk} of review {self.review_id} ({self.status})"
 
 
+def _respond_until_default():
+    return timezone.now() + settings.TASKHUB_FLAG_RESPONSE_WINDOW
+
+
 class ContractorFlag(models.Model):
     """A contractor's rolling average grade fell below a project's threshold.
 
-    Nothing happens to the contractor until a lead decides (warn, pause, clear) with a reason.
+    Nothing happens to the contractor until a lead decides (warn, pause, clear) with a reason. The
+    contractor may answer first (`response`), which the lead reads before deciding; a pause waits
+    until `respond_until` unless the lead marks it urgent, with a reason.
     """
 
     class Status(models.TextChoices):
@@ -377,10 +395,19 @@ class ContractorFlag(models.Model):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The contractor's voice: until then a lead may not pause them (TASKHUB_FLAG_RESPONSE_WINDOW).
+    respond_until = models.DateTimeField(default=_respond_until_default)
+    response = models.TextField(blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    urgent = models.BooleanField(default=False, help_text="Paused before the response window ended.")
+    urgent_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(condition=Q(urgent=False) | ~Q(urgent_reason=""), name="flag_urgent_has_reason"),
+            models.CheckConstraint(condition=Q(responded_at__isnull=True) | ~Q(response=""),
+                                   name="flag_response_has_text"),
             models.UniqueConstraint(
                 fields=["contractor", "project"], condition=Q(status="open"),
                 name="flag_one_open_per_contractor_project",
@@ -424,6 +451,41 @@ class ContractorPause(models.Model):
         return f"pause of {self.contractor_id} on {self.project_id}"
 
 
+class PauseAppeal(models.Model):
+    """A paused contractor contests the pause; an admin, or a lead who did not decide it, upholds it
+    or lifts it, once (a conditional update decides it, however many decide at the same moment)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        UPHELD = "upheld", "Pause upheld"
+        LIFTED = "lifted", "Pause lifted"
+
+    pause = models.OneToOneField(ContractorPause, on_delete=models.PROTECT, related_name="appeal")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pause_appeals")
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(decided_by__isnull=False, decided_at__isnull=False)
+                                              & ~Q(decision_reason="")),
+                name="pause_appeal_decision_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="open"), name="pause_appeal_open_idx")]
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} of pause {self.pause_id} ({self.status})"
+
+
 class ReviewEvent(models.Model):
     """The append-only audit trail of grading: reviews, appeals, flags and decisions.
 
@@ -440,6 +502,9 @@ class ReviewEvent(models.Model):
         FLAGGED = "flagged", "Flagged for a lead's decision"
         DECIDED = "decided", "Lead decided on a flag"
         PAUSE_LIFTED = "pause_lifted", "Pause lifted"
+        RESPONDED = "responded", "Contractor answered a flag"
+        PAUSE_APPEALED = "pause_appealed", "Pause appealed"
+        PAUSE_APPEAL_DECIDED = "pause_appeal_decided", "Pause appeal decided"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

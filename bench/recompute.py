@@ -2,24 +2,26 @@
 
 Seeds, set-based (generate_series INSERT ... SELECT straight into the tables), N graded
 submissions over C contractors: 24 projects (per-task and per-hour, two onboarding), each
-with a rate history of three rates, tasks with overlap 5, claims, submissions spread over
-eight weeks, one review per submission and revised appeals on 1 % of them. The database's
-triggers keep each submission's rate in force, its final grade (and, once posted, its ledger
-total) on the row through these bulk inserts, as they do for every writer. Then, timed:
+with a rate history of three rates and a grade-policy history of two policies, tasks with
+overlap 5, claims, submissions spread over eight weeks, one review per submission and revised
+appeals on 1 % of them. The database's triggers keep each submission's rate, grade policy and pay
+terms in force, its final grade (and, once posted, its ledger total) on the row through these bulk
+inserts, as they do for every writer. Then, timed:
 
   post       the first full recompute: the ledger is empty and every submission is written
   baseline   SELECT contractor_id, SUM(active_seconds) FROM annotations_submission GROUP BY 1
              (the bare GROUP BY sum over the same rows)
   nightly    a full recompute when the ledger is already right (what beat runs every night):
              one scan of the submissions, reading the pay rule from arrays, nothing written
-  earnings   the pay of every submission (rate in force × grade policy) summed per contractor,
+  earnings   the pay of every submission (its pay terms: the rate and grade policy in force
+             when it was submitted) summed per contractor,
              the report query over the same rows (expected_earnings_sql)
   revise     a full recompute after 1 % more appeals revised grades (writes the adjustments)
 
 Baseline and nightly alternate, best of --repeat each, after the bulk writes are vacuumed (what
 autovacuum does in production), so both read the same table in the same state. Prints each
 time, the ratio of nightly and revise to the baseline, the entries written, whether the cached
-columns agree with the rates, the reviews and the ledger afterwards (a full audit, not timed), and the
+columns agree with the rates, the policies, the reviews and the ledger afterwards (a full audit, not timed), and the
 process's peak RSS. Run at two sizes (250,000 then 1,000,000 by default) in one process: the
 recompute runs inside PostgreSQL, so the peak RSS must not grow with the rows.
 Goal: nightly <= 1.5 × baseline, memory flat. Everything seeded is deleted at the end.
@@ -55,7 +57,7 @@ from annotations.models import Appeal, Claim, Review, Submission  # noqa: E402
 from payouts.selectors import submission_cache_disagreements  # noqa: E402
 from payouts.services import earnings_recompute  # noqa: E402
 from payouts.services.recompute import expected_earnings_sql  # noqa: E402
-from projects.models import Batch, PayRate, Project, Task  # noqa: E402
+from projects.models import Batch, GradePolicy, PayRate, Project, Task  # noqa: E402
 
 PREFIX = "bench-recompute"
 PROJECTS = 24
@@ -123,6 +125,14 @@ def seed(rows: int, contractors: int) -> None:
             "effective_from": "now() - CASE r WHEN 1 THEN 120 WHEN 2 THEN 40 ELSE 20 END * interval '1 day'",
             "reason": "'bench'", "created_at": "now()",
         }, f"projects_project p CROSS JOIN generate_series(1, 3) r WHERE p.slug LIKE '{PREFIX}-%%'")
+        # Two grade policies per project, 100 and 30 days ago: the work on each side is paid by its own.
+        insert_select(GradePolicy, {
+            "project_id": "p.id", "pay_grade_5": "100", "pay_grade_4": "CASE WHEN g = 1 THEN 100 ELSE 90 END",
+            "pay_grade_3": "CASE WHEN g = 1 THEN 100 ELSE 75.5 END",
+            "pay_grade_2": "CASE WHEN g = 1 THEN 50 ELSE 40 END",
+            "pay_grade_1": "0", "pay_ungraded": "100", "reason": "'bench'",
+            "effective_from": "now() - CASE g WHEN 1 THEN 100 ELSE 30 END * interval '1 day'",
+        }, f"projects_project p CROSS JOIN generate_series(1, 2) g WHERE p.slug LIKE '{PREFIX}-%%'")
         insert_select(Batch, {"project_id": "p.id", "name": "'bench'", "status": "'open'"},
                       f"projects_project p WHERE p.slug LIKE '{PREFIX}-%%'")
     with transaction.atomic():
@@ -211,6 +221,8 @@ def cleanup() -> None:
         f"DELETE FROM annotations_claim WHERE project_id IN {projects}",
         f"DELETE FROM projects_task WHERE project_id IN {projects}",
         f"DELETE FROM projects_batch WHERE project_id IN {projects}",
+        f"DELETE FROM projects_payterms WHERE rate_id IN (SELECT id FROM projects_payrate WHERE project_id IN "
+        f"{projects})",
         f"DELETE FROM projects_payrate WHERE project_id IN {projects}",
         f"DELETE FROM projects_gradepolicy WHERE project_id IN {projects}",
         f"DELETE FROM projects_project WHERE id IN {projects}",
@@ -301,7 +313,7 @@ def main() -> int:
                 f"({r['nightly_s'] / r['baseline_s']:.2f}x baseline, {r['nightly_written']} entries written)\n"
                 f"  after {r['revised']:,} appeal revisions     {r['revise_s'] * 1000:9.1f} ms  "
                 f"({r['revise_s'] / r['baseline_s']:.2f}x baseline, {r['adjustments']:,} adjustments written)\n"
-                f"  cached columns agree with rates, reviews, ledger: {r['agree']}\n"
+                f"  cached columns agree with rates, policies, reviews, ledger: {r['agree']}\n"
                 f"  peak RSS of this process    {r['peak_rss_mib']:9.1f} MiB",
                 flush=True,
             )

@@ -9,7 +9,7 @@ from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin
 from taskhub.errors import DomainError
 
 from . import services
-from .models import LedgerEntry, Payout, PayoutPeriod, WageFloor
+from .models import LedgerEntry, Payout, PayoutPeriod, WageFloor, WageFloorTopUp
 
 
 class ManualEntryForm(forms.ModelForm):
@@ -134,3 +134,13 @@ class PayoutAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, level=messages.ERROR)
             return
         self.message_user(request, f"Approved {len(approved)} payout(s).", level=messages.SUCCESS)
+
+
+@admin.register(WageFloorTopUp)
+class WageFloorTopUpAdmin(ReadOnlyAdmin):
+    """Top-ups are computed when payouts are drafted (payouts.services.wage_floor_top_ups_add)."""
+
+    list_display = ["period", "contractor", "project", "jurisdiction", "active_seconds", "earned", "floor",
+                    "required", "amount", "currency"]
+    list_filter = ["period", "project", "currency"]
+    list_select_related = ["period", "contractor", "project"]

@@ -27,10 +27,12 @@ class LedgerEntry(models.Model):
         BONUS = "bonus", "Bonus"
         ONBOARDING = "onboarding", "Onboarding"
         ADJUSTMENT = "adjustment", "Adjustment"
+        TOP_UP = "top_up", "Wage-floor top-up"
 
     class Source(models.TextChoices):
         SUBMISSION = "submission", "Submission"
         MANUAL = "manual", "Added by an admin"
+        WAGE_FLOOR = "wage_floor", "Wage floor kept"
 
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     project = models.ForeignKey(
@@ -39,7 +41,8 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    # What the money is for: a submission (source_id = its id) or a manual bonus/adjustment.
+    # What the money is for: a submission (source_id = its id), a manual bonus/adjustment, or a
+    # wage-floor top-up (source_id = its WageFloorTopUp, which holds the computation).
     source_type = models.CharField(max_length=16, choices=Source.choices)
     source_id = models.BigIntegerField(null=True, blank=True)
     # How the amount was worked out, so every line of a statement can be explained.
@@ -97,6 +100,40 @@ class WageFloor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.jurisdiction}: {self.amount.normalize():f} {self.currency}/h from {self.effective_from}"
+
+
+class WageFloorTopUp(models.Model):
+    """The wage floor kept (promise 5): for one contractor, project and payout period, the pay below
+    the floor of the contractor's jurisdiction for the active time measured, added to the ledger as
+    a `top_up` entry when the period's payouts are drafted. It holds the computation the statement
+    shows; one per contractor, project and period (a repeated draft adds nothing), never changed."""
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wage_top_ups")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="wage_top_ups")
+    period = models.ForeignKey("PayoutPeriod", on_delete=models.PROTECT, related_name="wage_top_ups")
+    jurisdiction = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    active_seconds = models.BigIntegerField()
+    submissions = models.PositiveIntegerField()
+    earned = models.DecimalField(max_digits=14, decimal_places=2, help_text="Paid for that work before the top-up.")
+    floor = models.DecimalField(max_digits=12, decimal_places=4, help_text="The hourly floor in force.")
+    required = models.DecimalField(max_digits=14, decimal_places=2, help_text="floor × active hours, to the cent.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(db_default=models.functions.Now(), editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contractor", "project", "period"], name="wage_top_up_once_per_period"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="wage_top_up_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"top-up {self.amount} {self.currency} for {self.contractor_id} on {self.project_id}"
+
+    @property
+    def active_hours(self) -> Decimal:
+        return (Decimal(self.active_seconds) / 3600).quantize(Decimal("0.01"))
 
 
 class PayoutPeriod(models.Model):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from taskhub.errors import NotFound
 
-from .models import LedgerEntry, Payout, WageFloor
+from .models import LedgerEntry, Payout, WageFloor, WageFloorTopUp
 
 
 def ledger_entries_for(*, user) -> QuerySet[LedgerEntry]:
@@ -260,6 +260,55 @@ def wage_floor_report(*, since: datetime, until: datetime, limit: int = 500) -> 
     return projects, rows, total
 
 
+@dataclass(frozen=True)
+class TopUpCost:
+    """What keeping the wage floor costs on a project: the top-ups in payouts not approved yet (what
+    approving them will pay) and all of those of the report's window."""
+
+    project_id: int
+    project: str
+    currency: str
+    contractors_awaiting: int
+    awaiting: Decimal
+    contractors_in_window: int
+    in_window: Decimal
+
+
+_TOP_UP_COST_SQL = """
+SELECT t.project_id, p.name, t.currency,
+       COUNT(DISTINCT t.contractor_id) FILTER (WHERE po.id IS NULL OR po.status = 'draft'),
+       COALESCE(SUM(t.amount) FILTER (WHERE po.id IS NULL OR po.status = 'draft'), 0),
+       COUNT(DISTINCT t.contractor_id) FILTER (WHERE pp.start >= %(since)s),
+       COALESCE(SUM(t.amount) FILTER (WHERE pp.start >= %(since)s), 0)
+FROM payouts_wagefloortopup t
+JOIN payouts_payoutperiod pp ON pp.id = t.period_id
+JOIN projects_project p ON p.id = t.project_id
+JOIN payouts_ledgerentry e ON e.source_type = 'wage_floor' AND e.source_id = t.id
+LEFT JOIN payouts_payoutline pl ON pl.entry_id = e.id
+LEFT JOIN payouts_payout po ON po.id = pl.payout_id
+WHERE po.id IS NULL OR po.status = 'draft' OR pp.start >= %(since)s
+GROUP BY t.project_id, p.name, t.currency
+ORDER BY 5 DESC, 7 DESC, p.name
+"""
+
+
+def wage_floor_top_up_costs(*, since: datetime) -> list[TopUpCost]:
+    """Per project (and currency): the top-ups awaiting approval and those of periods from `since`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOP_UP_COST_SQL, {"since": since})
+        return [TopUpCost(*row) for row in cursor.fetchall()]
+
+
+def with_top_ups(entries) -> list[LedgerEntry]:
+    """`entries` as a list, each top-up entry with its computation as `top_up` (one query)."""
+    entries = list(entries)
+    ids = [e.source_id for e in entries if e.source_type == LedgerEntry.Source.WAGE_FLOOR]
+    rows = WageFloorTopUp.objects.in_bulk(ids) if ids else {}
+    for entry in entries:
+        entry.top_up = rows.get(entry.source_id) if entry.source_type == LedgerEntry.Source.WAGE_FLOOR else None
+    return entries
+
+
 def wage_floors_current(*, on: date | None = None) -> list[WageFloor]:
     """The floor in force in each jurisdiction on `on` (today by default)."""
     on = on or timezone.now().date()
@@ -272,11 +321,15 @@ def wage_floors_current(*, on: date | None = None) -> list[WageFloor]:
 
 @dataclass(frozen=True)
 class SubmissionCacheDisagreement:
-    """A submission whose cached columns disagree with the rates, reviews or ledger they mirror."""
+    """A submission whose cached columns disagree with the rates, policies, reviews or ledger they mirror."""
 
     submission_id: int
     pay_rate_id: int | None
     rate_in_force: int | None  # what projects_pay_rate_in_force says
+    grade_policy_id: int | None
+    policy_in_force: int | None  # what projects_grade_policy_in_force says
+    pay_terms_id: int | None
+    terms_in_force: int | None  # the terms of those two (projects_payterms)
     final_grade: int | None
     grade: int | None  # what annotations_final_grade says
     posted_amount: Decimal  # posted_cents as an amount
@@ -299,11 +352,13 @@ def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
     # A scoped audit sums only the entries of its submissions (found through the ledger's source index).
     sources = f"AND l.source_id IN (SELECT s.id FROM annotations_submission s WHERE {where})" if params else ""
     sql = f"""
-        SELECT s.id, s.pay_rate_id, f.rate, s.final_grade, g.grade,
+        SELECT s.id, s.pay_rate_id, f.rate, s.grade_policy_id, f.policy, s.pay_terms_id, t.id, s.final_grade, g.grade,
                (s.posted_cents::numeric / 100)::numeric(14, 2), COALESCE(l.amount, 0),
                s.posted_entries, COALESCE(l.entries, 0)
         FROM annotations_submission s
-        CROSS JOIN LATERAL (SELECT projects_pay_rate_in_force(s.project_id, s.submitted_at) AS rate) f
+        CROSS JOIN LATERAL (SELECT projects_pay_rate_in_force(s.project_id, s.submitted_at) AS rate,
+                                   projects_grade_policy_in_force(s.project_id, s.submitted_at) AS policy) f
+        LEFT JOIN projects_payterms t ON t.rate_id = f.rate AND t.policy_id IS NOT DISTINCT FROM f.policy
         LEFT JOIN annotations_final_grade g ON g.submission_id = s.id
         LEFT JOIN (
             SELECT l.source_id, SUM(l.amount) AS amount, COUNT(*) AS entries
@@ -313,6 +368,8 @@ def submission_cache_disagreements_sql(*, contractor_id: int | None = None,
         ) l ON l.source_id = s.id
         WHERE {where}
           AND (s.pay_rate_id IS DISTINCT FROM f.rate
+               OR s.grade_policy_id IS DISTINCT FROM f.policy
+               OR s.pay_terms_id IS DISTINCT FROM t.id
                OR s.final_grade IS DISTINCT FROM g.grade
                OR s.posted_cents <> COALESCE(l.amount, 0) * 100
                OR s.posted_entries <> COALESCE(l.entries, 0))
@@ -324,9 +381,10 @@ def submission_cache_disagreements(
     *, contractor_id: int | None = None, project_id: int | None = None, limit: int = 1000
 ) -> list[SubmissionCacheDisagreement]:
     """Audit the columns the database keeps on each submission for the earnings recompute
-    (`pay_rate_id`, `final_grade`, `posted_cents`, `posted_entries`) against what they mirror
-    (the function projects_pay_rate_in_force, the view annotations_final_grade and the
-    ledger). The triggers keep them exact, so this is empty unless something wrote with triggers
+    (`pay_rate_id`, `grade_policy_id`, `pay_terms_id`, `final_grade`, `posted_cents`,
+    `posted_entries`) against what they mirror (the functions projects_pay_rate_in_force and
+    projects_grade_policy_in_force, the pay terms of the two, the view annotations_final_grade and
+    the ledger). The triggers keep them exact, so this is empty unless something wrote with triggers
     off (session_replication_role = replica, a restore of part of the tables);
     `payouts.services.submission_cache_rebuild` repairs what it finds. Returns at most `limit`
     submissions, lowest id first. A full audit reads every submission, review and ledger entry

@@ -63,7 +63,7 @@ def earnings(request):
         "rates": selectors.effective_hourly_rates_for(
             user=user, since=_weeks_back(now.astimezone(UTC), EARNINGS_WEEKS), until=now
         ),
-        "entries": selectors.ledger_entries_for(user=user)[:LEDGER_PAGE],
+        "entries": selectors.with_top_ups(selectors.ledger_entries_for(user=user)[:LEDGER_PAGE]),
         "payouts": selectors.payouts_for(user=user)[:52],
         "ledger_page": LEDGER_PAGE,
     }
@@ -94,7 +94,7 @@ def manage_statement_csv(request, payout_id: int):
 
 
 def _statement_page(request, payout: Payout, *, csv_url_name: str):
-    entries = selectors.payout_statement_entries(payout=payout)
+    entries = selectors.with_top_ups(selectors.payout_statement_entries(payout=payout))
     return render(request, "payouts/statement.html", {"payout": payout, "entries": entries,
                                                       "csv_url_name": csv_url_name})
 
@@ -210,5 +210,5 @@ def manage_wage_floor(request):
     since = _weeks_back(now.astimezone(UTC), weeks)
     projects, rows, total = selectors.wage_floor_report(since=since, until=now)
     context = {"projects": projects, "rows": rows, "total": total, "weeks": weeks, "since": since,
-               "floors": selectors.wage_floors_current()}
+               "floors": selectors.wage_floors_current(), "top_ups": selectors.wage_floor_top_up_costs(since=since)}
     return render(request, "payouts/manage_wage_floor.html", context)

@@ -13,7 +13,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin
+from accounts.models import Role, User
+from taskhub.admin import ReadOnlyAdmin, ServiceAddMixin, decision_action
 from taskhub.errors import DomainError
 
 from . import services
@@ -22,6 +23,7 @@ from .models import (
     WEBHOOK_EVENTS,
     Batch,
     GradePolicy,
+    LineageDecision,
     MediaFile,
     PayRate,
     Project,
@@ -55,13 +57,82 @@ class PayRateInline(admin.TabularInline):
         return False
 
 
+class GradePolicyInline(admin.TabularInline):
+    """The grade-policy history: shown, never edited (add a policy from the grade policies page)."""
+
+    model = GradePolicy
+    fk_name = "project"
+    extra = 0
+    can_delete = False
+    fields = ["effective_from", *GRADE_POLICY_FIELDS, "reason", "set_by"]
+    readonly_fields = fields
+    ordering = ["-effective_from", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+_ADMIN_PROJECT_FIELDS = ["name", "slug", "status", "description", "instructions", "overlap", "max_active_claims",
+                         "claim_minutes", "qualification", "review_sample_rate", "flag_threshold", "flag_window",
+                         "flag_min_grades", "rubric", "task_config", "grants_name", "pass_rule",
+                         "pass_min_submissions", "pass_min_average", "pass_min_agreement"]
+
+
+class ProjectAdminForm(forms.ModelForm):
+    """Saves through `project_update`, so its rules (no change of kind, the lineage proposals answered
+    before a project opens, archive times) hold here too; its refusals become form errors. It runs
+    once, after every other check, inside the admin's request transaction."""
+
+    updated_by = None  # the signed-in admin, set by ProjectAdmin.get_form
+
+    class Meta:
+        model = Project
+        fields = _ADMIN_PROJECT_FIELDS
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors or self.instance.pk is None:
+            return
+        fields = {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        try:
+            self.saved = services.project_update(project=Project.objects.get(pk=self.instance.pk),
+                                                 updated_by=self.updated_by, fields=fields)
+        except DomainError as exc:
+            for item in exc.errors or [{"field": exc.field, "message": exc.message}]:
+                self.add_error(item["field"] if item.get("field") in self.fields else None, item["message"])
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "task_type", "status", "overlap", "max_active_claims", "claim_minutes", "is_onboarding"]
+    """Projects are created on the set-up page (/manage/projects/new/: the first rate, grade policy and
+    lineage come with them). Here a project's settings change through `project_update`; its kind,
+    lineage and wage-floor guarantee are shown read-only (the set-up page changes the guarantee,
+    with notice)."""
+
+    form = ProjectAdminForm
+    list_display = ["name", "task_type", "status", "overlap", "max_active_claims", "claim_minutes", "is_onboarding",
+                    "continues"]
     list_filter = ["status", "task_type", "is_onboarding"]
+    list_select_related = ["continues"]
     search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [PayRateInline]
+    readonly_fields = ["task_type", "is_onboarding", "continues", "archived_at", "wage_floor_guarantee_ends_at"]
+    fields = ["task_type", "is_onboarding", "continues", "archived_at", "wage_floor_guarantee_ends_at",
+              *_ADMIN_PROJECT_FIELDS]
+    inlines = [PayRateInline, GradePolicyInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"updated_by": request.user})
+
+    def save_model(self, request, obj, form, change):
+        # The form already saved the project through the service (the inline histories are read-only).
+        obj.refresh_from_db()
 
 
 class PayRateForm(forms.ModelForm):
@@ -126,25 +197,73 @@ class PayRateAdmin(admin.ModelAdmin):
 
 
 class GradePolicyForm(forms.ModelForm):
+    """Sets a policy through `grade_policy_set`: a lowering waits for the notice and applies to later
+    work only; a raise may be applied to past work (upward only). Refusals are form errors."""
+
+    set_by = None  # the signed-in admin, set by GradePolicyAdmin.get_form
+    apply_to_past = forms.BooleanField(required=False, help_text="A raise only: pay past work by it too.")
+
     class Meta:
         model = GradePolicy
-        fields = ["project", *GRADE_POLICY_FIELDS]
+        fields = ["project", *GRADE_POLICY_FIELDS, "effective_from", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "effective_from" in self.fields:  # absent when a past policy is only viewed
+            self.fields["effective_from"].required = False
+            self.fields["effective_from"].help_text = "Blank: now. A lowering can start only after the notice period."
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.policy = services.grade_policy_set(
+                project=data["project"], percents={f: data[f] for f in GRADE_POLICY_FIELDS}, set_by=self.set_by,
+                reason=data["reason"], effective_from=data["effective_from"], apply_to_past=data["apply_to_past"],
+            )
+        except DomainError as exc:
+            for item in exc.errors or [{"field": exc.field, "message": exc.message}]:
+                self.add_error(item["field"] if item.get("field") in self.fields else None, item["message"])
 
 
 @admin.register(GradePolicy)
-class GradePolicyAdmin(ServiceAddMixin, admin.ModelAdmin):
-    """Saving a policy recomputes the project's earnings; differences become adjustments."""
+class GradePolicyAdmin(admin.ModelAdmin):
+    """The grade-policy history: new policies go through `grade_policy_set`; none is ever edited or
+    deleted (the database refuses it too)."""
 
     form = GradePolicyForm
-    list_display = ["project", *GRADE_POLICY_FIELDS, "updated_at", "updated_by"]
-    list_select_related = ["project", "updated_by"]
+    list_display = ["project", "effective_from", *GRADE_POLICY_FIELDS, "reason", "set_by"]
+    list_filter = ["project"]
+    list_select_related = ["project", "set_by"]
+    fields = ["project", *GRADE_POLICY_FIELDS, "effective_from", "reason", "apply_to_past"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"set_by": request.user})
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        policy = services.grade_policy_set(project=data["project"], percents={f: data[f] for f in GRADE_POLICY_FIELDS},
-                                           updated_by=request.user)
-        obj.pk = policy.pk
+        # The form already appended the policy through the service; show that row.
+        obj.__dict__.update({k: v for k, v in form.policy.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        """A policy has nothing related to save."""
+
+
+@admin.register(LineageDecision)
+class LineageDecisionAdmin(ReadOnlyAdmin):
+    """Answers to TaskHub's lineage proposals (given on the set-up pages)."""
+
+    list_display = ["project", "decision", "candidate", "reason", "decided_by", "decided_at"]
+    list_select_related = ["project", "candidate", "decided_by"]
 
 
 # --- batches ----------------------------------------------------------------------------------
@@ -330,11 +449,93 @@ class TaskAdmin(admin.ModelAdmin):
         return False
 
 
+class QualificationGrantForm(forms.ModelForm):
+    """Grants through `qualification_grant` (the person is told what it unlocks; it is audited)."""
+
+    granted_by = None  # the signed-in admin, set by QualificationAdmin.get_form
+
+    class Meta:
+        model = Qualification
+        fields = ["contractor", "project", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "contractor" in self.fields:  # absent when a qualification is only viewed
+            self.fields["contractor"].queryset = User.objects.filter(role=Role.CONTRACTOR).order_by("email")
+            self.fields["project"].queryset = Project.objects.filter(is_onboarding=True).order_by("name")
+
+    def validate_unique(self):
+        """The service decides what a second grant means."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            self.qualification = services.qualification_grant(contractor=data["contractor"], project=data["project"],
+                                                              granted_by=self.granted_by, note=data["note"])
+        except DomainError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+        help_text=f"The contractor reads it (at least {settings.TASKHUB_DECISION_REASON_MIN_CHARS} characters); it "
+                  "is kept with the qualification and in the audit trail.",
+    )
+    effective_at = forms.SplitDateTimeField(widget=widgets.AdminSplitDateTime, required=False, label="Takes effect",
+                                            help_text="Blank: now. The contractor is told at once.")
+
+
 @admin.register(Qualification)
 class QualificationAdmin(admin.ModelAdmin):
-    list_display = ["contractor", "project", "granted_at", "granted_by"]
-    list_select_related = ["contractor", "project", "granted_by"]
-    autocomplete_fields = []
+    """Qualifications are granted through the service (here or by passing onboarding) and revoked only
+    by the "Revoke…" action: a reason, an effective time and a notice; the row is kept as history.
+    Nothing is edited or deleted here."""
+
+    form = QualificationGrantForm
+    list_display = ["contractor", "project", "granted_at", "granted_by", "revoked_at", "revoked_by", "revoke_reason"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "project"]
+    list_select_related = ["contractor", "project", "granted_by", "revoked_by"]
+    search_fields = ["contractor__email"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"granted_by": request.user})
+
+    def save_model(self, request, obj, form, change):
+        obj.__dict__.update({k: v for k, v in form.qualification.__dict__.items() if not k.startswith("_")})
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related."""
+
+    @admin.action(description="Revoke… (with a reason and a notice)")
+    def revoke(self, request, queryset):
+        return decision_action(
+            self, request, queryset.select_related("contractor", "project"), form_class=RevokeForm, action="revoke",
+            title="Revoke qualifications",
+            explanation="Each contractor is told at once, with your reason, from when the qualification no longer "
+                        "counts. The qualification is kept as history, with when, by whom and why.",
+            submit_label="Revoke",
+            decide=lambda q, data: services.qualification_revoke(
+                contractor=q.contractor, project=q.project, revoked_by=request.user, reason=data["reason"],
+                effective_at=data["effective_at"]),
+        )
 
 
 # --- imports ----------------------------------------------------------------------------------

@@ -38,3 +38,7 @@ class MediaRefused(DomainError):
     """An upload that is not an image or a video of an accepted format (by its content), or too large."""
 
     code = "media_refused"
+
+
+class LineageError(DomainError):
+    code = "invalid_lineage"

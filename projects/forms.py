@@ -10,12 +10,14 @@ import json
 from datetime import timedelta
 
 from django import forms
+from django.utils import timezone
 
 from taskhub.errors import InvalidInput
 from taskhub.parsing import json_value
 
 from . import task_types
 from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
+from .selectors import grade_policy_in_force, percents_of
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 _LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -25,18 +27,37 @@ _LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT
 
 
 class ProjectSetupForm(forms.ModelForm):
-    """The project's own fields; the rubric rows, the first rate and the grade policy are separate."""
+    """The project's own fields, its lineage answers and its wage-floor guarantee; the rubric rows,
+    the first rate and the grade policy are separate."""
 
     task_config_json = forms.CharField(
         required=False, label="Type settings (JSON)", widget=forms.Textarea(attrs={"rows": 3}),
         help_text='Type-specific settings, e.g. {"labels": ["speech", "music"]} for audio. Leave {} if none.',
     )
+    continues = forms.ModelChoiceField(
+        queryset=Project.objects.none(), required=False, label="Continues",
+        help_text="The same work under a new name: its rates, grade policy and the notice before any cut carry over, "
+                  "and its contractors are told. A lineage is never undone.",
+    )
+    lineage_reason = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label="Not a continuation because",
+        help_text="When TaskHub proposes a recently closed project this one resembles and it is new work: why. "
+                  "That project's contractors are shown it.",
+    )
+    wage_floor_guaranteed = forms.BooleanField(
+        required=False, initial=True, label="Guarantee the wage floor",
+        help_text="Payouts top up pay below each contractor's floor for the active time measured. Ending the "
+                  "guarantee takes effect after the notice period.",
+    )
+    wage_floor_reason = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                                        label="Why end the guarantee")
 
     class Meta:
         model = Project
         fields = ["name", "slug", "task_type", "status", "description", "instructions", "overlap",
                   "max_active_claims", "claim_minutes", "is_onboarding", "qualification", "review_sample_rate",
-                  "flag_threshold", "flag_window", "flag_min_grades"]
+                  "flag_threshold", "flag_window", "flag_min_grades", "grants_name", "pass_rule",
+                  "pass_min_submissions", "pass_min_average", "pass_min_agreement"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "instructions": forms.Textarea(attrs={"rows": 10}),
@@ -51,9 +72,19 @@ class ProjectSetupForm(forms.ModelForm):
             pk=self.instance.pk if self.instance.pk else None
         ).order_by("name")
         self.fields["task_config_json"].initial = json.dumps(self.instance.task_config or {})
+        for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
+            self.fields[name].required = False  # only onboarding projects use them; blank keeps the default
+        self.fields["continues"].queryset = Project.objects.exclude(
+            pk=self.instance.pk if self.instance.pk else None).order_by("-archived_at", "name")
         if self.instance.pk:
-            # Changing the type would make every imported task's payload the wrong shape.
+            # Changing the type would make every imported task's payload the wrong shape; whether it
+            # is onboarding, how its work was paid.
             self.fields["task_type"].disabled = True
+            self.fields["is_onboarding"].disabled = True
+            self.fields["wage_floor_guaranteed"].initial = self.instance.wage_floor_guarantee_ends_at is None
+            if self.instance.continues_id:
+                self.fields["continues"].initial = self.instance.continues_id
+                self.fields["continues"].disabled = True
 
     def _post_clean(self):
         # The model is validated whole by the service (`project_create` / `project_update`),
@@ -124,9 +155,10 @@ class InitialRateForm(forms.Form):
 
 
 class GradePolicyForm(forms.Form):
-    """What share of the pay each final grade earns (percent)."""
+    """What share of the pay each final grade earns (percent); on a project that exists, when a change
+    takes effect, why, and whether a raise also pays past work."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, changing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         for name in GRADE_POLICY_FIELDS:
             label = GradePolicy._meta.get_field(name).verbose_name
@@ -134,13 +166,28 @@ class GradePolicyForm(forms.Form):
                 min_value=0, max_value=100, max_digits=5, decimal_places=2, label=label[:1].upper() + label[1:],
                 initial=GradePolicy.DEFAULT_PERCENTS[name],
             )
+        if changing:
+            self.fields["effective_from"] = forms.DateTimeField(
+                required=False, widget=_LOCAL, input_formats=_FORMATS, label="Change takes effect",
+                help_text="In your time zone. Blank: now. It pays work submitted from then on; a lower share can "
+                          "start only after the notice period.",
+            )
+            self.fields["reason"] = forms.CharField(required=False, max_length=500, label="Why the policy changes",
+                                                    widget=forms.Textarea(attrs={"rows": 2}),
+                                                    help_text="Contractors read it with the change.")
+            self.fields["apply_to_past"] = forms.BooleanField(
+                required=False, label="A raise: pay past work by it too",
+                help_text="Past work is re-paid upward only (adjustments); a lowering never applies to past work.",
+            )
+
+    def percents(self) -> dict:
+        return {name: self.cleaned_data[name] for name in GRADE_POLICY_FIELDS}
 
     @staticmethod
     def initial_for(project: Project | None) -> dict:
-        policy = GradePolicy.objects.filter(project=project).first() if project and project.pk else None
-        if policy is None:
+        if project is None or not project.pk:
             return dict(GradePolicy.DEFAULT_PERCENTS)
-        return {name: getattr(policy, name) for name in GRADE_POLICY_FIELDS}
+        return percents_of(grade_policy_in_force(project=project, at=timezone.now()))
 
 
 class MarkdownPreviewForm(forms.Form):

@@ -1,5 +1,6 @@
-"""Projects and what they pay (rate history, grade policies), qualifications, batches with their
-release settings, tasks and task imports."""
+"""Projects and what they pay (rate history, grade-policy history, across a lineage), qualifications
+(granted and revoked, with their history), batches with their release settings, tasks and task
+imports."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from taskhub.money import money_text
+
 from . import task_types
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
@@ -20,7 +23,16 @@ _PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 GRADE_POLICY_FIELDS = ("pay_grade_5", "pay_grade_4", "pay_grade_3", "pay_grade_2", "pay_grade_1", "pay_ungraded")
 
 
+class PassRule(models.TextChoices):
+    """How an onboarding project is passed; meeting the rule grants its qualification at once."""
+
+    AVERAGE_GRADE = "average_grade", "graded submissions averaging at least a grade"
+    GOLD_AGREEMENT = "gold_agreement", "gold tasks agreeing with the known answers"
+
+
 class Project(models.Model):
+    PassRule = PassRule
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -81,12 +93,53 @@ class Project(models.Model):
         default=3, validators=[MinValueValidator(1)], help_text="Grades needed before anyone can be flagged."
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # Lineage (fair-work promise 3): the same work under a new name. Rates, grade policies and the
+    # notice before a cut carry across it; set once, never undone (projects/sql/lineage.sql).
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="continued_by",
+        help_text="The project this one continues (the same work under a new name): its rates, grade policy and "
+                  "notice rules carry over.",
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the project was closed (archived).")
+    # Onboarding that leads somewhere (promise 4): what passing grants, and what it takes.
+    grants_name = models.CharField(
+        max_length=200, blank=True,
+        help_text="Onboarding: the name of the qualification passing grants (blank: the project's name).",
+    )
+    pass_rule = models.CharField(max_length=16, choices=PassRule.choices, default=PassRule.AVERAGE_GRADE)
+    pass_min_submissions = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Onboarding: how many graded submissions (or gold tasks) the pass rule counts.",
+    )
+    pass_min_average = models.DecimalField(
+        max_digits=3, decimal_places=2, default=Decimal("4.00"),
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Onboarding, average-grade rule: the lowest average final grade that passes.",
+    )
+    pass_min_agreement = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("80.00"), validators=_PERCENT,
+        help_text="Onboarding, gold rule: the lowest average agreement with the known answers that passes (%).",
+    )
+    # A wage floor that is kept (promise 5): empty while guaranteed; turning it off takes effect
+    # only after the rate-cut notice, like any other cut.
+    wage_floor_guarantee_ends_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Empty: the wage floor is guaranteed (top-ups on the payout). Else the end of the guarantee.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=Q(pass_min_submissions__gte=1), name="project_pass_min_positive"),
+            models.CheckConstraint(
+                condition=Q(pass_min_average__gte=1) & Q(pass_min_average__lte=5), name="project_pass_average_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(pass_min_agreement__gte=0) & Q(pass_min_agreement__lte=100),
+                name="project_pass_agreement_percent",
+            ),
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
             models.CheckConstraint(condition=Q(max_active_claims__gte=1), name="project_max_active_positive"),
             models.CheckConstraint(condition=Q(claim_minutes__gte=1), name="project_claim_minutes_positive"),
@@ -114,6 +167,24 @@ class Project(models.Model):
             }
         return self._media_index
 
+    @property
+    def qualification_name(self) -> str:
+        """What passing this onboarding project grants."""
+        return self.grants_name or self.name
+
+    @property
+    def pass_rule_text(self) -> str:
+        """What passing takes, in words a contractor reads before starting."""
+        n = self.pass_min_submissions
+        if self.pass_rule == PassRule.GOLD_AGREEMENT:
+            return (f"{n} task{'s' if n != 1 else ''} with a known answer, agreeing with the answers "
+                    f"{self.pass_min_agreement.normalize():f}% or more on average")
+        return (f"{n} graded submission{'s' if n != 1 else ''} with an average final grade of "
+                f"{self.pass_min_average} or more (your latest {n} count)")
+
+    def wage_floor_guaranteed_at(self, moment) -> bool:
+        return self.wage_floor_guarantee_ends_at is None or moment < self.wage_floor_guarantee_ends_at
+
     def clean(self):
         try:
             kind = task_types.get(self.task_type)
@@ -134,18 +205,37 @@ class Project(models.Model):
 
 
 class Qualification(models.Model):
-    """A contractor has passed an onboarding project and may work on projects requiring it."""
+    """A contractor has passed an onboarding project and may work on projects requiring it.
 
-    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualifications")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="qualified")
+    A revocation keeps the row (when, by whom, why): from `revoked_at` on it no longer counts
+    (projects/sql/eligibility.sql); a later grant is a new row. Only
+    `projects.services.qualification_revoke` sets these fields, a person's decision.
+    """
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="qualifications")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="qualified")
     granted_at = models.DateTimeField(auto_now_add=True)
+    # Empty when TaskHub granted it because the contractor met the project's pass rule.
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=500, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="From when the qualification no longer counts.")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["contractor", "project"], name="qualification_unique")]
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contractor", "project"], condition=Q(revoked_at__isnull=True),
+                                    name="qualification_one_unrevoked"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | (Q(revoked_by__isnull=False) & ~Q(revoke_reason="")),
+                name="qualification_revocation_recorded",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contractor} passed {self.project}"
@@ -175,6 +265,11 @@ class PayRate(models.Model):
     def __str__(self) -> str:
         return f"{self.amount.normalize():f} {self.currency} {self.get_unit_display()}"
 
+    @property
+    def described(self) -> str:
+        """As a contractor reads it: 16.00 USD per hour."""
+        return f"{money_text(self.amount)} {self.currency} {self.get_unit_display()}"
+
 
 # What a project without a grade policy pays (projects/sql/pay_rule.sql writes the same numbers).
 _DEFAULT_PAY_PERCENTS = {
@@ -193,28 +288,39 @@ def _percent_field(label: str, name: str) -> models.DecimalField:
 
 
 class GradePolicy(models.Model):
-    """What share of the pay a submission earns for each final grade on one project.
+    """One entry of a project's append-only grade-policy history: what share of the pay each final
+    grade earns on the work submitted from `effective_from` (the database refuses edits).
 
-    Work that is not graded yet earns `pay_ungraded` (in full by default: people are paid
-    when they submit, and a later grade below full pay becomes an adjustment). Onboarding
-    projects always pay in full, whatever the grade (fair-work promise 4).
+    Work is paid by the policy in force when it was submitted (projects/sql/grade_policy.sql,
+    across the lineage as rates are); a lowering waits for the rate-cut notice. Work that is not
+    graded yet earns `pay_ungraded` (in full by default: people are paid when they submit, and a
+    later grade below full pay becomes an adjustment). Onboarding projects always pay in full,
+    whatever the grade (fair-work promise 4). A raise applied to past work appends, for each past
+    period, a copy of the policy then in force raised cellwise to the new one (`extends`), so past
+    pay only ever goes up.
     """
 
     DEFAULT_PERCENTS = _DEFAULT_PAY_PERCENTS
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="grade_policy")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="grade_policies")
     pay_grade_5 = _percent_field("grade 5 (% of pay)", "pay_grade_5")
     pay_grade_4 = _percent_field("grade 4 (% of pay)", "pay_grade_4")
     pay_grade_3 = _percent_field("grade 3 (% of pay)", "pay_grade_3")
     pay_grade_2 = _percent_field("grade 2 (% of pay)", "pay_grade_2")
     pay_grade_1 = _percent_field("grade 1 (% of pay)", "pay_grade_1")
     pay_ungraded = _percent_field("not graded yet (% of pay)", "pay_ungraded")
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    effective_from = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    # For the rows a raise applied to past work appends: the policy whose raise they carry back.
+    extends = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "grade policies"
+        ordering = ["project", "-effective_from", "-id"]
+        indexes = [models.Index(fields=["project", "-effective_from", "-id"], name="gradepolicy_in_force_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(**{f"{name}__gte": 0 for name in GRADE_POLICY_FIELDS})
@@ -224,7 +330,60 @@ class GradePolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Grade policy of {self.project}"
+        return f"Grade policy of {self.project} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+    @property
+    def percents(self) -> dict[str, Decimal]:
+        return {name: getattr(self, name) for name in GRADE_POLICY_FIELDS}
+
+
+class PayTerms(models.Model):
+    """A rate and a grade policy that some work is paid by together (the policy empty: the default
+    percents). Rows are written by the database only (projects_pay_terms_for in
+    projects/sql/pay_rule.sql), the first time a submission needs the pair, and never change. Each
+    submission keeps its terms' id (annotations/sql/submission_cache.sql), so the nightly recompute
+    reads the pay of a (terms, grade) cell at one offset, as it read a (rate, grade) cell before
+    policies had a history."""
+
+    rate = models.ForeignKey(PayRate, on_delete=models.PROTECT, related_name="+")
+    policy = models.ForeignKey(GradePolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "pay terms"
+        constraints = [
+            models.UniqueConstraint(fields=["rate", "policy"], nulls_distinct=False, name="payterms_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rate {self.rate_id} with policy {self.policy_id or 'default'}"
+
+
+class LineageDecision(models.Model):
+    """An admin's answer to TaskHub's proposal that a new project continues a recently closed one
+    (same task type and qualification, the same people): it continues it, or it does not, with a
+    written reason that the closed project's contractors are shown."""
+
+    class Decision(models.TextChoices):
+        CONTINUES = "continues", "Continues it"
+        DECLINED = "declined", "Not a continuation"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="lineage_decisions")
+    candidate = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "candidate"], name="lineage_decision_once"),
+            models.CheckConstraint(condition=Q(decision="continues") | ~Q(reason=""),
+                                   name="lineage_decline_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.decision} {self.candidate_id}"
 
 
 class CapStep(NamedTuple):

@@ -1,20 +1,30 @@
-"""Reads of projects, rates and batches, with their related rows already joined.
+"""Reads of projects, rates, grade policies, lineages and batches, with their related rows joined.
 
-Two rules are written once, in SQL, because the database applies them in its own statements
-(triggers, the lottery, fair-share caps); Python reads them through the querysets here:
+Rules written once, in SQL, because the database applies them in its own statements (triggers,
+the lottery, fair-share caps); Python reads them through the querysets here:
 
 - the rate in force: `projects_pay_rate_in_force` (projects/sql/rate_in_force.sql);
-- who may work on a project: `projects_contractor_is_eligible` (projects/sql/eligibility.sql).
+- the grade policy in force: `projects_grade_policy_in_force` (projects/sql/grade_policy.sql);
+- who may work on a project: `projects_contractor_is_eligible` and the qualification part of it,
+  `projects_contractor_is_qualified` (projects/sql/eligibility.sql).
+
+Both "in force" rules reach up a project's lineage: a continuation is paid by its predecessor's
+rate and policy until its own apply.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -25,12 +35,21 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 
 from accounts.models import User
 from taskhub.errors import NotFound
 
-from .models import Batch, PayRate, Project, Qualification, Task, TaskImport
+from .models import (
+    Batch,
+    GradePolicy,
+    LineageDecision,
+    PayRate,
+    Project,
+    Qualification,
+    Task,
+    TaskImport,
+)
 
 # --- The rate in force ---------------------------------------------------------------------
 
@@ -43,8 +62,9 @@ def rate_in_force_id(project, at) -> Func:
 
 
 def rate_in_force(*, project: Project, at: datetime) -> PayRate | None:
-    """The rate that applied to `project` at the moment `at` (None before its first rate)."""
-    return PayRate.objects.filter(pk=rate_in_force_id(project.pk, at)).first()
+    """The rate that applied to `project` at the moment `at` (None before its lineage's first rate): its
+    own, or, before its own first one, the rate in force of the project it continues."""
+    return PayRate.objects.filter(pk=rate_in_force_id(project.pk, at)).select_related("project").first()
 
 
 def with_rate_in_force(projects: QuerySet[Project], *, at: datetime) -> QuerySet[Project]:
@@ -58,11 +78,144 @@ def with_rate_in_force(projects: QuerySet[Project], *, at: datetime) -> QuerySet
 
 
 def rate_history(*, project: Project, now: datetime | None = None) -> QuerySet[PayRate]:
-    """The project's rates, newest first; with `now`, each knows whether it is the one `in_force`."""
+    """The project's own rates, newest first; with `now`, each knows whether it is the one `in_force`
+    (a rate of a predecessor may be in force instead, see `lineage_pay_history`)."""
     rates = PayRate.objects.filter(project=project).select_related("set_by").order_by("-effective_from", "-id")
     if now is not None:
         rates = rates.annotate(in_force=Q(pk=rate_in_force_id(project.pk, now)))
     return rates
+
+
+# --- The grade policy in force ---------------------------------------------------------------
+
+
+def grade_policy_in_force_id(project, at) -> Func:
+    """The id of the grade policy in force for `project` (an id or an expression) at `at`, as SQL."""
+    project = project if hasattr(project, "resolve_expression") else Value(project)
+    at = at if hasattr(at, "resolve_expression") else Value(at)
+    return Func(project, at, function="projects_grade_policy_in_force", output_field=BigIntegerField())
+
+
+def grade_policy_in_force(*, project: Project, at: datetime) -> GradePolicy | None:
+    """The policy that applied to work on `project` submitted at `at` (None: the default percents)."""
+    return GradePolicy.objects.filter(pk=grade_policy_in_force_id(project.pk, at)).select_related("project").first()
+
+
+def percents_of(policy: GradePolicy | None) -> dict[str, Decimal]:
+    """The six shares of a policy; the default percents for none."""
+    return dict(GradePolicy.DEFAULT_PERCENTS) if policy is None else policy.percents
+
+
+def policy_history(*, project: Project, now: datetime | None = None) -> QuerySet[GradePolicy]:
+    """The project's own policies as they were set, newest first (without the copies a raise applied
+    to past work appends for each earlier period); with `now`, each knows whether it is `in_force`."""
+    policies = (GradePolicy.objects.filter(project=project, extends__isnull=True).select_related("set_by")
+                .order_by("-effective_from", "-id"))
+    if now is not None:
+        policies = policies.annotate(in_force=Q(pk=grade_policy_in_force_id(project.pk, now)))
+    return policies
+
+
+# --- Lineage -----------------------------------------------------------------------------------
+
+_LINEAGE_SQL = """
+WITH RECURSIVE earlier(id, step) AS (
+    SELECT continues_id, 1 FROM projects_project WHERE id = %(project)s AND continues_id IS NOT NULL
+    UNION ALL
+    SELECT p.continues_id, e.step + 1 FROM projects_project p JOIN earlier e ON p.id = e.id
+    WHERE p.continues_id IS NOT NULL AND e.step < 100
+)
+SELECT id FROM earlier ORDER BY step
+"""
+
+
+def lineage_ids(*, project: Project) -> list[int]:
+    """The ids of the projects `project` continues, nearest first (one query)."""
+    if project.continues_id is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_LINEAGE_SQL, {"project": project.pk})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def lineage_of(*, project: Project) -> list[Project]:
+    """The projects `project` continues, nearest first."""
+    ids = lineage_ids(project=project)
+    by_id = Project.objects.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass
+class LineageStage:
+    """One project of a lineage with the rates and policies it paid, each with when it ended."""
+
+    project: Project
+    rates: list[PayRate] = field(default_factory=list)
+    policies: list[GradePolicy] = field(default_factory=list)
+
+
+def lineage_pay_history(*, project: Project) -> list[LineageStage]:
+    """The pay history of the projects `project` continues, nearest first: each stage's rates and
+    policies, oldest first, each with `until` (the next one's start, or when the stage's successor
+    took over: the end of the predecessor's archive). A contractor page shows it as "continues
+    Musen: 21.00 USD per hour until 14 Nov" above the project's own history. Three queries."""
+    stages = [LineageStage(p) for p in lineage_of(project=project)]
+    if not stages:
+        return []
+    by_project = {stage.project.pk: stage for stage in stages}
+    for rate in PayRate.objects.filter(project_id__in=by_project).order_by("effective_from", "id"):
+        by_project[rate.project_id].rates.append(rate)
+    for policy in (GradePolicy.objects.filter(project_id__in=by_project, extends__isnull=True)
+                   .order_by("effective_from", "id")):
+        by_project[policy.project_id].policies.append(policy)
+    for stage in stages:
+        for rows in (stage.rates, stage.policies):
+            for index, row in enumerate(rows):
+                following = rows[index + 1].effective_from if index + 1 < len(rows) else stage.project.archived_at
+                row.until = following
+    return stages
+
+
+def is_qualified(contractor, project) -> Func:
+    """Whether `contractor` could work on `project` were it open (ids or expressions), as SQL."""
+    contractor = contractor if hasattr(contractor, "resolve_expression") else Value(contractor)
+    project = project if hasattr(project, "resolve_expression") else Value(project)
+    return Func(contractor, project, function="projects_contractor_is_qualified", output_field=BooleanField())
+
+
+def contractors_qualified_for(*, project: Project) -> QuerySet[User]:
+    """The people who could work on `project` were it open: the contractors of a closed project."""
+    return User.objects.filter(is_qualified(F("pk"), project.pk))
+
+
+def lineage_candidates(*, project: Project, now: datetime) -> QuerySet[Project]:
+    """Projects `project` may be continuing without saying so: closed in the last
+    TASKHUB_LINEAGE_LOOKBACK, with the same task type, onboarding kind and qualification, with no
+    continuation yet, reaching the same people (a contractor qualified for both), and not answered
+    for this project (`LineageDecision`)."""
+    if project.pk is None:
+        return Project.objects.none()
+    related = [project.pk, *lineage_ids(project=project)]
+    reached = User.objects.filter(is_qualified(F("pk"), OuterRef("pk"))).filter(is_qualified(F("pk"), project.pk))
+    return (
+        Project.objects.filter(
+            status=Project.Status.ARCHIVED, archived_at__gte=now - settings.TASKHUB_LINEAGE_LOOKBACK,
+            task_type=project.task_type, is_onboarding=project.is_onboarding,
+            qualification_id=project.qualification_id,
+        )
+        .exclude(pk__in=related)
+        .exclude(Exists(Project.objects.filter(continues_id=OuterRef("pk"))))
+        .exclude(Exists(LineageDecision.objects.filter(project_id=project.pk, candidate_id=OuterRef("pk"))))
+        .filter(Exists(reached))
+        .order_by("-archived_at", "name")
+    )
+
+
+def lineage_declines_for(*, project: Project) -> QuerySet[LineageDecision]:
+    """The recently closed projects an admin said `project` does not continue, with the reasons
+    (its contractors read them on the project page)."""
+    return (LineageDecision.objects.filter(project=project, decision=LineageDecision.Decision.DECLINED)
+            .select_related("candidate").order_by("-decided_at"))
 
 
 # --- Who may work on a project -------------------------------------------------------------
@@ -84,11 +237,20 @@ def contractor_is_eligible(*, user, project: Project) -> bool:
     return contractors_eligible_for(project=project).filter(pk=user.pk).exists()
 
 
+def holds_qualification(contractor, qualification) -> Func:
+    """Whether `contractor` holds the qualification of onboarding project `qualification` now (granted,
+    not revoked), as SQL (projects/sql/eligibility.sql)."""
+    contractor = contractor if hasattr(contractor, "resolve_expression") else Value(contractor)
+    qualification = qualification if hasattr(qualification, "resolve_expression") else Value(qualification)
+    return Func(contractor, qualification, function="projects_contractor_holds_qualification",
+                output_field=BooleanField())
+
+
 def contractor_is_qualified(*, user, project: Project) -> bool:
     """The qualification part of eligibility alone, for refusals that name what is missing."""
     if project.qualification_id is None:
         return True
-    return Qualification.objects.filter(contractor=user, project_id=project.qualification_id).exists()
+    return User.objects.filter(pk=user.pk).filter(holds_qualification(F("pk"), project.qualification_id)).exists()
 
 
 def projects_for_contractor(*, user) -> QuerySet[Project]:
@@ -102,7 +264,28 @@ def project_for_contractor(*, user, slug: str) -> Project | None:
 
 
 def qualifications_of(*, user) -> QuerySet[Qualification]:
-    return Qualification.objects.filter(contractor=user).select_related("project").order_by("-granted_at")
+    """The person's qualifications, held and revoked (with when, by whom and why), newest first."""
+    return (Qualification.objects.filter(contractor=user).select_related("project", "revoked_by")
+            .order_by("-granted_at", "-id"))
+
+
+def qualification_held(*, contractor, project: Project) -> Qualification | None:
+    """The contractor's qualification from onboarding `project` that counts now, if any."""
+    return (Qualification.objects.filter(contractor=contractor, project=project)
+            .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=Now())).order_by("-granted_at").first())
+
+
+def projects_unlocked_by(*, project: Project) -> QuerySet[Project]:
+    """What passing onboarding `project` unlocks: the projects not closed that require it."""
+    return Project.objects.filter(qualification=project).exclude(status=Project.Status.ARCHIVED).order_by("name")
+
+
+def onboarding_projects() -> QuerySet[Project]:
+    """Open onboarding projects, each with the number of projects it unlocks."""
+    unlocks = (Project.objects.filter(qualification_id=OuterRef("pk")).exclude(status=Project.Status.ARCHIVED)
+               .order_by().values("qualification_id").annotate(n=Count("id")).values("n"))
+    return (Project.objects.filter(is_onboarding=True, status=Project.Status.ACTIVE)
+            .annotate(unlocks=Coalesce(Subquery(unlocks, output_field=IntegerField()), 0)).order_by("name"))
 
 
 # --- Batches and progress ------------------------------------------------------------------

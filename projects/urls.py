@@ -15,6 +15,7 @@ urlpatterns = [
     path("projects/<int:project_id>/rate/", views.rate_change, name="rate_change"),
     path("projects/<int:project_id>/media/", views.media_library, name="media_library"),
     path("projects/<int:project_id>/media/upload/", views.media_upload, name="media_upload"),
+    path("projects/<int:project_id>/lineage/", views.lineage_answer, name="lineage_answer"),
     path("projects/preview/", views.markdown_preview, name="markdown_preview"),
     path("imports/", views.import_page, name="imports"),
     path("imports/<int:import_id>/", views.import_detail, name="import_detail"),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import admin_required, authenticated
 from taskhub.errors import DomainError, apply_to_forms
+from taskhub.formats import local_time
 from taskhub.markdown import render_markdown
 from taskhub.parsing import whole_number_or_none
 
@@ -58,19 +59,35 @@ def project_list(request):
     return render(request, "manage/projects.html", {"projects": selectors.projects_for_admin(now=timezone.now())})
 
 
-def _project_fields(form: ProjectSetupForm, rubric: list[dict]) -> dict:
+def _project_fields(form: ProjectSetupForm, rubric: list[dict], project: Project | None = None) -> dict:
     data = dict(form.cleaned_data)
     fields = {name: data[name] for name in ProjectSetupForm.Meta.fields if name in data}
+    for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
+        if fields.get(name) in (None, ""):
+            fields.pop(name, None)  # left blank: the project keeps what it has (or the default)
     fields["task_config"] = data.get("task_config_json") or {}
     fields["rubric"] = rubric
+    if data.get("continues") is not None and (project is None or project.continues_id is None):
+        fields["continues"] = data["continues"]
+    fields["lineage_reason"] = data.get("lineage_reason", "")
+    fields["wage_floor_guaranteed"] = data.get("wage_floor_guaranteed", False)
+    fields["wage_floor_reason"] = data.get("wage_floor_reason", "")
     return fields
 
 
 def _setup_page(request, *, project, form, rubric, rate_form, policy_form, status=200):
-    return render(request, "manage/project_form.html", {
+    now = timezone.now()
+    context = {
         "project": project, "form": form, "rubric": rubric, "rate_form": rate_form, "policy_form": policy_form,
         "types": task_types.all_types(), "preview": render_markdown(form["instructions"].value() or ""),
-    }, status=status)
+        "lookback_days": settings.TASKHUB_LINEAGE_LOOKBACK.days,
+    }
+    if project is not None:
+        context["proposals"] = services.project_open_blockers(project=project, now=now)
+        context["lineage"] = selectors.lineage_of(project=project)
+        context["declines"] = list(selectors.lineage_declines_for(project=project))
+        context["policies"] = list(selectors.policy_history(project=project, now=now)[:20])
+    return render(request, "manage/project_form.html", context, status=status)
 
 
 @admin_required
@@ -85,12 +102,17 @@ def project_create(request):
                 project = services.project_create(
                     created_by=request.user, fields=_project_fields(form, rubric.rubric()),
                     rate_amount=rate_form.cleaned_data["amount"], rate_currency=rate_form.cleaned_data["currency"],
-                    rate_unit=rate_form.cleaned_data["unit"], grade_policy=policy_form.cleaned_data,
+                    rate_unit=rate_form.cleaned_data["unit"], grade_policy=policy_form.percents(),
                 )
             except DomainError as exc:
                 apply_to_forms([form, rate_form, policy_form], exc, aliases=_SETUP_ALIASES)
             else:
                 messages.success(request, f"Project “{project.name}” created with its rate and grade policy.")
+                upcoming = project.pay_rates.filter(effective_from__gt=timezone.now()).first()
+                if upcoming is not None:
+                    messages.info(request, f"Its rate {upcoming} is lower than the one it continues: it starts "
+                                           f"{local_time(upcoming.effective_from, request.user)}, after the notice "
+                                           "period; until then the predecessor's rate applies.")
                 return redirect("manage:project_edit", project_id=project.pk)
         return _setup_page(request, project=None, form=form, rubric=rubric, rate_form=rate_form,
                            policy_form=policy_form, status=400)
@@ -107,13 +129,18 @@ def project_edit(request, project_id):
     if request.method == "POST":
         form = ProjectSetupForm(request.POST, instance=Project.objects.get(pk=project.pk))
         rubric = rubric_formset(request.POST)
-        policy_form = GradePolicyForm(request.POST, prefix="policy")
+        policy_form = GradePolicyForm(request.POST, prefix="policy", changing=True)
         if all([form.is_valid(), rubric.is_valid(), policy_form.is_valid()]):
-            fields = _project_fields(form, rubric.rubric())
+            fields = _project_fields(form, rubric.rubric(), project)
             fields.pop("task_type", None)
+            fields.pop("is_onboarding", None)
             try:
-                project = services.project_update(project=project, updated_by=request.user, fields=fields,
-                                               grade_policy=policy_form.cleaned_data)
+                project = services.project_update(
+                    project=project, updated_by=request.user, fields=fields, grade_policy=policy_form.percents(),
+                    policy_effective_from=policy_form.cleaned_data["effective_from"],
+                    policy_reason=policy_form.cleaned_data["reason"],
+                    policy_apply_to_past=policy_form.cleaned_data["apply_to_past"],
+                )
             except DomainError as exc:
                 apply_to_forms([form, policy_form], exc, aliases=_SETUP_ALIASES)
             else:
@@ -125,8 +152,34 @@ def project_edit(request, project_id):
     return _setup_page(
         request, project=project, form=ProjectSetupForm(instance=project),
         rubric=rubric_formset(rubric=project.rubric), rate_form=None,
-        policy_form=GradePolicyForm(prefix="policy", initial=GradePolicyForm.initial_for(project)),
+        policy_form=GradePolicyForm(prefix="policy", initial=GradePolicyForm.initial_for(project), changing=True),
     )
+
+
+@require_POST
+@admin_required
+def lineage_answer(request, project_id):
+    """Answer TaskHub's proposal from the set-up page: this project continues that closed one, or not
+    (with the reason its contractors are shown)."""
+    project = get_object_or_404(Project, pk=project_id)
+    raw = request.POST.get("candidate", "")
+    candidate = Project.objects.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 19 \
+        else None
+    if candidate is None:
+        messages.error(request, "Choose the closed project the answer is about.")
+        return redirect("manage:project_edit", project_id=project.pk)
+    try:
+        if request.POST.get("answer") == "continues":
+            services.project_lineage_set(project=project, predecessor=candidate, by=request.user)
+            messages.success(request, f"{project.name} continues {candidate.name}; its contractors are told.")
+        else:
+            services.project_lineage_decline(project=project, candidate=candidate, by=request.user,
+                                             reason=request.POST.get("lineage_reason", ""))
+            messages.success(request,
+                             f"{project.name} is new work, not {candidate.name}; its contractors are told why.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("manage:project_edit", project_id=project.pk)
 
 
 @require_POST

@@ -18,8 +18,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from annotations.models import Claim, ContractorFlag, ContractorPause
-from annotations.selectors import flags_open, pauses_in_force
+from annotations.models import Claim, ContractorFlag, ContractorPause, PauseAppeal
+from annotations.selectors import flags_open, pause_appeals_open, pauses_in_force
 from projects.models import Project
 from taskhub.errors import NotFound
 
@@ -384,3 +384,10 @@ def flags_open_for_lead(*, lead) -> QuerySet[ContractorFlag]:
 
 def pauses_in_force_for_lead(*, lead) -> QuerySet[ContractorPause]:
     return pauses_in_force().filter(led_by(lead))
+
+
+def pause_appeals_open_for_lead(*, lead) -> QuerySet[PauseAppeal]:
+    """Appeals of pauses on the lead's people (admins: everyone's) that the lead may decide: not of a
+    pause they decided themselves."""
+    return (pause_appeals_open().filter(pause__in=ContractorPause.objects.filter(led_by(lead)).values("pk"))
+            .exclude(pause__created_by=lead))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import notifications_create_many
 from annotations import services as review_services
-from annotations.models import ContractorFlag, ContractorPause
+from annotations.models import ContractorFlag, ContractorPause, PauseAppeal
 from projects.models import Project
 from projects.selectors import contractors_eligible_for
 from taskhub.errors import DomainError, Forbidden, InvalidInput
@@ -339,12 +339,22 @@ def announcement_notify(*, announcement_id: int) -> int:
 # --- A lead's people ---------------------------------------------------------------------------
 
 
-def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: str) -> ContractorFlag:
+def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: str, urgent: bool = False,
+                urgent_reason: str = "") -> ContractorFlag:
     """A lead's decision on a flag of someone in one of their sprints, on a project of that sprint
-    (admins: any flag). Anyone else's flag is NotFound, checked where the decision is recorded."""
-    return review_services.flag_decide(flag=flag, lead=lead, decision=decision, reason=reason, scope=led_by(lead))
+    (admins: any flag). Anyone else's flag is NotFound, checked where the decision is recorded. A
+    pause before the contractor's answer window ends must be `urgent`, with a reason."""
+    return review_services.flag_decide(flag=flag, lead=lead, decision=decision, reason=reason, urgent=urgent,
+                                       urgent_reason=urgent_reason, scope=led_by(lead))
 
 
 def pause_lift(*, pause: ContractorPause, lead, reason: str) -> ContractorPause:
     """Lift a pause of someone in one of the lead's sprints, on a project of that sprint (admins: any)."""
     return review_services.pause_lift(pause=pause, lead=lead, reason=reason, scope=led_by(lead))
+
+
+def pause_appeal_decide(*, appeal: PauseAppeal, lead, outcome: str, reason: str) -> PauseAppeal:
+    """Decide the appeal of a pause of someone in one of the lead's sprints, on a project of that
+    sprint (admins: any), unless the lead decided the pause themselves."""
+    return review_services.pause_appeal_decide(appeal=appeal, decider=lead, outcome=outcome, reason=reason,
+                                               scope=led_by(lead))

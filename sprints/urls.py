@@ -18,5 +18,6 @@ urlpatterns = [
     path("flags/", flags.flags, name="flags"),
     path("flags/<int:flag_id>/decide/", flags.flag_decide, name="flag_decide"),
     path("pauses/<int:pause_id>/lift/", flags.pause_lift, name="pause_lift"),
+    path("pause-appeals/<int:appeal_id>/decide/", flags.pause_appeal_decide, name="pause_appeal_decide"),
     path("figures/recompute/", flags.figures_recompute, name="figures_recompute"),
 ]

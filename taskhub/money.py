@@ -18,3 +18,14 @@ def quantize_rate(amount: Decimal | int | str) -> Decimal:
     if isinstance(amount, float):
         raise TypeError("money must not be a float; pass a Decimal or a string")
     return Decimal(amount).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount) -> str:
+    """An amount as people read it: at least two decimals, up to four for rates (0.085 -> 0.085,
+    16 -> 16.00), with thousands separators. The `money` template filter writes the same."""
+    text = f"{amount:,.4f}".rstrip("0")
+    if text.endswith("."):
+        return text + "00"
+    if len(text.split(".")[-1]) == 1:
+        return text + "0"
+    return text

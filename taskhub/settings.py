@@ -345,6 +345,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),
     },
+    "deactivations-due": {
+        "task": "accounts.tasks.users_deactivate_due",
+        "schedule": timedelta(minutes=1),
+    },
     "expire-overdue-claims": {
         "task": "annotations.tasks.claims_expire_overdue",
         "schedule": timedelta(minutes=1),
@@ -388,6 +392,11 @@ LOGGING = {
 # --- TaskHub rules -----------------------------------------------------------------------
 # A pay cut can take effect only this long after it is announced (fair-work promise 3).
 TASKHUB_RATE_CUT_NOTICE = timedelta(days=env.int("TASKHUB_RATE_CUT_NOTICE_DAYS", default=7))
+# A new project like one closed this recently (same task type and qualification, the same people)
+# is proposed as its continuation; an admin says it is one or gives a reason why not.
+TASKHUB_LINEAGE_LOOKBACK = timedelta(days=env.int("TASKHUB_LINEAGE_LOOKBACK_DAYS", default=90))
+# A flagged contractor may answer for this long before a lead may pause them (unless urgent, with a reason).
+TASKHUB_FLAG_RESPONSE_WINDOW = timedelta(hours=env.int("TASKHUB_FLAG_RESPONSE_WINDOW_HOURS", default=48))
 # A rate more than this many times the highest the project has paid (same unit and currency) is
 # set only when the admin confirms it: undoing a typo would be a cut, with its notice period.
 TASKHUB_RATE_CONFIRM_FACTOR = env.int("TASKHUB_RATE_CONFIRM_FACTOR", default=3)

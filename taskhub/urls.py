@@ -26,6 +26,7 @@ urlpatterns = [
     path("manage/", include("projects.urls")),
     path("manage/", include("payouts.urls.manage")),
     path("manage/", include("annotations.urls.manage")),
+    path("manage/", include("accounts.urls.manage")),
     path("earnings/", include("payouts.urls.earnings")),
     path("api/", include("annotations.urls.api")),
     path("api/schema/", public(SpectacularAPIView.as_view()), name="api-schema"),

@@ -11,6 +11,7 @@ from .review import (
     current_reviews_with_final_grade,
     flags_for_contractor,
     flags_open,
+    pause_appeals_open,
     pauses_in_force,
     review_next_for,
     review_queue,
@@ -19,6 +20,7 @@ from .review import (
     submission_get_for_review,
 )
 from .work import (
+    audit_project_ids_for,
     claim_get_for_user,
     claims_active_for,
     claims_held_for,
@@ -32,6 +34,7 @@ __all__ = [
     "agreement_figures",
     "appeal_get_for_decider",
     "appeals_open_for",
+    "audit_project_ids_for",
     "batch_fairness_report",
     "calibration_items",
     "claim_get_for_user",
@@ -42,6 +45,7 @@ __all__ = [
     "flags_for_contractor",
     "flags_open",
     "lottery_entries_for",
+    "pause_appeals_open",
     "pauses_in_force",
     "project_fairness_report",
     "projects_for_dashboard",

@@ -1,12 +1,12 @@
 """Reads for grading: the review queue and calibration items, reviews and final grades, appeals,
-flags, pauses and agreement figures."""
+flags, pauses (with their appeals) and agreement figures."""
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from taskhub.errors import NotFound
 
-from ..models import AgreementFigure, Appeal, ContractorFlag, ContractorPause, Review, Submission
+from ..models import AgreementFigure, Appeal, ContractorFlag, ContractorPause, PauseAppeal, Review, Submission
 
 
 def contractor_pause_in_force(*, contractor_id: int, project_id: int):
@@ -133,7 +133,17 @@ def reviews_for_contractor(*, user) -> QuerySet:
 
 
 def flags_for_contractor(*, user) -> QuerySet:
-    return ContractorFlag.objects.filter(contractor=user).select_related("project").order_by("-created_at")
+    """The person's flags, newest first, each with its pause (and the pause's appeal) when it paused them."""
+    return (ContractorFlag.objects.filter(contractor=user)
+            .select_related("project", "pause", "pause__appeal").order_by("-created_at"))
+
+
+def pause_appeals_open() -> QuerySet[PauseAppeal]:
+    """Appeals of pauses awaiting a decision, oldest first (a lead's page narrows them to their
+    people and leaves out the pauses they decided)."""
+    return (PauseAppeal.objects.filter(status=PauseAppeal.Status.OPEN)
+            .select_related("contractor", "pause", "pause__project", "pause__created_by", "pause__flag")
+            .order_by("created_at", "id"))
 
 
 def appeals_open_for(*, decider) -> QuerySet:

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from projects.models import Batch, Project, Task
-from projects.selectors import batches_upcoming, projects_for_contractor, with_rate_in_force
+from projects.selectors import batches_upcoming, is_eligible, projects_for_contractor, with_rate_in_force
 from taskhub.errors import NotFound
 
 from ..models import Claim, LotteryEntry, Review, Submission
 
 
 def projects_for_dashboard(*, user, now: datetime) -> QuerySet[Project]:
-    """The projects the contractor may work on, with the rate in force and the tasks they could
-    claim now (open batches, a free slot, not done by them before)."""
+    """The projects the contractor may work on, with the rate in force, the tasks they could claim
+    now (open batches, a free slot, not done by them before) and, for onboarding, how many projects
+    passing unlocks."""
     mine = Claim.objects.filter(task_id=OuterRef("pk"), contractor=user)
     available = (
         Task.objects.filter(project_id=OuterRef("pk"), claim_count__lt=F("overlap"), batch__status=Batch.Status.OPEN)
@@ -27,8 +28,11 @@ def projects_for_dashboard(*, user, now: datetime) -> QuerySet[Project]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    unlocks = (Project.objects.filter(qualification_id=OuterRef("pk")).exclude(status=Project.Status.ARCHIVED)
+               .order_by().values("qualification_id").annotate(n=Count("id")).values("n"))
     projects = projects_for_contractor(user=user).annotate(
         available=Coalesce(Subquery(available, output_field=IntegerField()), 0),
+        unlocks=Coalesce(Subquery(unlocks, output_field=IntegerField()), 0),
     )
     return with_rate_in_force(projects, at=now)
 
@@ -84,3 +88,11 @@ def submissions_with_reviews_for(*, user, limit: int = 200) -> list[Submission]:
         .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
         .order_by("-submitted_at", "-id")[:limit]
     )
+
+
+def audit_project_ids_for(*, user) -> list[int]:
+    """The projects whose pay decisions a contractor reads on their History page: those they worked
+    on and those they may work on now (one query)."""
+    worked = Submission.objects.filter(contractor=user).values("project_id")
+    return list(Project.objects.filter(Q(pk__in=worked) | Q(is_eligible(user.pk, F("pk"))))
+                .values_list("pk", flat=True))

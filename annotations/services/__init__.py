@@ -4,7 +4,14 @@ submissions) and of grading (reviews, gold, appeals, flags). Each function owns 
 from .appeals import appeal_create, appeal_decide
 from .claims import claim_open, claim_release, claim_submit, claims_expire_overdue, task_claim_next
 from .fair_share import demand_share, fair_share_caps_relax
-from .flags import contractor_flags_recompute, flag_decide, pause_lift
+from .flags import (
+    contractor_flags_recompute,
+    flag_decide,
+    flag_respond,
+    pause_appeal_create,
+    pause_appeal_decide,
+    pause_lift,
+)
 from .gold import agreement_figures_compute, submission_grade_gold
 from .labels import task_labels_compute
 from .lottery import (
@@ -16,6 +23,7 @@ from .lottery import (
     lottery_opt_out,
     lottery_replay,
 )
+from .onboarding import onboarding_pass_check, onboarding_progress
 from .release import batch_release, batches_release_due
 from .reviews import review_create
 from .work import claim_draft_save, claim_heartbeat
@@ -36,6 +44,7 @@ __all__ = [
     "demand_share",
     "fair_share_caps_relax",
     "flag_decide",
+    "flag_respond",
     "lottery_allocate",
     "lottery_batches_due",
     "lottery_notify_lapsed",
@@ -43,6 +52,10 @@ __all__ = [
     "lottery_opt_in",
     "lottery_opt_out",
     "lottery_replay",
+    "onboarding_pass_check",
+    "onboarding_progress",
+    "pause_appeal_create",
+    "pause_appeal_decide",
     "pause_lift",
     "review_create",
     "submission_grade_gold",

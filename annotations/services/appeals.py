@@ -21,6 +21,7 @@ from ..errors import ReviewError
 from ..models import Appeal, Review, ReviewEvent
 from ..rules import clean_written_reason, parse_grade, reviewer_role_of
 from .notices import flags_recompute_enqueue, notify_contractor
+from .onboarding import onboarding_pass_check
 
 
 def appeal_create(*, review: Review, contractor, reason: Any, now: datetime | None = None) -> Appeal:
@@ -108,5 +109,6 @@ def appeal_decide(
             submission = review.submission
             flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
             pay_changed(contractor_id=submission.contractor_id)  # pay follows the revised grade
+            onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
     appeal.refresh_from_db()
     return appeal

@@ -1,10 +1,17 @@
-"""No automatic off-boarding: low grades flag a contractor for a lead's decision.
+"""No automatic off-boarding: low grades flag a contractor for a lead's decision, and the
+contractor has a voice before and after it (promise 2).
 
 After each grade (and each appeal that revises one) the contractor's rolling average on
 the project is recomputed. Below the project's threshold, a flag opens (one open flag per
 contractor and project, by a partial unique constraint). Nothing happens to the person
 until a lead decides: warn, pause on the project, or clear, always with a reason that the
 contractor sees. A pause is the only thing that stops someone working, on that project only.
+
+The contractor may answer the flag (`flag_respond`); the lead reads the answer on the flags page
+before deciding, and a pause waits until the response window (TASKHUB_FLAG_RESPONSE_WINDOW) ends
+unless the lead marks it urgent with a reason. A pause can be appealed (`pause_appeal_create`) to an
+admin or a lead who did not decide it (`pause_appeal_decide`); each step is decided once, whoever
+races, and recorded in the grading trail and the audit trail.
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import AuditEntry, Role
+from accounts.services import audit_record
 from projects.models import Project
+from taskhub.decisions import clean_reason
 from taskhub.errors import Conflict, Forbidden, NotFound
+from taskhub.formats import local_time
 
 from ..errors import ReviewError
-from ..models import ContractorFlag, ContractorPause, Review, ReviewEvent
+from ..models import ContractorFlag, ContractorPause, PauseAppeal, Review, ReviewEvent
 from ..rules import clean_written_reason
 from ..selectors import current_reviews_with_final_grade
 from .notices import notify_contractor
@@ -88,11 +98,12 @@ def contractor_flags_recompute(*, contractor_id: int, project_id: int, now: date
         .exists()
     ):
         return None
+    respond_until = now + settings.TASKHUB_FLAG_RESPONSE_WINDOW
     try:
         with transaction.atomic():
             flag = ContractorFlag.objects.create(
                 contractor_id=contractor_id, project=project, average=average, threshold=project.flag_threshold,
-                grades_counted=counted, created_at=now,
+                grades_counted=counted, created_at=now, respond_until=respond_until,
             )
             ReviewEvent.objects.create(
                 kind=ReviewEvent.Kind.FLAGGED, flag=flag, at=now,
@@ -102,7 +113,9 @@ def contractor_flags_recompute(*, contractor_id: int, project_id: int, now: date
                 user_id=contractor_id, kind="grades_flagged",
                 title=f"Your recent grades on {project.name} are below the project's threshold",
                 body=(f"Your average over your last {counted} graded tasks is {average} (threshold "
-                      f"{project.flag_threshold}). A team lead will look at it; nothing changes until they decide."),
+                      f"{project.flag_threshold}). A team lead will look at it; nothing changes until they decide. "
+                      f"You can answer on My work: the lead reads your answer before deciding, and cannot pause "
+                      f"you before {local_time(respond_until)} (UTC) unless it is urgent."),
                 key=f"flag:{flag.pk}:opened",
             )
     except IntegrityError:
@@ -119,9 +132,37 @@ def _check_authority(lead, scope: Q | None, what: str) -> None:
                         code="not_your_people")
 
 
-def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: datetime | None = None,
-                scope: Q | None = None):
-    """A lead's decision on a flag, with the reason the contractor will read.
+def flag_respond(*, flag: ContractorFlag, contractor, response: Any, now: datetime | None = None) -> ContractorFlag:
+    """The flagged contractor's answer, which the lead reads before deciding. One answer per flag,
+    while it is open."""
+    if contractor.pk != flag.contractor_id:
+        raise Forbidden("Only the flagged contractor answers a flag.", code="not_your_flag")
+    text = clean_reason(response, field="response", what="An answer", error=ReviewError,
+                        minimum=settings.TASKHUB_APPEAL_REASON_MIN_CHARS)
+    now = now or timezone.now()
+    with transaction.atomic():
+        answered = ContractorFlag.objects.filter(
+            pk=flag.pk, status=ContractorFlag.Status.OPEN, responded_at__isnull=True
+        ).update(response=text, responded_at=now)
+        if not answered:
+            flag.refresh_from_db()
+            if flag.status != ContractorFlag.Status.OPEN:
+                raise Conflict(f"A lead already decided this flag ({flag.get_status_display().lower()}); "
+                               "a pause can be appealed on My work.", code="flag_already_decided")
+            raise Conflict("You already answered this flag.", code="flag_already_answered")
+        ReviewEvent.objects.create(kind=ReviewEvent.Kind.RESPONDED, actor=contractor, flag=flag, at=now,
+                                   data={"response": text})
+        audit_record(actor=contractor, kind=AuditEntry.Kind.FLAG_RESPONDED, subject=contractor, obj=flag,
+                     project=flag.project, reason=text, at=now,
+                     summary=f"{contractor.email} answered the flag on {flag.project.name}")
+    flag.refresh_from_db()
+    return flag
+
+
+def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, urgent: bool = False,
+                urgent_reason: Any = "", now: datetime | None = None, scope: Q | None = None):
+    """A lead's decision on a flag, with the reason the contractor will read. A pause waits for the
+    end of the contractor's response window unless it is marked urgent, with a reason.
 
     `scope` narrows the flags this lead may decide (over ContractorFlag rows: the contractor and the
     project); it is required for a team lead, and applied in the same conditional UPDATE that records
@@ -135,9 +176,27 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
                                 "A decision")
     now = now or timezone.now()
     status = Decision.STATUS[decision]
+    flag.refresh_from_db(fields=["respond_until", "status", "responded_at"])
+    if scope is not None and not ContractorFlag.objects.filter(pk=flag.pk).filter(scope).exists():
+        raise NotFound("No such flag among the people and projects you lead.")
+    if flag.status != ContractorFlag.Status.OPEN:
+        raise Conflict(f"This flag was already decided ({flag.get_status_display().lower()}).",
+                       code="flag_already_decided")
+    early = decision == Decision.PAUSE and now < flag.respond_until
+    urgent_text = ""
+    if early:
+        if not urgent:
+            raise ReviewError.at(
+                "decision",
+                f"the contractor may answer until {local_time(flag.respond_until, lead)}; a pause can be decided "
+                "from then, or now if it is urgent, with a reason",
+            )
+        urgent_text = clean_reason(urgent_reason, field="urgent_reason", what="An urgent pause", error=ReviewError,
+                                   minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS)
     with transaction.atomic():
         decided = ContractorFlag.objects.filter(pk=flag.pk, status=ContractorFlag.Status.OPEN).filter(
-            scope or Q()).update(status=status, decided_by=lead, reason=text, decided_at=now)
+            scope or Q()).update(status=status, decided_by=lead, reason=text, decided_at=now, urgent=early,
+                                 urgent_reason=urgent_text)
         if not decided:
             if scope is not None and not ContractorFlag.objects.filter(pk=flag.pk).filter(scope).exists():
                 raise NotFound("No such flag among the people and projects you lead.")
@@ -154,12 +213,23 @@ def flag_decide(*, flag: ContractorFlag, lead, decision: str, reason: Any, now: 
             except IntegrityError:
                 pass  # already paused on this project: the pause in force stands
         ReviewEvent.objects.create(
-            kind=ReviewEvent.Kind.DECIDED, actor=lead, flag=flag, at=now, data={"decision": decision, "reason": text}
+            kind=ReviewEvent.Kind.DECIDED, actor=lead, flag=flag, at=now,
+            data={"decision": decision, "reason": text, "urgent": early, "urgent_reason": urgent_text},
         )
+        audit_record(actor=lead, kind=AuditEntry.Kind.FLAG_DECIDED, subject=flag.contractor, obj=flag,
+                     project=flag.project, reason=text, at=now,
+                     summary=f"Flag on {flag.project.name}: {status.label.lower()}"
+                             + (" (urgent, before the response window ended)" if early else ""),
+                     data={"decision": decision, "urgent_reason": urgent_text,
+                           "contractor_answered": flag.responded_at is not None})
+        body = text
+        if decision == Decision.PAUSE:
+            body += (f"\n\nUrgent: {urgent_text}" if early else "") + (
+                "\n\nYou can appeal the pause on My work: an admin or another lead decides.")
         notify_contractor(
             user_id=flag.contractor_id, kind="flag_decided",
             title=f"A team lead decided on your grades on {flag.project.name}: {status.label}",
-            body=text, key=f"flag:{flag.pk}:decided",
+            body=body, key=f"flag:{flag.pk}:decided",
         )
     flag.refresh_from_db()
     return flag
@@ -184,9 +254,89 @@ def pause_lift(*, pause: ContractorPause, lead, reason: Any, now: datetime | Non
         ReviewEvent.objects.create(
             kind=ReviewEvent.Kind.PAUSE_LIFTED, actor=lead, flag_id=pause.flag_id, at=now, data={"reason": text}
         )
+        # An appeal still open is answered by the lift: what it asked for.
+        PauseAppeal.objects.filter(pause=pause, status=PauseAppeal.Status.OPEN).update(
+            status=PauseAppeal.Status.LIFTED, decided_by=lead, decision_reason=text, decided_at=now)
+        audit_record(actor=lead, kind=AuditEntry.Kind.PAUSE_LIFTED, subject=pause.contractor, obj=pause,
+                     project=pause.project, reason=text, at=now, summary=f"Pause on {pause.project.name} lifted")
         notify_contractor(
             user_id=pause.contractor_id, kind="pause_lifted",
             title=f"You may work on {pause.project.name} again", body=text, key=f"pause:{pause.pk}:lifted",
         )
     pause.refresh_from_db()
     return pause
+
+
+def pause_appeal_create(*, pause: ContractorPause, contractor, reason: Any,
+                        now: datetime | None = None) -> PauseAppeal:
+    """The paused contractor contests the pause, once; an admin or a lead who did not decide it answers."""
+    if contractor.pk != pause.contractor_id:
+        raise Forbidden("Only the paused contractor appeals a pause.", code="not_your_pause")
+    text = clean_reason(reason, field="reason", what="An appeal", error=ReviewError,
+                        minimum=settings.TASKHUB_APPEAL_REASON_MIN_CHARS)
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).exists():
+            raise Conflict("This pause was already lifted.", code="pause_already_lifted")
+        try:
+            with transaction.atomic():
+                appeal = PauseAppeal.objects.create(pause=pause, contractor=contractor, reason=text, created_at=now)
+        except IntegrityError:
+            raise Conflict("You already appealed this pause; you will see the decision on My work.",
+                           code="pause_already_appealed") from None
+        ReviewEvent.objects.create(kind=ReviewEvent.Kind.PAUSE_APPEALED, actor=contractor, flag_id=pause.flag_id,
+                                   at=now, data={"reason": text, "pause_appeal": appeal.pk})
+        audit_record(actor=contractor, kind=AuditEntry.Kind.PAUSE_APPEALED, subject=contractor, obj=appeal,
+                     project=pause.project, reason=text, at=now,
+                     summary=f"{contractor.email} appealed the pause on {pause.project.name}")
+    return appeal
+
+
+class AppealOutcome:
+    UPHOLD = "uphold"
+    LIFT = "lift"
+    STATUS = {UPHOLD: PauseAppeal.Status.UPHELD, LIFT: PauseAppeal.Status.LIFTED}
+    CHOICES = [(UPHOLD, "Uphold the pause"), (LIFT, "Lift the pause")]
+
+
+def pause_appeal_decide(*, appeal: PauseAppeal, decider, outcome: str, reason: Any, now: datetime | None = None,
+                        scope: Q | None = None) -> PauseAppeal:
+    """Uphold or lift an appealed pause. The decider is an admin or a lead, neither the one who decided
+    the pause nor the contractor; two deciders at once produce one decision (a conditional update).
+    `scope` as for `flag_decide`, over the appealed ContractorPause rows, required for a team lead."""
+    _check_authority(decider, scope, "decide pause appeals")
+    pause = appeal.pause
+    if decider.pk == appeal.contractor_id:
+        raise Forbidden("Nobody decides their own appeal.", code="own_appeal")
+    if decider.pk == pause.created_by_id:
+        raise Forbidden("An appeal of a pause goes to an admin or a lead who did not decide it.", code="own_pause")
+    if outcome not in AppealOutcome.STATUS:
+        raise ReviewError.at("outcome", "choose uphold or lift")
+    text = clean_written_reason(reason, "decision_reason", settings.TASKHUB_DECISION_REASON_MIN_CHARS, "A decision")
+    now = now or timezone.now()
+    status = AppealOutcome.STATUS[outcome]
+    in_scope = PauseAppeal.objects.filter(pause__in=ContractorPause.objects.filter(scope or Q()).values("pk"))
+    with transaction.atomic():
+        decided = in_scope.filter(pk=appeal.pk, status=PauseAppeal.Status.OPEN).update(
+            status=status, decided_by=decider, decision_reason=text, decided_at=now)
+        if not decided:
+            if scope is not None and not in_scope.filter(pk=appeal.pk).exists():
+                raise NotFound("No such appeal among the people and projects you lead.")
+            appeal.refresh_from_db()
+            raise Conflict(f"This appeal was already decided ({appeal.get_status_display().lower()}); your "
+                           "decision was not saved.", code="pause_appeal_already_decided")
+        if outcome == AppealOutcome.LIFT:
+            ContractorPause.objects.filter(pk=pause.pk, lifted_at__isnull=True).update(
+                lifted_at=now, lifted_by=decider, lift_reason=text)
+        ReviewEvent.objects.create(kind=ReviewEvent.Kind.PAUSE_APPEAL_DECIDED, actor=decider, flag_id=pause.flag_id,
+                                   at=now, data={"outcome": outcome, "reason": text, "pause_appeal": appeal.pk})
+        audit_record(actor=decider, kind=AuditEntry.Kind.PAUSE_APPEAL_DECIDED, subject=appeal.contractor,
+                     obj=appeal, project=pause.project, reason=text, at=now,
+                     summary=f"Appeal of the pause on {pause.project.name}: {status.label.lower()}")
+        notify_contractor(
+            user_id=appeal.contractor_id, kind="pause_appeal_decided",
+            title=f"Your appeal of the pause on {pause.project.name} was decided: {status.label.lower()}",
+            body=text, key=f"pause-appeal:{appeal.pk}:decided",
+        )
+    appeal.refresh_from_db()
+    return appeal

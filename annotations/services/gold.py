@@ -29,6 +29,7 @@ from projects.models import Project
 
 from ..models import AgreementFigure, Review, ReviewerRole, ReviewEvent, Submission
 from .notices import flags_recompute_enqueue
+from .onboarding import onboarding_pass_check
 
 
 def agreement_to_grade(agreement: float) -> int:
@@ -64,6 +65,7 @@ def submission_grade_gold(*, submission: Submission, now: datetime | None = None
                 data={"score": score, "agreement": agreement},
             )
             flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
+            onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
     except IntegrityError:
         return Review.objects.filter(submission=submission, kind=Review.Kind.AUTOMATIC).first()
     return review

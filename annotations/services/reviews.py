@@ -22,6 +22,7 @@ from ..models import Review, ReviewEvent, Submission
 from ..pseudonyms import pseudonym
 from ..rules import clean_grade_reason, clean_marks, parse_grade, reviewer_role_of
 from .notices import flags_recompute_enqueue, notify_contractor
+from .onboarding import onboarding_pass_check
 
 
 def review_create(
@@ -66,6 +67,7 @@ def review_create(
                     body=reason or "See My work for the rubric marks.", key=f"review:{review.pk}",
                 )
                 pay_changed(contractor_id=submission.contractor_id)  # pay follows the grade
+                onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
                 webhooks_emit(project_id=submission.project_id, event="submission.reviewed",
                               data=submission_reviewed_data(submission, review))
     except IntegrityError:

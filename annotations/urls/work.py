@@ -20,4 +20,7 @@ urlpatterns = [
     path("claims/<int:claim_id>/heartbeat/", work.claim_heartbeat, name="heartbeat"),
     path("submissions/", work.my_work, name="my_work"),
     path("reviews/<int:review_id>/appeal/", work.appeal_create, name="appeal"),
+    path("flags/<int:flag_id>/respond/", work.flag_respond, name="flag_respond"),
+    path("pauses/<int:pause_id>/appeal/", work.pause_appeal, name="pause_appeal"),
+    path("history/", work.history, name="history"),
 ]

@@ -1,14 +1,16 @@
-"""Contractor pages: dashboard, project page, the task workspace and my work."""
+"""Contractor pages: dashboard, project page, the task workspace, my work (with answers to flags and
+appeals of pauses) and the History page of the decisions about them."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import contractor_required
-from accounts.selectors import notifications_unread_for
+from accounts.selectors import audit_entries_about, notifications_unread_for
 from projects import selectors as project_selectors
 from projects.media import media_csp_allow
 from projects.models import Project
@@ -16,7 +18,7 @@ from taskhub.errors import DomainError, NotFound
 
 from .. import selectors, services
 from ..forms import answer_from_post
-from ..models import Review
+from ..models import ContractorFlag, ContractorPause, Review
 
 
 def _eligible_project(request, slug) -> Project:
@@ -49,16 +51,30 @@ def dashboard(request):
 
 @contractor_required
 def project_detail(request, slug):
+    """The project as a contractor sees it before starting: instructions, the rate and grade policy in
+    force with their histories across the lineage, and for onboarding what passing takes and unlocks."""
     project = _eligible_project(request, slug)
     now = timezone.now()
     rates = list(project_selectors.rate_history(project=project, now=now))
-    current = next((r for r in rates if r.in_force), None)
+    # Its own rate in force, or (before its own first one) the rate of the project it continues.
+    current = next((r for r in rates if r.in_force), None) or project_selectors.rate_in_force(project=project, at=now)
     upcoming = [r for r in rates if r.effective_from > now]
-    return render(
-        request,
-        "work/project.html",
-        {"project": project, "rates": rates, "current_rate": current, "upcoming_rates": upcoming},
-    )
+    policies = list(project_selectors.policy_history(project=project, now=now))
+    policy = next((p for p in policies if p.in_force), None) or (
+        project_selectors.grade_policy_in_force(project=project, at=now) if project.continues_id else None)
+    context = {
+        "project": project, "rates": rates, "current_rate": current, "upcoming_rates": upcoming,
+        "policies": policies, "policy": policy,
+        "upcoming_policies": [p for p in policies if p.effective_from > now],
+        "default_percents": project_selectors.percents_of(None),
+        "lineage": project_selectors.lineage_pay_history(project=project),
+        "declines": list(project_selectors.lineage_declines_for(project=project)),
+    }
+    if project.is_onboarding:
+        context["unlocks"] = list(project_selectors.projects_unlocked_by(project=project))
+        context["progress"] = services.onboarding_progress(contractor_id=request.user.pk, project=project)
+        context["held"] = project_selectors.qualification_held(contractor=request.user, project=project)
+    return render(request, "work/project.html", context)
 
 
 @require_POST
@@ -198,7 +214,8 @@ def my_work(request):
     return _my_work_page(request)
 
 
-def _my_work_page(request, *, error=None, failed_review_id=None, status=200):
+def _my_work_page(request, *, error=None, failed_review_id=None, failed_flag_id=None, failed_pause_id=None,
+                  status=200):
     now = timezone.now()
     submissions = selectors.submissions_with_reviews_for(user=request.user)
     for submission in submissions:
@@ -206,12 +223,63 @@ def _my_work_page(request, *, error=None, failed_review_id=None, status=200):
         for review in submission.review_list:
             review.appealable = review.can_be_appealed(now)
     flags = list(selectors.flags_for_contractor(user=request.user)[:50])
+    for flag in flags:  # the reverse one-to-ones were joined; absent ones raise, so ask once here
+        flag.the_pause = flag.pause if hasattr(flag, "pause") else None
+        if flag.the_pause is not None:
+            flag.the_pause.the_appeal = flag.the_pause.appeal if hasattr(flag.the_pause, "appeal") else None
     return render(request, "work/my_work.html", {
-        "submissions": submissions, "flags": flags,
+        "submissions": submissions, "flags": flags, "now": now,
         "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
-        "error": error, "failed_review_id": failed_review_id,
-        "posted_reason": request.POST.get("reason", "") if failed_review_id else "",
+        "error": error, "failed_review_id": failed_review_id, "failed_flag_id": failed_flag_id,
+        "failed_pause_id": failed_pause_id,
+        "posted_reason": (request.POST.get("response") or request.POST.get("reason", ""))
+        if (failed_review_id or failed_flag_id or failed_pause_id) else "",
     }, status=status)
+
+
+@require_POST
+@contractor_required
+def flag_respond(request, flag_id):
+    """The contractor's answer to a flag, read by the lead before deciding."""
+    flag = ContractorFlag.objects.filter(pk=flag_id, contractor=request.user).select_related("project").first()
+    if flag is None:
+        raise NotFound("No such flag of yours.")
+    try:
+        services.flag_respond(flag=flag, contractor=request.user, response=request.POST.get("response", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _my_work_page(request, error=exc, failed_flag_id=flag.pk, status=400)
+    messages.success(request, "Answer sent. The team lead reads it before deciding.")
+    return redirect("work:my_work")
+
+
+@require_POST
+@contractor_required
+def pause_appeal(request, pause_id):
+    """The contractor contests a pause; an admin or a lead who did not decide it answers."""
+    pause = ContractorPause.objects.filter(pk=pause_id, contractor=request.user).select_related("project").first()
+    if pause is None:
+        raise NotFound("No such pause of yours.")
+    try:
+        services.pause_appeal_create(pause=pause, contractor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _my_work_page(request, error=exc, failed_pause_id=pause.pk, status=400)
+    messages.success(request, "Appeal sent. An admin or a lead who did not pause you will decide.")
+    return redirect("work:my_work")
+
+
+HISTORY_PAGE = 50
+
+
+@contractor_required
+def history(request):
+    """Every decision on record about me, and about the pay of the projects I work or worked on."""
+    entries = audit_entries_about(user=request.user, project_ids=selectors.audit_project_ids_for(user=request.user))
+    page = Paginator(entries, HISTORY_PAGE).get_page(request.GET.get("page"))
+    return render(request, "work/history.html", {"page": page})
 
 
 @require_POST

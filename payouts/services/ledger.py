@@ -11,7 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Role, User
+from accounts.models import AuditEntry, Role, User
+from accounts.services import audit_record
 from projects.models import Project
 from taskhub.money import quantize
 from taskhub.parsing import text
@@ -70,7 +71,7 @@ def _manual_entry(
         return _same_or_conflict(existing, contractor=contractor, amount=amount, currency=currency)
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
+            entry = LedgerEntry.objects.create(
                 contractor=contractor,
                 project=project,
                 kind=kind,
@@ -81,6 +82,12 @@ def _manual_entry(
                 created_by=created_by,
                 idempotency_key=key,
             )
+            audit_record(actor=created_by, subject=contractor, project=project, obj=entry, reason=reason,
+                         kind=AuditEntry.Kind.LEDGER_BONUS if kind == LedgerEntry.Kind.BONUS
+                         else AuditEntry.Kind.LEDGER_ADJUSTMENT,
+                         summary=f"{entry.get_kind_display()} of {amount} {currency} for {contractor.email}",
+                         data={"amount": str(amount), "currency": currency})
+            return entry
     except IntegrityError:
         # The same form was submitted twice at once: the first write won, this one is that entry.
         existing = LedgerEntry.objects.filter(idempotency_key=key).first()

@@ -1,10 +1,16 @@
-"""Payout periods, drafting, approval and marking paid.
+"""Payout periods, drafting (with the wage floor kept), approval and marking paid.
 
 A payout settles a contractor's unpaid ledger entries written before the end of a closed
 period. Drafting is one INSERT per table in one transaction: the unique constraint on
 (contractor, period, currency) makes a second payout for the same period impossible, and
 the unique entry of `PayoutLine` makes it impossible to settle an entry twice. Entries whose
 unpaid sum is not positive (a correction larger than the new work) wait for a later period.
+
+Before drafting, the wage floor is kept (promise 5): for each contractor and project whose work in
+the period paid less than the floor of the contractor's jurisdiction for the active time measured,
+a `top_up` entry adds the difference (`wage_floor_top_ups_add`), with its computation in a
+`WageFloorTopUp` row and on the statement. Projects guarantee it by default; an admin may end a
+project's guarantee, after the rate-cut notice (projects.services.project_update).
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
+from accounts.services import audit_record_many
 from taskhub.errors import NotFound
 from taskhub.parsing import object_id, text
 
 from ..errors import PayoutError, PayoutStateError
 from ..models import Payout, PayoutPeriod
+from .recompute import earnings_recompute
 
 DRAFT_LOCK = (736_002, 0)
 
@@ -47,11 +55,75 @@ def payout_period_last_closed(*, now: datetime | None = None) -> PayoutPeriod:
     return payout_period_for(at=start - timedelta(microseconds=1))
 
 
+# Per contractor, project and currency of the work submitted in the period (on projects whose
+# guarantee covers the period's start): the active time, what the ledger holds for that work (the
+# cached posted_cents), and the floor of the contractor's jurisdiction in force on the period's last
+# day in the same currency. Where floor x hours (to the cent, half up) is more, the difference is
+# a top-up: its computation row, then its ledger entry, keyed so that a repeated draft adds nothing.
+_TOP_UPS_SQL = """
+WITH work AS (
+    SELECT s.contractor_id, s.project_id, r.currency, SUM(s.active_seconds) AS seconds, COUNT(*) AS submissions,
+           SUM(s.posted_cents) AS earned_cents
+    FROM annotations_submission s
+    JOIN projects_project p ON p.id = s.project_id
+    JOIN projects_payrate r ON r.id = s.pay_rate_id
+    WHERE s.submitted_at >= %(start)s AND s.submitted_at < %(end)s
+      AND (p.wage_floor_guarantee_ends_at IS NULL OR p.wage_floor_guarantee_ends_at > %(start)s)
+    GROUP BY 1, 2, 3
+),
+owed AS (
+    SELECT w.*, u.jurisdiction, f.amount AS floor, round(f.amount * w.seconds / 36)::bigint AS required_cents
+    FROM work w
+    JOIN accounts_user u ON u.id = w.contractor_id AND u.role = 'contractor'
+    JOIN LATERAL (
+        SELECT wf.amount, wf.currency FROM payouts_wagefloor wf
+        WHERE wf.jurisdiction = u.jurisdiction AND wf.effective_from <= %(last_day)s
+        ORDER BY wf.effective_from DESC LIMIT 1
+    ) f ON f.currency = w.currency
+    WHERE w.seconds > 0
+),
+topped AS (
+    INSERT INTO payouts_wagefloortopup (contractor_id, project_id, period_id, jurisdiction, currency, active_seconds,
+                                        submissions, earned, floor, required, amount)
+    SELECT contractor_id, project_id, %(period_id)s, jurisdiction, currency, seconds, submissions,
+           earned_cents / 100.0, floor, required_cents / 100.0, (required_cents - earned_cents) / 100.0
+    FROM owed WHERE required_cents > earned_cents
+    ON CONFLICT ON CONSTRAINT wage_top_up_once_per_period DO NOTHING
+    RETURNING id, contractor_id, project_id, jurisdiction, currency, active_seconds, submissions, earned, floor,
+              required, amount
+)
+INSERT INTO payouts_ledgerentry (contractor_id, project_id, kind, amount, currency, source_type, source_id,
+                                 rate_unit, active_seconds, reason, idempotency_key)
+SELECT t.contractor_id, t.project_id, 'top_up', t.amount, t.currency, 'wage_floor', t.id, '',
+       LEAST(t.active_seconds, 2147483647),
+       left('Wage floor kept: ' || t.jurisdiction || ' floor '
+            || CASE WHEN scale(trim_scale(t.floor)) < 2 THEN round(t.floor, 2) ELSE trim_scale(t.floor) END
+            || ' ' || t.currency
+            || '/h x ' || round(t.active_seconds / 3600.0, 2) || ' h active on ' || p.name || ' ('
+            || t.submissions || ' submission' || CASE WHEN t.submissions = 1 THEN '' ELSE 's' END || ') = '
+            || t.required || '; paid for that work ' || t.earned || '; top-up ' || t.amount, 500),
+       'top_up:' || t.contractor_id || ':' || t.project_id || ':' || %(period_id)s
+FROM topped t JOIN projects_project p ON p.id = t.project_id
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+
+def wage_floor_top_ups_add(*, period: PayoutPeriod) -> int:
+    """Keep the wage floor for the period's work: one `top_up` entry per contractor and project paid
+    below the floor; returns how many. Call inside the draft's transaction; a repeat adds nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TOP_UPS_SQL, {"start": period.start, "end": period.end, "period_id": period.pk,
+                                      "last_day": (period.end - timedelta(days=1)).date()})
+        return max(cursor.rowcount, 0)
+
+
 _DRAFT_SQL = """
 WITH unpaid AS (
     SELECT e.id, e.contractor_id, e.currency, e.amount
     FROM payouts_ledgerentry e
-    WHERE e.created_at < %(end)s
+    WHERE (e.created_at < %(end)s
+           OR (e.source_type = 'wage_floor'
+               AND e.source_id IN (SELECT t.id FROM payouts_wagefloortopup t WHERE t.period_id = %(period_id)s)))
       AND NOT EXISTS (SELECT 1 FROM payouts_payoutline pl WHERE pl.entry_id = e.id)
 ),
 totals AS (
@@ -88,6 +160,9 @@ def payouts_draft(*, period: PayoutPeriod, now: datetime | None = None) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         # Drafting runs one at a time so each payout's total is exactly the sum of its lines.
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(DRAFT_LOCK))
+        # The floor is measured against the pay the rules give now, so the period's pay is caught up first.
+        earnings_recompute(submitted_from=period.start, submitted_before=period.end)
+        wage_floor_top_ups_add(period=period)
         cursor.execute(_DRAFT_SQL, {"end": period.end, "period_id": period.pk})
         return len({payout_id for (payout_id,) in cursor.fetchall()})
 
@@ -105,11 +180,19 @@ def payouts_approve(*, payout_ids: Iterable[int], approved_by: User, now: dateti
         missing = [pk for pk in ids if pk not in found]
         if missing:
             raise NotFound(f"No payout with id {', '.join(map(str, missing))}.")
-        approved = Payout.objects.filter(pk__in=ids, status=Payout.Status.DRAFT)
-        approved_ids = sorted(approved.values_list("pk", flat=True))
+        now = now or timezone.now()
+        approved = list(Payout.objects.select_for_update().filter(pk__in=ids, status=Payout.Status.DRAFT)
+                        .select_related("contractor", "period").order_by("pk"))
+        approved_ids = [p.pk for p in approved]
         Payout.objects.filter(pk__in=approved_ids, status=Payout.Status.DRAFT).update(
-            status=Payout.Status.APPROVED, approved_by=approved_by, approved_at=now or timezone.now()
+            status=Payout.Status.APPROVED, approved_by=approved_by, approved_at=now
         )
+        audit_record_many(entries=[
+            {"actor": approved_by, "kind": AuditEntry.Kind.PAYOUT_APPROVED, "subject": p.contractor, "obj": p,
+             "at": now, "summary": f"Payout {p.pk} approved: {p.total} {p.currency} for {p.period}",
+             "data": {"total": str(p.total), "currency": p.currency, "entries": p.entry_count}}
+            for p in approved
+        ])
     return approved_ids
 
 

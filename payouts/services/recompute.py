@@ -4,19 +4,20 @@ The pay of a submission follows from the submission's row and a few tiny tables,
 recompute is one pass over annotations_submission (over all of it at night, or through an
 index for a contractor, a project or a period of submission times):
 
-1. its pay as the rules say: the rate in force when it was submitted, the project's grade
-   policy and the submission's final grade (per task: rate × share; per hour: active seconds
+1. its pay as the rules say: the rate and the grade policy in force when it was submitted (its
+   pay terms) and the submission's final grade (per task: rate × share; per hour: active seconds
    × hourly rate × share; rounded to cents half up, exactly like `taskhub.money.quantize`);
 2. what the ledger already holds for it, which the database keeps on the row itself
    (`posted_cents`, `posted_entries`: a trigger on the append-only ledger adds each entry as
-   it is inserted, payouts migration 0003, annotations 0005), as it keeps the final grade there
-   (`final_grade`: triggers on reviews and appeals, annotations migration 0003) and the rate in
-   force (`pay_rate_id`: triggers on submissions and on the rate history, annotations 0005);
+   it is inserted, payouts/sql/), as it keeps the final grade there (`final_grade`: triggers on
+   reviews and appeals) and the rate, grade policy and pay terms in force (`pay_rate_id`,
+   `grade_policy_id`, `pay_terms_id`: triggers on submissions, on the rate and policy histories and
+   on lineages, annotations/sql/submission_cache.sql);
 3. a new entry for each non-zero difference: the first entry of a submission has its own
    kind (`task`, `hourly` or `onboarding`), every later one is an `adjustment`.
 
-No join with rates, reviews, appeals or the ledger, and no grouping. Amounts are compared in
-integer cents: each (rate, grade) cell gives either a fixed number of cents (per task) or an
+No join with rates, policies, reviews, appeals or the ledger, and no grouping. Amounts are compared
+in integer cents: each (terms, grade) cell gives either a fixed number of cents (per task) or an
 exact integer fraction of the active seconds (per hour), and the cells are arrays read by
 offset, so the work per row is a few integer operations; numeric is computed only for the rows
 that are written.
@@ -54,33 +55,34 @@ LOCK_NAMESPACE = 736_001
 
 # The recompute applies the pay rule; it defines none of it. A submission's final grade is the
 # column annotations_submission.final_grade, which the database keeps equal to the view
-# annotations_final_grade (annotations/sql/final_grade.sql); its rate in force is the column
-# pay_rate_id, kept equal to projects_pay_rate_in_force (projects/sql/rate_in_force.sql); what a
-# rate pays for each grade is the view projects_pay_cell (projects/sql/pay_rule.sql).
+# annotations_final_grade (annotations/sql/final_grade.sql); its pay terms (the rate and the grade
+# policy in force when it was submitted) are the column pay_terms_id, kept equal to
+# projects_pay_terms_for(projects_pay_rate_in_force, projects_grade_policy_in_force); what terms pay
+# for each grade is the view projects_pay_cell (projects/sql/pay_rule.sql).
 
-GRADE_CELLS = 6  # per rate: ungraded, then final grades 1 to 5
+GRADE_CELLS = 6  # per terms: ungraded, then final grades 1 to 5
 _HOUR_DIVISOR = 3_600_000_000  # the pay rule's per-hour divisor (projects/sql/pay_rule.sql)
 
-# Each column of the pay rule becomes one array over the rate ids from the lowest to the highest
-# (GRADE_CELLS slots per id; ids that no rate holds, from rolled back inserts, or that the scope
+# Each column of the pay rule becomes one array over the terms ids from the lowest to the highest
+# (GRADE_CELLS slots per id; ids that no terms hold, from rolled back inserts, or that the scope
 # does not need, read 0), built once per statement in the CTE `pay`. A subquery on it runs once,
 # before the scan, and its array reaches the parallel workers as a parameter: per submission,
 # reading a cell is an offset into memory. (A join with the cells instead, even a hash join on one
 # key, costs more per row than all the arithmetic.) Only arrays of fixed-size integers without
 # NULLs are read per row, so that the offset is computed, not searched for. `{rates}` is a
-# condition on rates (alias r, with r.id and r.project_id) keeping only those a scope can need.
+# condition on pay terms (alias t, with t.id) keeping only those a scope can need.
 _PAY_ARRAYS_SQL = f"""
-    SELECT min(g.rate_id) AS lowest_rate,
-           array_agg(COALESCE(k.task_cents, 0) ORDER BY g.rate_id, c.cell) AS task_cents,
-           array_agg(COALESCE(k.hour_whole, 0) ORDER BY g.rate_id, c.cell) AS hour_whole,
-           array_agg(COALESCE(k.hour_part, 0) ORDER BY g.rate_id, c.cell) AS hour_part,
-           array_agg(COALESCE(k.percent_bp, 0) ORDER BY g.rate_id, c.cell) AS percent_bp
-    FROM generate_series((SELECT min(r.id) FROM projects_payrate r WHERE {{rates}}),
-                         (SELECT max(r.id) FROM projects_payrate r WHERE {{rates}})) g(rate_id)
+    SELECT min(g.terms_id) AS lowest_terms,
+           array_agg(COALESCE(k.task_cents, 0) ORDER BY g.terms_id, c.cell) AS task_cents,
+           array_agg(COALESCE(k.hour_whole, 0) ORDER BY g.terms_id, c.cell) AS hour_whole,
+           array_agg(COALESCE(k.hour_part, 0) ORDER BY g.terms_id, c.cell) AS hour_part,
+           array_agg(COALESCE(k.percent_bp, 0) ORDER BY g.terms_id, c.cell) AS percent_bp
+    FROM generate_series((SELECT min(t.id) FROM projects_payterms t WHERE {{rates}}),
+                         (SELECT max(t.id) FROM projects_payterms t WHERE {{rates}})) g(terms_id)
     CROSS JOIN generate_series(0, {GRADE_CELLS - 1}) c(cell)
     LEFT JOIN (SELECT k.* FROM projects_pay_cell k
-               WHERE k.rate_id IN (SELECT r.id FROM projects_payrate r WHERE {{rates}})) k
-        ON k.rate_id = g.rate_id AND k.cell = c.cell
+               WHERE k.terms_id IN (SELECT t.id FROM projects_payterms t WHERE {{rates}})) k
+        ON k.terms_id = g.terms_id AND k.cell = c.cell
 """
 
 
@@ -91,8 +93,8 @@ def _pay(column: str) -> str:
 # Per submission (alias s): its cell, then its pay in cents. PostgreSQL evaluates a repeated
 # expression again wherever it appears, so the per-task pay is read once (NULLIF turns the
 # per-hour mark into NULL, and only then is the per-hour pay worked out). A submission without a
-# rate (before its project's first one) has no cell and no pay, and never differs.
-_SLOT = f"((s.pay_rate_id - {_pay('lowest_rate')}) * {GRADE_CELLS} + COALESCE(s.final_grade, 0) + 1)"
+# rate (before its lineage's first one) has no terms, no cell and no pay, and never differs.
+_SLOT = f"((s.pay_terms_id - {_pay('lowest_terms')}) * {GRADE_CELLS} + COALESCE(s.final_grade, 0) + 1)"
 _EXPECTED_CENTS = (
     f"COALESCE(NULLIF({_pay('task_cents')}[{_SLOT}], -1),"
     f" s.active_seconds * {_pay('hour_whole')}[{_SLOT}]"
@@ -128,8 +130,8 @@ _JUST_THE_ROWS = "SELECT * FROM {rows} e"
 def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = _JUST_THE_ROWS) -> str:
     """A statement over one row per submission matching `where` (over alias s) that has a rate,
     with its pay as the rules say (`amount`, with how it was worked out) and what the ledger holds
-    for it (`posted_amount`, `posted_entries`). `rates`, a condition on pay rates (alias r), may
-    leave out rates no such submission is paid at. `around` is the statement, with `{rows}` where
+    for it (`posted_amount`, `posted_entries`). `rates`, a condition on pay terms (alias t), may
+    leave out terms no such submission is paid by. `around` is the statement, with `{rows}` where
     the rows go as a subquery (an aggregate over them, for instance); by default, the rows."""
     return _pay_sql(where, rates, "TRUE", around)
 
@@ -171,7 +173,7 @@ class RecomputeScope:
     submitted_before: datetime | None = None
 
     def where(self) -> tuple[str, str, dict]:
-        """SQL conditions on submissions (alias s) and on the pay rates to read (alias r), with params."""
+        """SQL conditions on submissions (alias s) and on the pay terms to read (alias t), with params."""
         conditions, params = ["TRUE"], {}
         if self.contractor_id is not None:
             conditions.append("s.contractor_id = %(contractor_id)s")
@@ -186,12 +188,11 @@ class RecomputeScope:
             conditions.append("s.submitted_at < %(submitted_before)s")
             params["submitted_before"] = self.submitted_before
         where = " AND ".join(conditions)
-        # Only the rates the scope's submissions are paid at (a contractor's, through the same
-        # index), so a recompute after one review does not lay out the pay rule of every project.
+        # Only the terms a contractor's submissions are paid by (through the same index), so a
+        # recompute after one review does not lay out the pay rule of every project. (A project's work
+        # may be paid by its predecessor's rates: its scope reads every terms, a small table.)
         if self.contractor_id is not None:
-            rates = f"r.id IN (SELECT s.pay_rate_id FROM annotations_submission s WHERE {where})"
-        elif self.project_id is not None:
-            rates = "r.project_id = %(project_id)s"
+            rates = f"t.id IN (SELECT s.pay_terms_id FROM annotations_submission s WHERE {where})"
         else:
             rates = "TRUE"
         return where, rates, params
@@ -247,17 +248,19 @@ def submission_cache_rebuild() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_NAMESPACE])
         cursor.execute(
-            "LOCK TABLE projects_payrate, annotations_review, annotations_appeal, payouts_ledgerentry IN SHARE MODE"
+            "LOCK TABLE projects_payrate, projects_gradepolicy, annotations_review, annotations_appeal, "
+            "payouts_ledgerentry IN SHARE MODE"
         )
         # The columns refuse direct writes except in a transaction that declares a rebuild (annotations 0003).
         cursor.execute("SELECT set_config('taskhub.rebuild_derived', 'on', true)")
         cursor.execute(
             f"""
             UPDATE annotations_submission s
-            SET pay_rate_id = d.rate_in_force, final_grade = d.grade, posted_cents = d.ledger_amount * 100,
-                posted_entries = d.ledger_entries
-            FROM ({disagreements}) d (id, pay_rate_id, rate_in_force, final_grade, grade, posted_amount,
-                                      ledger_amount, posted_entries, ledger_entries)
+            SET pay_rate_id = d.rate_in_force, grade_policy_id = d.policy_in_force, pay_terms_id = d.terms_in_force,
+                final_grade = d.grade, posted_cents = d.ledger_amount * 100, posted_entries = d.ledger_entries
+            FROM ({disagreements}) d (id, pay_rate_id, rate_in_force, grade_policy_id, policy_in_force, pay_terms_id,
+                                      terms_in_force, final_grade, grade, posted_amount, ledger_amount,
+                                      posted_entries, ledger_entries)
             WHERE s.id = d.id
             """,
             params,

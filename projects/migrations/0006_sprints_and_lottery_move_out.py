@@ -5,7 +5,6 @@ errors take the one error item shape, {line, field, message}."""
 
 from django.db import migrations
 
-from taskhub.sql import run_sql_file
 
 
 _OLD_TO_NEW = {"loc": "field", "msg": "message"}
@@ -25,6 +24,42 @@ def forward(apps, schema_editor):
 def backward(apps, schema_editor):
     _rename_error_keys(apps, {new: old for old, new in _OLD_TO_NEW.items()})
 
+
+# The text of projects/sql/rate_in_force.sql as this migration first loaded it (later migrations load the
+# file as it is now, see taskhub/sql.py).
+RATE_IN_FORCE_SQL = """
+-- THE rule of the rate in force: of a project's append-only rate history, the rate with the latest
+-- effective_from at or before the moment, the highest id among equal times (NULL before the first).
+-- Python reads it through projects.selectors.rate_in_force; the submission's pay_rate_id follows it
+-- (annotations/sql/submission_cache.sql). The index payrate_in_force_idx serves it.
+CREATE OR REPLACE FUNCTION projects_pay_rate_in_force(project bigint, at timestamptz) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT r.id FROM projects_payrate r
+    WHERE r.project_id = project AND r.effective_from <= at
+    ORDER BY r.effective_from DESC, r.id DESC
+    LIMIT 1
+$$;
+"""
+
+# The text of projects/sql/eligibility.sql as this migration first loaded it (later migrations load the
+# file as it is now, see taskhub/sql.py).
+ELIGIBILITY_SQL = """
+-- THE rule of who may work on a project: an active contractor, on an active project, holding the
+-- project's qualification when it needs one. Python reads it through
+-- projects.selectors.contractors_eligible_for / contractor_is_eligible; the derived fair-share cap
+-- and the lottery's quotas use it in their own statements.
+CREATE OR REPLACE FUNCTION projects_contractor_is_eligible(contractor bigint, project bigint) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT COALESCE((
+        SELECT u.role = 'contractor' AND u.is_active AND p.status = 'active'
+               AND (p.qualification_id IS NULL OR EXISTS (
+                   SELECT 1 FROM projects_qualification q
+                   WHERE q.contractor_id = u.id AND q.project_id = p.qualification_id))
+        FROM accounts_user u, projects_project p
+        WHERE u.id = contractor AND p.id = project
+    ), false)
+$$;
+"""
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -47,9 +82,9 @@ class Migration(migrations.Migration):
             migrations.DeleteModel(name="Sprint"),
             migrations.DeleteModel(name="SprintMember"),
         ]),
-        run_sql_file("projects", "rate_in_force.sql",
+        migrations.RunSQL(RATE_IN_FORCE_SQL,
                      reverse_sql="DROP FUNCTION IF EXISTS projects_pay_rate_in_force(bigint, timestamptz);"),
-        run_sql_file("projects", "eligibility.sql",
+        migrations.RunSQL(ELIGIBILITY_SQL,
                      reverse_sql="DROP FUNCTION IF EXISTS projects_contractor_is_eligible(bigint, bigint);"),
         migrations.RunPython(forward, backward),
     ]

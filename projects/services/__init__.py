@@ -1,5 +1,5 @@
-"""Writes to projects, rates, grade policies, qualifications, batches and tasks. Each function owns
-its transaction."""
+"""Writes to projects, rates, grade policies, lineages, qualifications, batches and tasks. Each
+function owns its transaction."""
 
 from .batches import (
     batch_announce_release,
@@ -16,11 +16,12 @@ from .batches import (
     fair_share_caps_derive,
 )
 from .imports import task_import_create, task_import_files_purge, task_import_run
+from .lineage import project_lineage_decline, project_lineage_set
 from .media import media_file_create
 from .policies import grade_policy_set
 from .qualifications import qualification_grant, qualification_revoke
 from .rates import pay_rate_notify, pay_rate_preview, pay_rate_set, rate_change_is_cut
-from .setup import batch_create_draft, project_create, project_update
+from .setup import batch_create_draft, project_create, project_open_blockers, project_update
 from .webhooks import (
     webhook_create,
     webhook_deliver,
@@ -49,6 +50,9 @@ __all__ = [
     "pay_rate_preview",
     "pay_rate_set",
     "project_create",
+    "project_lineage_decline",
+    "project_lineage_set",
+    "project_open_blockers",
     "project_update",
     "qualification_grant",
     "qualification_revoke",

@@ -1,4 +1,6 @@
-"""Pay rates: an append-only history per project, where a cut waits for its notice period."""
+"""Pay rates: an append-only history per project, where a cut waits for its notice period. The rate
+a cut is measured against is the rate in force of the project's lineage (projects/sql/rate_in_force.sql),
+so a new project that continues another cannot start lower without the same notice."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.services import AT_PLACEHOLDER, notifications_create_many
+from accounts.models import AuditEntry
+from accounts.services import AT_PLACEHOLDER, audit_record, notifications_create_many
+from taskhub.formats import local_time
 from taskhub.hooks import pay_changed
 from taskhub.money import quantize_rate
 from taskhub.parsing import moment, text
@@ -85,6 +89,7 @@ def pay_rate_set(
     effective_from: datetime | None,
     set_by,
     reason: str,
+    now: datetime | None = None,
     confirm_unusual: bool = False,
 ) -> PayRate:
     """Append a rate to the project's history.
@@ -95,7 +100,7 @@ def pay_rate_set(
     sets a rate (the set-up pages, the Django admin) comes here, and eligible contractors are told
     once it commits.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     amount, currency, unit, effective_from = _clean_rate(amount=amount, currency=currency, unit=unit,
                                                          effective_from=effective_from, now=now)
     reason_limit = PayRate._meta.get_field("reason").max_length
@@ -110,8 +115,10 @@ def pay_rate_set(
         earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
         if rate_change_is_cut(current, amount=amount, unit=unit, currency=currency) and effective_from < earliest:
             days = settings.TASKHUB_RATE_CUT_NOTICE.days
+            of = ("" if current.project_id == project.pk
+                  else f" (the rate of {current.project.name}, which it continues)")
             raise RateError(
-                f"This lowers pay from {current}: it can take effect {days} days after notice at the earliest "
+                f"This lowers pay from {current}{of}: it can take effect {days} days after notice at the earliest "
                 f"({earliest:%Y-%m-%d %H:%M} UTC).",
                 code="rate_cut_notice",
                 field="effective_from",
@@ -126,19 +133,28 @@ def pay_rate_set(
                 code="rate_unusual",
                 field="confirm_unusual",
             )
-        rate = PayRate.objects.create(
-            project=project,
-            amount=amount,
-            currency=currency,
-            unit=unit,
-            effective_from=effective_from,
-            set_by=set_by,
-            reason=reason,
-        )
-        pay_changed(project_id=project.pk)  # work done within the clock slack follows the new rate
+        rate = rate_append(project=project, amount=amount, currency=currency, unit=unit,
+                           effective_from=effective_from, set_by=set_by, reason=reason, now=now)
         rate_id, project_id = rate.pk, project.pk
         transaction.on_commit(lambda: pay_rate_notify(rate_id=rate_id, project_id=project_id), robust=True)
         return rate
+
+
+def rate_append(*, project: Project, amount: Decimal, currency: str, unit: str, effective_from: datetime, set_by,
+                reason: str, now: datetime, was: PayRate | None = None) -> PayRate:
+    """Write a checked rate into the history, with its audit entry, and recompute the work it may
+    pay. For `pay_rate_set` and for the lineage's carry-over (projects.services.lineage); call it
+    inside their transaction."""
+    rate = PayRate.objects.create(project=project, amount=amount, currency=currency, unit=unit,
+                                  effective_from=effective_from, set_by=set_by, reason=reason)
+    # A moment in the recompute's scope: the work this project's descendants do follows it too.
+    pay_changed(project_id=None if project.continued_by.exists() else project.pk)
+    when = "now" if effective_from <= now else f"from {local_time(effective_from)}"
+    audit_record(actor=set_by, kind=AuditEntry.Kind.RATE_SET, project=project, obj=rate, reason=reason, at=now,
+                 summary=f"Rate of {project.name}: {rate} {when}",
+                 data={"amount": str(amount), "currency": currency, "unit": unit,
+                       "effective_from": effective_from.isoformat(), "was": str(was) if was else None})
+    return rate
 
 
 def pay_rate_notify(*, rate_id: int, project_id: int) -> int:

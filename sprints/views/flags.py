@@ -1,15 +1,18 @@
 """Flags and pauses for team leads: the contractors whose grades fell below a project's threshold,
-for a human decision (warn, pause, clear) with a reason they read. A lead sees and decides those of
-the people in their own sprints; admins, everyone's."""
+for a human decision (warn, pause, clear) with a reason they read, after reading their answer (a
+pause waits for the end of their response window unless urgent); and the appeals of pauses, which a
+lead who did not decide the pause (or an admin) answers. A lead sees and decides those of the people
+in their own sprints; admins, everyone's."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import lead_required
 from annotations import selectors as review_selectors
-from annotations.services.flags import Decision
+from annotations.services.flags import AppealOutcome, Decision
 from annotations.tasks import agreement_figures_compute
 from projects.models import Project
 from taskhub.errors import DomainError, NotFound
@@ -35,8 +38,10 @@ def _flags_page(request, *, error=None, failed_id=None, status=200):
     for flag in open_flags:
         flag.recent_grades = grades.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
     context = {
-        "flags": open_flags,
+        "flags": open_flags, "now": timezone.now(),
         "pauses": list(selectors.pauses_in_force_for_lead(lead=request.user)[:200]),
+        "pause_appeals": list(selectors.pause_appeals_open_for_lead(lead=request.user)[:200]),
+        "appeal_outcomes": AppealOutcome.CHOICES,
         "figures": list(review_selectors.agreement_figures()[:300]),
         "decisions": Decision.CHOICES,
         "reason_min_chars": settings.TASKHUB_DECISION_REASON_MIN_CHARS,
@@ -59,7 +64,8 @@ def flag_decide(request, flag_id):
     try:
         flag = services.flag_decide(
             flag=flag, lead=request.user, decision=request.POST.get("decision", ""),
-            reason=request.POST.get("reason", ""),
+            reason=request.POST.get("reason", ""), urgent=request.POST.get("urgent") == "on",
+            urgent_reason=request.POST.get("urgent_reason", ""),
         )
     except DomainError as exc:
         if exc.status != 400:
@@ -82,6 +88,23 @@ def pause_lift(request, pause_id):
             raise
         return _flags_page(request, error=exc, failed_id=f"pause-{pause.pk}", status=400)
     messages.success(request, f"{pause.contractor} may work on {pause.project.name} again.")
+    return redirect("lead:flags")
+
+
+@require_POST
+@lead_required
+def pause_appeal_decide(request, appeal_id):
+    appeal = selectors.pause_appeals_open_for_lead(lead=request.user).filter(pk=appeal_id).first()
+    if appeal is None:
+        raise NotFound("No such open appeal you may decide.")
+    try:
+        services.pause_appeal_decide(appeal=appeal, lead=request.user, outcome=request.POST.get("outcome", ""),
+                                     reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _flags_page(request, error=exc, failed_id=f"appeal-{appeal.pk}", status=400)
+    messages.success(request, f"Appeal of {appeal.contractor} decided. They see your reason.")
     return redirect("lead:flags")
 
 

@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from taskhub.markdown import render_markdown
+from taskhub.money import money_text
 
 register = template.Library()
 
@@ -33,9 +34,4 @@ def duration(seconds):
 def money(amount):
     if amount is None:
         return "—"
-    text = f"{amount:,.4f}".rstrip("0")
-    if text.endswith("."):
-        text += "00"
-    elif len(text.split(".")[-1]) == 1:
-        text += "0"
-    return text
+    return money_text(amount)

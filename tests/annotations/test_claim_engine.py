@@ -399,7 +399,8 @@ def test_a_pause_on_the_project_refuses_claims_there_only_until_lifted(project, 
     other_batch = factories.BatchFactory()
     factories.make_tasks(other_batch, 1)
     flag = ContractorFlag.objects.create(contractor=contractor, project=project, average=Decimal("1.50"),
-                                         threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now())
+                                         threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now(),
+        respond_until=timezone.now())  # the answer window is over
     reason = "Several answers ignored the rubric; please reread the instructions."
     flag_decide(flag=flag, lead=admin_user, decision="pause", reason=reason)
 

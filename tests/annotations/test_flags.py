@@ -1,9 +1,11 @@
 """No automatic off-boarding: a low rolling average flags the contractor for a lead's decision."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from annotations import services, tasks
@@ -105,6 +107,13 @@ def flagged(project):
     return person, recompute(person, project)
 
 
+def window_over(flag):
+    """The contractor's answer window has ended: a lead may pause them now."""
+    ContractorFlag.objects.filter(pk=flag.pk).update(respond_until=timezone.now() - timedelta(minutes=1))
+    flag.refresh_from_db()
+    return flag
+
+
 def test_a_lead_warns_with_a_reason_the_contractor_sees(client_for, flagged):
     person, flag = flagged
     lead = lead_for(flag)
@@ -118,6 +127,7 @@ def test_a_lead_warns_with_a_reason_the_contractor_sees(client_for, flagged):
 
 def test_a_pause_blocks_claiming_on_that_project_only_until_lifted(project, flagged):
     person, flag = flagged
+    window_over(flag)
     lead = lead_for(flag)
     lead_services.flag_decide(flag=flag, lead=lead, decision="pause", reason=DECISION)
     pause = ContractorPause.objects.get(contractor=person, project=project)
@@ -137,6 +147,7 @@ def test_a_pause_blocks_claiming_on_that_project_only_until_lifted(project, flag
 
 def test_a_paused_contractor_gets_a_clear_page_when_starting_work(client_for, project, flagged):
     person, flag = flagged
+    window_over(flag)
     lead_services.flag_decide(flag=flag, lead=lead_for(flag), decision="pause", reason=DECISION)
     make_task(project)
     response = client_for(person).post(reverse("work:start", args=[project.slug]))
@@ -174,6 +185,7 @@ def test_a_decision_needs_a_lead_and_a_reason_and_is_made_once(flagged):
 
 def test_the_flags_page_decides_with_a_reason(client_for, flagged):
     person, flag = flagged
+    window_over(flag)
     lead = reviewer()
     lead_of(lead, person, flag.project)
     client = client_for(lead)

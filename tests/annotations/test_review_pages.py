@@ -192,11 +192,11 @@ def test_the_flags_page_query_count_does_not_grow(client_for, django_assert_max_
 
     flag_someone()
     services.agreement_figures_compute()
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         client.get(reverse("lead:flags"))
     for _ in range(6):
         flag_someone()
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         page = client.get(reverse("lead:flags")).content.decode()
     assert page.count(">Decide</button>") == 7
 
@@ -228,9 +228,11 @@ def test_a_lead_sees_and_decides_only_flags_of_people_they_lead(client_for, db):
     lead, other_lead = f.LeadFactory(), f.LeadFactory()
     _sprint_with_member(lead, mine, project)
     flag_mine = ContractorFlag.objects.create(contractor=mine, project=project, average="1.50", threshold="2.50",
-                                              grades_counted=5, created_at=timezone.now())
+                                              grades_counted=5, created_at=timezone.now(),
+        respond_until=timezone.now())  # the answer window is over
     flag_other = ContractorFlag.objects.create(contractor=other, project=project, average="1.20", threshold="2.50",
-                                               grades_counted=5, created_at=timezone.now())
+                                               grades_counted=5, created_at=timezone.now(),
+        respond_until=timezone.now())  # the answer window is over
 
     page = client_for(lead).get(reverse("lead:flags")).content.decode()
     assert mine.email in page or str(mine) in page

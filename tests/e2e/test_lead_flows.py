@@ -170,7 +170,8 @@ def test_a_lead_grades_five_items_with_the_keyboard_and_decides_a_flag(page, log
     assert low.reason == "The choice ignores the safety problem in B."
 
     flag = ContractorFlag.objects.create(contractor=member, project=project, average=Decimal("2.00"),
-                                         threshold=Decimal("2.50"), grades_counted=4, created_at=timezone.now())
+                                         threshold=Decimal("2.50"), grades_counted=4, created_at=timezone.now(),
+                                         respond_until=timezone.now() + timedelta(hours=48))
     page.goto(f"/lead/sprints/{sprint.pk}/roster/")
     row = page.get_by_role("row", name="Ada Member")
     row.get_by_label("Decision").select_option("warn")

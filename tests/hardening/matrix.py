@@ -95,6 +95,10 @@ MATRIX: dict[str, Entry] = {
     "work:release": Entry(NOBODY, "post", _claim, owner="other"),
     "work:open": Entry(NOBODY, "post", _claim, owner="other"),
     "work:appeal": Entry(NOBODY, "post", lambda w: {"review_id": w.review_other.pk}, owner="other"),
+    # A voice: only the flagged or paused person answers or appeals; the History page is one's own.
+    "work:flag_respond": Entry(NOBODY, "post", lambda w: {"flag_id": w.flag_other.pk}, owner="other"),
+    "work:pause_appeal": Entry(NOBODY, "post", lambda w: {"pause_id": w.pause_other.pk}, owner="other"),
+    "work:history": Entry(CONTRACTORS),
     "payouts:earnings": Entry(CONTRACTORS),
     "payouts:statement": Entry(NOBODY, "get", _payout, owner="other"),
     "payouts:statement_csv": Entry(NOBODY, "get", _payout, owner="other"),
@@ -129,6 +133,8 @@ MATRIX: dict[str, Entry] = {
     "lead:flags": Entry(LEADS),
     "lead:flag_decide": Entry(ADMINS, "post", lambda w: {"flag_id": w.flag_other.pk}, owner="other_lead"),
     "lead:pause_lift": Entry(ADMINS, "post", lambda w: {"pause_id": w.pause_other.pk}, owner="other_lead"),
+    # The lead who paused someone does not decide the appeal of it: admins, or another lead of theirs.
+    "lead:pause_appeal_decide": Entry(ADMINS, "post", lambda w: {"appeal_id": w.pause_appeal_other.pk}),
     "lead:figures_recompute": Entry(LEADS, "post"),
     # Admins set up the marketplace and pay people.
     "manage:home": Entry(ADMINS),
@@ -137,6 +143,8 @@ MATRIX: dict[str, Entry] = {
     "manage:project_create": Entry(ADMINS),
     "manage:project_edit": Entry(ADMINS, "get", lambda w: {"project_id": w.rating.pk}),
     "manage:rate_change": Entry(ADMINS, "get", lambda w: {"project_id": w.rating.pk}),
+    "manage:lineage_answer": Entry(ADMINS, "post", lambda w: {"project_id": w.rating.pk}),
+    "accounts_manage:audit": Entry(ADMINS),
     "manage:markdown_preview": Entry(ADMINS, "post"),
     "manage:imports": Entry(ADMINS),
     "manage:import_detail": Entry(ADMINS, "get", lambda w: {"import_id": w.task_import.pk}),

@@ -203,7 +203,9 @@ PROJECT = ("name", "slug", "task_type", "status", "description", "instructions",
            "flag_min_grades", "task_config_json", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS", "rubric-0-key",
            "rubric-0-label", "rubric-0-description", "rate-amount", "rate-currency", "rate-unit", "policy-pay_grade_5",
            "policy-pay_grade_4", "policy-pay_grade_3", "policy-pay_grade_2", "policy-pay_grade_1",
-           "policy-pay_ungraded")
+           "policy-pay_ungraded", "policy-effective_from", "policy-reason", "policy-apply_to_past", "continues",
+           "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason", "grants_name", "pass_rule",
+           "pass_min_submissions", "pass_min_average", "pass_min_agreement")
 
 
 def _claim(w: World) -> dict:
@@ -231,6 +233,9 @@ FUZZ: dict[str, Route] = {
     "work:heartbeat": Route(("active_seconds",), kwargs=_claim, roles=MINE),
     "work:release": Route((), kwargs=_claim, roles=MINE),
     "work:appeal": Route(("reason",), kwargs=lambda w: {"review_id": w.review_mine.pk}, roles=MINE),
+    "work:flag_respond": Route(("response",), kwargs=lambda w: {"flag_id": w.flag_mine.pk}, roles=MINE),
+    "work:pause_appeal": Route(("reason",), kwargs=lambda w: {"pause_id": w.pause_mine.pk}, roles=MINE),
+    "work:history": Route(("page",), method="get", roles=MINE),
     "review:queue": Route(QUEUE, method="get", multi=frozenset({"project"})),
     "review:next": Route(QUEUE, method="get", multi=frozenset({"project"})),
     "review:grade": Route(("score", "mark__accuracy", "mark__clarity", "mark__unknown", "reason", *QUEUE),
@@ -242,7 +247,10 @@ FUZZ: dict[str, Route] = {
                               multi=frozenset({"projects", "members"}), roles=LEADING),
     "lead:sprint_announce": Route(("target", "title", "body"), kwargs=lambda w: {"sprint_id": w.sprint_mine.pk},
                                   roles=LEADING),
-    "lead:flag_decide": Route(("decision", "reason"), kwargs=lambda w: {"flag_id": w.flag_mine.pk}, roles=LEADING),
+    "lead:flag_decide": Route(("decision", "reason", "urgent", "urgent_reason"),
+                              kwargs=lambda w: {"flag_id": w.flag_mine.pk}, roles=LEADING),
+    "lead:pause_appeal_decide": Route(("outcome", "reason"), kwargs=lambda w: {"appeal_id": w.pause_appeal_other.pk},
+                                      roles=("admin",)),
     "lead:pause_lift": Route(("reason",), kwargs=lambda w: {"pause_id": w.pause_mine.pk}, roles=LEADING),
     "lead:figures_recompute": Route(("project",)),
     "manage:batch_schedule": Route(("release_at", "release_policy", "fair_share_cap", "fallback_policy",
@@ -253,6 +261,10 @@ FUZZ: dict[str, Route] = {
     "manage:rate_change": Route(("amount", "currency", "unit", "effective_from", "reason", "confirm_unusual",
                                  "action"), kwargs=lambda w: {"project_id": w.shared.pk}),
     "manage:markdown_preview": Route(("instructions",)),
+    "manage:lineage_answer": Route(("candidate", "answer", "lineage_reason"),
+                                   kwargs=lambda w: {"project_id": w.extra.pk}),
+    "accounts_manage:audit": Route(("kind", "actor", "subject", "project", "since", "until", "text", "page"),
+                                   method="get"),
     "manage:imports": Route(("batch", "project", "batch_name", "format", "gold_from_reference"), upload=True),
     "manage:calendar": Route(("month",), method="get"),
     "manage:media_library": Route(("page",), upload=True, kwargs=lambda w: {"project_id": w.visual.pk}),

@@ -28,6 +28,7 @@ from annotations.models import (
     ContractorFlag,
     ContractorPause,
     Export,
+    PauseAppeal,
     Review,
     ReviewerRole,
     Submission,
@@ -64,6 +65,7 @@ class World:
     appeal_other: Appeal
     flag_other: ContractorFlag
     pause_other: ContractorPause
+    pause_appeal_other: PauseAppeal  # "other"'s open appeal of the other lead's pause
     sprint_mine: Sprint
     sprint_other: Sprint
     notification_other: Notification
@@ -172,6 +174,8 @@ def build_world() -> World:
                                             reason="Paused for review of the last batch.", decided_at=now)
     pause_other = ContractorPause.objects.create(contractor=other, project=rating, flag=earlier,
                                                  reason="Paused for review.", created_by=other_lead, created_at=now)
+    pause_appeal_other = PauseAppeal.objects.create(pause=pause_other, contractor=other, created_at=now,
+                                                    reason="The grades were on ambiguous tasks; please look again.")
 
     sprint_other = Sprint.objects.create(lead=other_lead, name="Their push", starts_at=now - timedelta(hours=2),
                                          ends_at=now + timedelta(hours=20), target_submissions=10,
@@ -227,7 +231,8 @@ def build_world() -> World:
         rating=rating, gated=gated, extra=extra, claim_mine=claim_mine, claim_other=claim_other,
         submission_other=submission_other, submission_waiting=submission_waiting, review_other=review_other,
         appeal_other=appeal_other,
-        flag_other=flag_other, pause_other=pause_other, sprint_mine=sprint_mine, sprint_other=sprint_other,
+        flag_other=flag_other, pause_other=pause_other, pause_appeal_other=pause_appeal_other,
+        sprint_mine=sprint_mine, sprint_other=sprint_other,
         notification_other=notification_other, payout_other=payout_other, lottery=lottery, draft=draft,
         task_import=task_import, review_mine=review_mine, flag_mine=flag_mine, pause_mine=pause_mine,
         notification_mine=notification_mine, payout_mine=payout_mine, visual=visual, token_other=token_other,

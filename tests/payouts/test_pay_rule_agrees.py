@@ -1,18 +1,22 @@
 """The pay rule is defined once for Python (projects/pay.py) and once for the database
 (projects/sql/pay_rule.sql, applied by the nightly recompute): on generated cases, the two give
-the same pay to the cent, for every unit, grade, grade policy, onboarding or not, and every number
-of seconds the column can hold."""
+the same pay to the cent, for every unit, grade, grade-policy history (the policy in force when the
+work was submitted, set before or after the work), lineage (a continuation paid by its
+predecessor's rate and policy until its own apply), onboarding or not, and every number of seconds
+the column can hold."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotations.models import Appeal, Review, ReviewerRole
 from payouts.services.recompute import expected_earnings_sql
-from projects.models import GRADE_POLICY_FIELDS, GradePolicy, PayRate
+from projects.models import GRADE_POLICY_FIELDS, GradePolicy, PayRate, Project
 from projects.pay import pay_amount, pay_percent
 from tests import factories
 
@@ -21,7 +25,11 @@ pytestmark = pytest.mark.django_db
 # Rates up to the column's limit (below 10^8, four decimals); percents with two decimals.
 amounts = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999999.9999"), places=4)
 percents = st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2)
-policies = st.none() | st.fixed_dictionaries({name: percents for name in GRADE_POLICY_FIELDS})
+shares = st.fixed_dictionaries({name: percents for name in GRADE_POLICY_FIELDS})
+# A policy: days from the submission it takes effect (ties are likely, the later id wins), its shares,
+# whether it is written after the work (so the database moves the work to it), and whose it is.
+policy_entries = st.lists(st.tuples(st.sampled_from([-3, -1, 1]), shares, st.booleans(),
+                                    st.sampled_from(["own", "predecessor"])), max_size=3)
 # A ledger entry holds amounts below 10^12; hourly work is generated up to that, and up to the most
 # seconds the column holds.
 LEDGER_LIMIT = Decimal(10) ** 12
@@ -32,7 +40,8 @@ def cases(draw):
     case = draw(st.fixed_dictionaries({
         "amount": amounts,
         "unit": st.sampled_from(PayRate.Unit.values),
-        "policy": policies,
+        "policies": policy_entries,
+        "lineage": st.booleans(),
         "onboarding": st.booleans(),
         "grade": st.none() | st.integers(1, 5),
         "revised": st.none() | st.integers(1, 5),
@@ -44,13 +53,39 @@ def cases(draw):
     return case
 
 
+def _in_force(policies: list[GradePolicy], project_id: int, at) -> GradePolicy | None:
+    """The rule in force, written here again in Python: the latest effective time at or before `at`,
+    the highest id among equal times."""
+    mine = [p for p in policies if p.project_id == project_id and p.effective_from <= at]
+    return max(mine, key=lambda p: (p.effective_from, p.pk), default=None)
+
+
 def _submit(work, case, contractor):
+    at = timezone.now() - timedelta(hours=1)
     project = work.project(rate=None, is_onboarding=case["onboarding"])
-    factories.PayRateFactory(project=project, amount=case["amount"], unit=case["unit"])
-    policy = None
-    if case["policy"] is not None:
-        policy = GradePolicy.objects.create(project=project, **case["policy"])
-    submission = work.submission(contractor=contractor, project=project, active_seconds=case["seconds"])
+    owner = project
+    if case["lineage"]:
+        # The continuation has no rate of its own until after the work: its predecessor's pays it.
+        owner = work.project(rate=None, is_onboarding=case["onboarding"])
+        Project.objects.filter(pk=project.pk).update(continues=owner)
+        factories.PayRateFactory(project=project, amount=Decimal("1"), unit=case["unit"],
+                                 effective_from=at + timedelta(days=1))
+    factories.PayRateFactory(project=owner, amount=case["amount"], unit=case["unit"],
+                             effective_from=at - timedelta(days=60))
+    created = []
+
+    def write(entries):
+        for days, values, _after, whose in entries:
+            target = owner if whose == "predecessor" and case["lineage"] else project
+            created.append(GradePolicy.objects.create(project=target, effective_from=at + timedelta(days=days),
+                                                      reason="generated", **values))
+
+    write([e for e in case["policies"] if not e[2]])
+    submission = work.submission(contractor=contractor, project=project, at=at, active_seconds=case["seconds"])
+    write([e for e in case["policies"] if e[2]])
+    policy = _in_force(created, project.pk, at)
+    if policy is None and case["lineage"]:
+        policy = _in_force(created, owner.pk, at)
     grade = case["grade"]
     if grade is not None:
         review = work.review(submission, grade)
@@ -88,9 +123,9 @@ def test_a_project_without_a_policy_pays_the_default_percents(work):
     """The view writes GradePolicy.DEFAULT_PERCENTS as numbers; they must stay the same."""
     contractor = factories.ContractorFactory()
     for grade in (None, 1, 2, 3, 4, 5):
-        submission, _policy, _grade = _submit(work, {"amount": Decimal("10"), "unit": "per_task", "policy": None,
-                                                     "onboarding": False, "grade": grade, "revised": None,
-                                                     "seconds": 60}, contractor)
+        submission, _policy, _grade = _submit(work, {"amount": Decimal("10"), "unit": "per_task", "policies": [],
+                                                     "lineage": False, "onboarding": False, "grade": grade,
+                                                     "revised": None, "seconds": 60}, contractor)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pay_percent FROM ({expected_earnings_sql()}) e WHERE submission_id = %s",
                            [submission.pk])

@@ -86,7 +86,8 @@ def test_sql_pay_matches_a_python_reference_on_random_work(work, contractor):
         rate = Decimal(rng.randint(1, 400_000)) / 10_000
         factories.PayRateFactory(project=project, amount=rate, unit=unit,
                                  effective_from=timezone.now() - timedelta(days=5))
-        policy = GradePolicy.objects.create(project=project, pay_grade_2=Decimal("33.33"), pay_grade_3=Decimal("87.5"))
+        policy = GradePolicy.objects.create(project=project, pay_grade_2=Decimal("33.33"), pay_grade_3=Decimal("87.5"),
+                                            effective_from=timezone.now() - timedelta(days=5))
         for _ in range(15):
             seconds = rng.randint(0, 20_000)
             sub = work.submission(contractor=contractor, project=project, active_seconds=seconds)
@@ -125,19 +126,19 @@ def test_grade_policy_defaults_and_configured_factors(work, contractor):
     assert posted(ungraded) == Decimal("2.00")
     assert entries_of(subs[1]) == []  # nothing to pay, nothing written
 
-    # An admin changes the policy: past work follows, as adjustments.
+    # A raise applied to past work: the differences reach the ledger, upward only (a lowering never
+    # reaches past work: tests/payouts/test_pay_rules_never_cut_past_work.py).
     admin = factories.AdminFactory()
-    grade_policy_set(project=project, updated_by=admin,
-                     percents={"pay_grade_3": "75", "pay_grade_2": "25", "pay_grade_1": "10"})
-    assert services.earnings_recompute(project_id=project.pk) == 3
-    assert posted(subs[3]) == Decimal("1.50")
-    assert posted(subs[2]) == Decimal("0.50")
+    grade_policy_set(project=project, set_by=admin, reason="Grade 3 is fine work: full pay", apply_to_past=True,
+                     percents={"pay_grade_3": "100", "pay_grade_2": "75", "pay_grade_1": "10"})
+    assert services.earnings_recompute(project_id=project.pk) == 2
+    assert posted(subs[2]) == Decimal("1.50")
     assert posted(subs[1]) == Decimal("0.20")
     assert entries_of(subs[1])[0].kind == LedgerEntry.Kind.TASK  # first money for it
-    last = entries_of(subs[3])[-1]
-    assert last.kind == LedgerEntry.Kind.ADJUSTMENT and last.amount == Decimal("-0.50")
-    assert last.idempotency_key == f"adjustment:submission:{subs[3].pk}:1"
-    assert last.grade == 3 and last.pay_percent == Decimal("75.00")
+    last = entries_of(subs[2])[-1]
+    assert last.kind == LedgerEntry.Kind.ADJUSTMENT and last.amount == Decimal("0.50")
+    assert last.idempotency_key == f"adjustment:submission:{subs[2].pk}:1"
+    assert last.grade == 2 and last.pay_percent == Decimal("75.00")
     assert services.earnings_recompute() == 0
 
 

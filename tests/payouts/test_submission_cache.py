@@ -337,7 +337,11 @@ def test_recompute_pays_from_the_columns_and_leaves_them_in_agreement(work):
                               (rng.randint(1, 900_000), change)):
             factories.PayRateFactory(project=project, amount=Decimal(amount) / 10_000, unit=unit,
                                      effective_from=since)
-        GradePolicy.objects.create(project=project, pay_grade_4=Decimal("87.5"), pay_grade_2=Decimal("12.34"))
+        # A policy history too: the work on each side of the change is paid by the policy then in force.
+        GradePolicy.objects.create(project=project, effective_from=change - timedelta(days=10),
+                                   pay_grade_4=Decimal("87.5"), pay_grade_2=Decimal("12.34"))
+        GradePolicy.objects.create(project=project, effective_from=change, pay_grade_3=Decimal("61.5"),
+                                   pay_grade_1=Decimal("5"))
         projects.append(project)
     subs = []
     for _ in range(60):
@@ -359,7 +363,8 @@ def test_recompute_pays_from_the_columns_and_leaves_them_in_agreement(work):
         final = Review.objects.filter(submission=sub).exclude(kind="calibration").first()
         rate = PayRate.objects.filter(project=sub.project, effective_from__lte=sub.submitted_at) \
             .order_by("-effective_from", "-id").first()
-        policy = sub.project.grade_policy
+        policy = GradePolicy.objects.filter(project=sub.project, effective_from__lte=sub.submitted_at) \
+            .order_by("-effective_from", "-id").first()
         grade = final and final.final_score
         percent = Decimal(100) if sub.project.is_onboarding else getattr(
             policy, "pay_ungraded" if grade is None else f"pay_grade_{grade}")

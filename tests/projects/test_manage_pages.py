@@ -31,6 +31,7 @@ def _project_post(**overrides):
         "rate-amount": "0.85", "rate-currency": "usd", "rate-unit": "per_task",
         "policy-pay_grade_5": "100", "policy-pay_grade_4": "100", "policy-pay_grade_3": "90",
         "policy-pay_grade_2": "50", "policy-pay_grade_1": "0", "policy-pay_ungraded": "100",
+        "wage_floor_guaranteed": "on",
     }
     data.update(overrides)
     return data
@@ -94,8 +95,10 @@ def test_a_taken_slug_is_a_field_error(client_for, admin_user):
 
 def test_editing_a_project_keeps_its_type_and_saves_the_rubric(client_for, admin_user):
     project = factories.ProjectFactory(task_type="pairwise")
+    # The policy as it is (the defaults): lowering it would need the notice period.
     data = _project_post(slug=project.slug, task_type="rating", **{"rubric-0-key": "honest",
-                                                                    "rubric-0-label": "Honesty"})
+                                                                    "rubric-0-label": "Honesty",
+                                                                    "policy-pay_grade_3": "100"})
     response = client_for(admin_user).post(reverse("manage:project_edit", args=[project.pk]), data)
     assert response.status_code == 302
     project.refresh_from_db()

@@ -102,7 +102,8 @@ def test_the_roster_has_gold_agreement_hourly_rate_and_open_flags():
                                    currency="USD", source_type="submission", source_id=sub.pk,
                                    idempotency_key=f"test-{sub.pk}")
     flag = ContractorFlag.objects.create(contractor=alice, project=project, average=Decimal("2.20"),
-                                         threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now())
+                                         threshold=Decimal("2.50"), grades_counted=5, created_at=timezone.now(),
+        respond_until=timezone.now())  # the answer window is over
     [member] = sprint_roster(sprint=sprint)
     assert member.submitted == 4
     assert str(member.average_grade) == "4.00"  # 4 and 2 by a reviewer, 5 and 5 graded automatically

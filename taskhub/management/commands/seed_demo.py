@@ -2,7 +2,7 @@
 
 It uses every app's services, as a user would; like taskhub/urls.py it sits above the layers."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -239,7 +239,10 @@ class Command(BaseCommand):
             if not WageFloor.objects.filter(jurisdiction=jurisdiction).exists():
                 wage_floor_set(jurisdiction=jurisdiction, amount=amount, currency=currency,
                                effective_from=date(2025, 1, 1), note=note)
-        GradePolicy.objects.get_or_create(project=pairwise, defaults={"updated_by": admin})
+        if not GradePolicy.objects.filter(project=pairwise).exists():
+            # Before the demo's work was submitted, as if set at launch.
+            GradePolicy.objects.create(project=pairwise, set_by=admin, reason="Launch policy",
+                                       effective_from=datetime(2000, 1, 1, tzinfo=UTC))
         ledger_bonus_add(contractor=people["alice@taskhub.local"], amount="5.00", currency="USD",
                          reason="Welcome to TaskHub: thanks for finishing onboarding", created_by=admin,
                          idempotency_key="demo-welcome-alice")
