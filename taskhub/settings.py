@@ -341,6 +341,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotations.tasks.batches_release_due",
         "schedule": timedelta(minutes=1),
     },
+    "exhaust-finished-batches": {
+        "task": "projects.tasks.batches_exhaust_finished",
+        "schedule": timedelta(minutes=1),
+    },
     "open-close-due-sprints": {
         "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),

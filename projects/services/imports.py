@@ -59,6 +59,9 @@ COPY_COLUMNS = (
 )
 
 
+# What ANALYZE samples after an import: the columns statements filter, join and count on.
+ANALYZED_COLUMNS = "id, batch_id, project_id, overlap, claim_count, submitted_count, created_at"
+
 ProgressCallback = Callable[[TaskImport], None]
 
 
@@ -445,8 +448,24 @@ def _write(task_import: TaskImport, rows_file, row_count: int) -> TaskImport:
         message = (f"A task with one of these external ids was added to the batch while the file was being "
                    f"checked ({detail}); nothing was imported.")
         return _fail(task_import, [importers.LineError(None, message, "external_id").as_dict()], 1)
+    _refresh_statistics()
     task_import.refresh_from_db()
     return task_import
+
+
+def _refresh_statistics() -> None:
+    """Bring the planner's statistics of the tasks table up to date with the rows just written.
+
+    A release storm follows an import, and autovacuum may not have looked at the new rows yet: the
+    claim's plan does not depend on statistics (annotations.services.claims), but every other
+    statement over tasks does. Only the columns that queries filter and join on are sampled (not
+    the payloads), after the commit, so the lock ANALYZE takes is held for its own run only.
+    """
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE projects_task ({ANALYZED_COLUMNS})")
+    except DatabaseError:  # statistics are an optimisation: the import itself is done
+        logger.warning("ANALYZE after an import failed", exc_info=True)
 
 
 class _WriteRefused(Exception):
