@@ -107,6 +107,9 @@ CACHES = {
     }
 }
 
+# Sessions are read from Redis and kept in PostgreSQL (taskhub/sessions.py): no session query per request.
+SESSION_ENGINE = "taskhub.sessions"
+
 # --- Accounts ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

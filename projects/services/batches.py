@@ -392,6 +392,9 @@ def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
     change is a conditional update. It takes no lock: a submission that finishes a task calls it
     after its own commit (annotations.services.claims.claim_submit), when it sees every submission
     committed before it."""
+    # A read first, outside any transaction (task_unfinished_idx): nearly every call finds work left.
+    if Task.objects.filter(batch_id=batch_id, submitted_count__lt=F("overlap")).exists():
+        return False
     unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
     with transaction.atomic():
         exhausted = bool(
