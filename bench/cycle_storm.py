@@ -44,9 +44,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# CYCLE_STORM_CODE: another checkout of TaskHub to measure (the server, the worker and the import
+# then run its code: a baseline measured the same way on the same database).
+ROOT = Path(os.environ.get("CYCLE_STORM_CODE") or Path(__file__).resolve().parent.parent).resolve()
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskhub.settings")
 MEDIA = tempfile.TemporaryDirectory(prefix="taskhub-bench-media-")
 os.environ["MEDIA_ROOT"] = MEDIA.name
@@ -471,7 +472,7 @@ def main(argv=None) -> int:
     database = connection.settings_dict["NAME"]
     tag = uuid.uuid4().hex[:8]
     queue = f"taskhub-cycle-storm-{tag}"
-    print(f"cycle_storm: {args.people} contractors, levels {levels}, {args.seconds:g} s each, "
+    print(f"cycle_storm: code {ROOT}, {args.people} contractors, levels {levels}, {args.seconds:g} s each, "
           f"{args.tasks:,} tasks imported per level, gunicorn {args.workers} sync workers + 1 Celery worker, "
           f"database {database}; load {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
     _people, session_keys = seed_people(args.people, tag)
@@ -517,7 +518,7 @@ def main(argv=None) -> int:
     width = 118
     print("-" * width)
     print(f"{'C':>4}{'cycles/s':>10}{'claim p50/p95/p99 ms':>24}{'submit p50/p95/p99 ms':>25}{'5xx':>5}{'fail':>6}"
-          f"{'CPU s web/celery/pg/load':>28}{'db ms/cycle':>13}")
+          f"{'CPU ms/cycle web/celery/pg/load':>33}{'db ms/cycle':>13}")
     rates = {}
     claim_p99 = {}
     ratios = {}
@@ -529,10 +530,11 @@ def main(argv=None) -> int:
         server_errors += tally.server_errors
         claims = "/".join(f"{percentile(tally.claim_times, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99))
         submits = "/".join(f"{percentile(tally.submit_times, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99))
-        cpus = "/".join(f"{cpu[k]:.1f}" for k in ("web", "celery", "postgres", "load"))
-        db_per_cycle = cpu["postgres"] / tally.cycles * 1000 if tally.cycles else float("nan")
+        cycles = tally.cycles or float("nan")
+        cpus = "/".join(f"{cpu[k] / cycles * 1000:.1f}" for k in ("web", "celery", "postgres", "load"))
+        db_per_cycle = cpu["postgres"] / cycles * 1000
         print(f"{level:>4}{rate:>10.1f}{claims:>24}{submits:>25}{tally.server_errors:>5}"
-              f"{sum(tally.failures.values()):>6}{cpus:>28}{db_per_cycle:>13.1f}")
+              f"{sum(tally.failures.values()):>6}{cpus:>33}{db_per_cycle:>13.1f}")
     print("-" * width)
     for level, import_seconds, tally, elapsed, cpu, bound, load in results:
         cores = {k: cpu[k] / cpu["seconds"] for k in ("web", "celery", "postgres", "load")}

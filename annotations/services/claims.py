@@ -61,19 +61,20 @@ PROJECT_CLAIMS_LOCK_NAMESPACE = 7302
 # Taken before the claim, in a statement of its own, so that the claim statement's snapshot
 # (READ COMMITTED: one per statement) includes every claim this contractor committed before.
 #
-# The same statement switches sorting off for the claim's transaction. The claim's plan must be the
-# ordered scan of task_claimable_in_batch_idx that stops at the first free task; every other plan
-# sorts what it found first, which is every claimable task of the batch (a release storm comes right
-# after an import, when the planner knows least about the new rows). With sorts priced out, that
-# scan is the only plan left, whatever the statistics say (tests/annotations/test_claim_plan.py).
+# The same statement prices sorts and sequential scans out of the claim's plan, for its transaction.
+# The claim's plan must be the ordered scan of task_claimable_in_batch_idx that stops at the first
+# free task; every other plan sorts what it found first, which is every claimable task of the batch,
+# or reads the table through (a release storm comes right after an import, when the planner knows
+# least about the new rows and may think the table tiny). With those priced out, the index scans are
+# the only plan left, whatever the statistics say (tests/annotations/test_claim_plan.py).
+_PLAN_SETTINGS = ("enable_sort", "enable_incremental_sort", "enable_seqscan")
 _LOCKS_SQL = """
 SELECT pg_advisory_xact_lock(%(contractor_lock)s, %(contractor)s),
        pg_advisory_xact_lock_shared(%(project_lock)s, %(project)s),
-       set_config('enable_sort', 'off', true), set_config('enable_incremental_sort', 'off', true)
-"""
+""" + ", ".join(f"set_config('{name}', 'off', true)" for name in _PLAN_SETTINGS)
 # Inside a caller's transaction the settings would outlive the claim: put them back after it.
+_PLAN_SETTINGS_RESET_SQL = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _PLAN_SETTINGS)
 _CLAIM_COLUMNS = 8
-_PLAN_SETTINGS_RESET_SQL = "SET LOCAL enable_sort TO DEFAULT; SET LOCAL enable_incremental_sort TO DEFAULT"
 
 # Always returns one row: the contractor's open holds (active claims and reservations) on the
 # project before this call, whether a lead's pause on the project is in force, then the new
