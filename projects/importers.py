@@ -78,6 +78,8 @@ class Record:
     reference_answer: Any = None
     # HH-RLHF: the gold answer was derived here from the source, not written by a person.
     gold_is_reference: bool = False
+    # Nothing in it can be unstorable (see `storable_json_text`): validation need not walk it.
+    storable: bool = False
     errors: list[LineError] = field(default_factory=list)
 
 
@@ -213,16 +215,28 @@ def _finite_float(literal: str) -> float:
     return number
 
 
+_JSON_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def json_loads(text: str) -> Any:
     """Strict JSON: NaN, Infinity and numbers too large for a float (1e999) are refused (the
     database cannot store them), and so is nesting deeper than JSON_MAX_DEPTH levels."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = _JSON_DECODER.decode(text)
     except RecursionError:
         raise _Refused(f"it nests deeper than {JSON_MAX_DEPTH} levels") from None
-    if json_depth(value) > JSON_MAX_DEPTH:
+    # A value cannot nest deeper than the text has brackets: most lines need no walk at all.
+    if text.count("{") + text.count("[") > JSON_MAX_DEPTH and json_depth(value) > JSON_MAX_DEPTH:
         raise _Refused(f"it nests deeper than {JSON_MAX_DEPTH} levels")
     return value
+
+
+def storable_json_text(text: str) -> bool:
+    """Whether everything parsed from this JSON text (by `json_loads`) is sure to be storable: text
+    without an escape (\\u...) can hold no NUL and no unpaired surrogate (strict JSON has no raw
+    control characters in strings, and decoded UTF-8 no surrogates), and `json_loads` already
+    refused non-finite numbers and deep nesting. Then the walk over the value may be skipped."""
+    return "\\u" not in text and "\x00" not in text
 
 
 def json_depth(value: Any) -> int:
@@ -297,6 +311,7 @@ def parse_jsonl(lines: Iterator[Line]) -> Iterator[Record | LineError]:
             payload=data["payload"],
             gold_answer=data.get("gold_answer"),
             reference_answer=data.get("reference_answer"),
+            storable=storable_json_text(line.text),
         )
 
 
@@ -503,10 +518,13 @@ def copy_text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPES)
 
 
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_text(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON_ENCODER.encode(value)
 
 
 def contains_nul(value: Any) -> bool:

@@ -1,7 +1,8 @@
 """THE pay rule, for Python: what a submission earns at a rate, for its final grade.
 
 The database's twin is the view `projects_pay_cell` (projects/sql/pay_rule.sql), which the nightly
-recompute reads; `tests/projects/test_rules_agree.py` proves the two agree on generated cases.
+recompute reads (and the posting of each new submission, for its one cell);
+`tests/payouts/test_pay_rule_agrees.py` proves the two agree on generated cases.
 
 - The share: the project's grade policy percent for the final grade (or for work not graded yet);
   onboarding work is always paid in full (fair-work promise 4).

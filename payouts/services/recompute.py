@@ -29,6 +29,10 @@ one. Everything runs in one transaction under an advisory lock, so a worker kill
 leaves the ledger, and the cached columns its trigger updates in the same transaction, as they
 were, and the next run does the whole job.
 
+A new submission is paid at once, in the submit's own transaction (`submission_pay_post`): the same
+rows, the same arithmetic and the same keys, with its one cell read from the view by its rate's key
+instead of the arrays.
+
 A wide recompute (anything but one contractor) first collects the differing submissions with
 `CREATE TEMP TABLE ... AS SELECT`, which PostgreSQL runs in parallel like a plain query, then
 inserts those rows: an `INSERT ... SELECT` never runs in parallel, and at night almost nothing

@@ -361,7 +361,7 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
 
     payload = gold = reference = None
     try:
-        payload = kind.validate_payload(record.payload, project=project)
+        payload = kind.validate_payload(record.payload, project=project, storable=record.storable)
     except InvalidData as exc:
         _report(check, line, "payload", exc)
     if record.gold_answer is not None:
