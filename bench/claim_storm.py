@@ -120,10 +120,14 @@ def raw_worker(conninfo: str, statement: str, contractor_ids: list[int], project
         from annotations.services import claims
 
         sql = claims._CLAIM_NAMED_SQL
+        settings = claims._PLAN_SETTINGS  # the service's claim runs with these off (its plan)
     else:
         sql = MINIMAL_CLAIM_SQL
+        settings = ()
     with psycopg.connect(conninfo, autocommit=True) as conn:
         cursor = conn.cursor()
+        for name in settings:
+            cursor.execute(f"SET {name} = off")
         barrier.wait()
         started = time.monotonic()
         claimed = 0

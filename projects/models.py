@@ -610,8 +610,9 @@ class Task(models.Model):
             ),
         ]
         indexes = [
+            # The claim statement's one scan: a batch's free tasks in id order (annotations.services.claims).
             models.Index(
-                fields=["project", "id"], condition=Q(claim_count__lt=F("overlap")), name="task_claimable_idx"
+                fields=["batch", "id"], condition=Q(claim_count__lt=F("overlap")), name="task_claimable_in_batch_idx"
             ),
             models.Index(
                 fields=["batch"], condition=Q(submitted_count__lt=F("overlap")), name="task_unfinished_idx"

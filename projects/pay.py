@@ -1,9 +1,10 @@
 """THE pay rule, for Python: what a submission earns at a rate and a grade policy, for its final grade.
 
 The database's twin is the view `projects_pay_cell` (projects/sql/pay_rule.sql), which the nightly
-recompute reads; `tests/payouts/test_pay_rule_agrees.py` proves the two agree on generated cases.
-Which rate and which policy pay a submission is the rule in force when it was submitted
-(`projects.selectors.rate_in_force`, `grade_policy_in_force`, across the project's lineage).
+recompute reads (and the posting of each new submission, for its one cell);
+`tests/payouts/test_pay_rule_agrees.py` proves the two agree on generated cases. Which rate and which
+policy pay a submission is the rule in force when it was submitted (`projects.selectors.rate_in_force`,
+`grade_policy_in_force`, across the project's lineage).
 
 - The share: the grade policy's percent for the final grade (or for work not graded yet; the
   default percents without a policy); onboarding work is always paid in full (fair-work promise 4).

@@ -16,6 +16,12 @@ def batch_announce_release(batch_id: int, release_at: str) -> int:
     return services.batch_announce_release(batch_id=batch_id, release_at=release_at)
 
 
+@shared_task(name="projects.tasks.batches_exhaust_finished")
+def batches_exhaust_finished() -> list[int]:
+    """Beat: mark exhausted the open batches whose work is all done (a second net; submits do it)."""
+    return services.batches_exhaust_finished()
+
+
 @shared_task(name="projects.tasks.task_import_run")
 def task_import_run(task_import_id: int) -> str:
     """Validate and write one upload. A redelivery finds it finished (or running) and stops."""

@@ -5,10 +5,12 @@ Apps import downwards only: taskhub <- accounts <- projects <- annotations <- {s
 what a contractor must be paid: a submission or a grade (annotations), a new pay rate or grade
 policy (projects). They call `pay_changed(...)` inside their own transaction, naming the work
 whose pay may have changed; payouts registers the one handler at start-up
-(`payouts.apps.PayoutsConfig.ready`), which recomputes that work's earnings once the
-transaction commits (nothing is sent if it rolls back). The recompute is queued through the
-outbox (`taskhub.outbox`): written in the same transaction, sent even if Redis is down at the
-moment of the commit, so the write that changed the pay never fails for it.
+(`payouts.apps.PayoutsConfig.ready`). A new submission names itself (`submission_id`): its pay
+is posted in the writing transaction, one row read and one ledger entry written, committed with
+the submission. Any wider scope is recomputed once the transaction commits (nothing is sent if it
+rolls back), queued through the outbox (`taskhub.outbox`): written in the same transaction, sent
+even if Redis is down at the moment of the commit, so the write that changed the pay never fails
+for it.
 
 Nothing else crosses a layer upwards. A page of a lower app that shows an upper app's figures
 gets them from that app's template tag (the contractor dashboard's earnings card, for one).
@@ -25,12 +27,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 @dataclass(frozen=True)
 class PayScope:
-    """The work whose pay may have changed: every field narrows it; none at all is everything."""
+    """The work whose pay may have changed: every field narrows it; none at all is everything.
+    `submission_id` is one new submission, paid at once."""
 
     contractor_id: int | None = None
     project_id: int | None = None
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
+    submission_id: int | None = None
 
 
 PayHandler = Callable[[PayScope], None]
@@ -52,8 +56,9 @@ def pay_changed(
     project_id: int | None = None,
     submitted_from: datetime | None = None,
     submitted_before: datetime | None = None,
+    submission_id: int | None = None,
 ) -> None:
     """Say, from inside the writing transaction, that the pay of this work may have changed."""
     if _pay_handler is None:
         raise ImproperlyConfigured("Nothing pays for work: payouts must be in INSTALLED_APPS.")
-    _pay_handler(PayScope(contractor_id, project_id, submitted_from, submitted_before))
+    _pay_handler(PayScope(contractor_id, project_id, submitted_from, submitted_before, submission_id))

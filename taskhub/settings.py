@@ -107,6 +107,9 @@ CACHES = {
     }
 }
 
+# Sessions are read from Redis and kept in PostgreSQL (taskhub/sessions.py): no session query per request.
+SESSION_ENGINE = "taskhub.sessions"
+
 # --- Accounts ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -339,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "release-due-batches": {
         "task": "annotations.tasks.batches_release_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "exhaust-finished-batches": {
+        "task": "projects.tasks.batches_exhaust_finished",
         "schedule": timedelta(minutes=1),
     },
     "open-close-due-sprints": {

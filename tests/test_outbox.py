@@ -76,31 +76,36 @@ def test_a_leased_message_is_left_to_its_sender(sent):
     assert outbox.drain() == 0 and sent == []
 
 
-def test_a_submit_whose_pay_enqueue_fails_still_answers_success(client_for, broker_down,
-                                                                 django_capture_on_commit_callbacks):
+def test_a_submit_with_the_broker_down_answers_success_and_is_paid_at_once(client_for, broker_down,
+                                                                          django_capture_on_commit_callbacks):
     person = factories.ContractorFactory()
     project = make_project("pairwise")
+    factories.PayRateFactory(project=project)
     make_task(project)
     claim = claim_for(person, project)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(person).post(reverse("work:submit", args=[claim.pk]),
                                            {**VALID_ANSWERS["pairwise"], "next": "stop"})
     assert response.status_code == 302 and response["Location"] == reverse("work:dashboard")
-    assert Submission.objects.filter(claim=claim).exists()
-    pay = OutboxMessage.objects.get(task="payouts.tasks.earnings_recompute")
-    assert pay.sent_at is None and pay.attempts == 1  # kept for beat's drain
-    assert pay.kwargs["contractor_id"] == person.pk
+    submission = Submission.objects.get(claim=claim)
+    # Its pay was posted in the submit's own transaction: nothing waits for the broker.
+    assert submission.posted_entries == 1
+    assert not OutboxMessage.objects.exists()
 
 
-def test_the_pay_hook_and_every_enqueue_go_through_the_outbox(sent, django_capture_on_commit_callbacks):
+def test_the_pay_hook_goes_through_the_outbox_except_for_a_new_submission(sent, django_capture_on_commit_callbacks):
     person = factories.ContractorFactory()
     project = make_project("pairwise")
     make_task(project)
     claim = claim_for(person, project)
     from annotations import services
+    from taskhub.hooks import pay_changed
 
     with django_capture_on_commit_callbacks(execute=True):
         services.claim_submit(claim=claim, contractor=person, answer=VALID_ANSWERS["pairwise"])
+    assert sent == [] and not OutboxMessage.objects.exists()  # paid in its own transaction
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        pay_changed(contractor_id=person.pk)  # a grade, an appeal: the recompute is queued
     assert [name for name, _ in sent] == ["payouts.tasks.earnings_recompute"]
     assert OutboxMessage.objects.filter(sent_at__isnull=False).count() == 1
 

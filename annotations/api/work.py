@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from projects import selectors as project_selectors
 
 from .. import selectors, services
-from ..models import Claim, Submission
+from ..models import Claim
 
 
 class ProjectSerializer(serializers.Serializer):
@@ -40,10 +40,15 @@ class ClaimSerializer(serializers.Serializer):
     payload = serializers.JSONField(source="task.payload", read_only=True)
 
 
-class SubmissionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Submission
-        fields = ["id", "claim_id", "task_id", "answer", "active_seconds", "submitted_at"]
+class SubmissionSerializer(serializers.Serializer):
+    # Declared field by field, like ClaimSerializer: the submit answer is the other half of the
+    # claim-and-submit cycle.
+    id = serializers.IntegerField(read_only=True)
+    claim_id = serializers.IntegerField(read_only=True)
+    task_id = serializers.IntegerField(read_only=True)
+    answer = serializers.JSONField(read_only=True)
+    active_seconds = serializers.IntegerField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True)
 
 
 class AnswerSerializer(serializers.Serializer):

@@ -32,12 +32,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Role
-from projects.models import Batch, Project, Task
+from projects.models import Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
 from taskhub import outbox
@@ -50,7 +50,7 @@ from ..rules import needs_review
 from ..selectors import contractor_pause_in_force
 from .fair_share import fair_share_caps_relax
 from .gold import submission_grade_gold
-from .work import claim_bank_active_time
+from .work import ACTIVE_TIME_CREDIT_SQL
 
 # First key of the two-key advisory locks taken per contractor while claiming.
 CLAIM_LOCK_NAMESPACE = 7301
@@ -60,10 +60,21 @@ PROJECT_CLAIMS_LOCK_NAMESPACE = 7302
 
 # Taken before the claim, in a statement of its own, so that the claim statement's snapshot
 # (READ COMMITTED: one per statement) includes every claim this contractor committed before.
+#
+# The same statement prices sorts and sequential scans out of the claim's plan, for its transaction.
+# The claim's plan must be the ordered scan of task_claimable_in_batch_idx that stops at the first
+# free task; every other plan sorts what it found first, which is every claimable task of the batch,
+# or reads the table through (a release storm comes right after an import, when the planner knows
+# least about the new rows and may think the table tiny). With those priced out, the index scans are
+# the only plan left, whatever the statistics say (tests/annotations/test_claim_plan.py).
+_PLAN_SETTINGS = ("enable_sort", "enable_incremental_sort", "enable_seqscan")
 _LOCKS_SQL = """
 SELECT pg_advisory_xact_lock(%(contractor_lock)s, %(contractor)s),
-       pg_advisory_xact_lock_shared(%(project_lock)s, %(project)s)
-"""
+       pg_advisory_xact_lock_shared(%(project_lock)s, %(project)s),
+""" + ", ".join(f"set_config('{name}', 'off', true)" for name in _PLAN_SETTINGS)
+# Inside a caller's transaction the settings would outlive the claim: put them back after it.
+_PLAN_SETTINGS_RESET_SQL = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _PLAN_SETTINGS)
+_CLAIM_COLUMNS = 8
 
 # Always returns one row: the contractor's open holds (active claims and reservations) on the
 # project before this call, whether a lead's pause on the project is in force, then the new
@@ -82,35 +93,45 @@ WITH held AS (
     ) AS paused
     FROM annotations_claim
     WHERE contractor_id = $2 AND project_id = $1 AND status IN ('active', 'reserved')
+), batches AS (
+    -- The project's batches handing out work to this person now (a handful), evaluated once. Empty
+    -- when the person is at the project's cap or paused, so nothing at all is scanned then.
+    SELECT ARRAY(
+        SELECT b.id FROM projects_batch b
+        WHERE (SELECT n < $3 AND NOT paused FROM held)
+          AND b.project_id = $1
+          AND b.status = 'open'
+          -- A lottery batch hands out nothing before its draw, then follows its fallback policy.
+          AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
+          AND (
+              (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END) <> 'fair_share'
+              OR $4 >= b.fair_share_ends_at
+              OR b.fair_share_cap > (
+                  SELECT count(*) FROM annotations_claim c
+                  WHERE c.batch_id = b.id AND c.contractor_id = $2
+                    AND c.status IN ('active', 'submitted', 'reserved')
+              )
+          )
+    ) AS ids
 ), candidate AS (
+    -- One ordered scan of task_claimable_idx (batch_id, id WHERE claim_count < overlap), batch by
+    -- batch: it stops at the first free task this person has not held, whatever the statistics say
+    -- (no join to plan, nothing to sort; see README "The claim's plan").
     SELECT t.id, t.batch_id
     FROM projects_task t
-    JOIN projects_batch b ON b.id = t.batch_id
-    WHERE (SELECT n < $3 AND NOT paused FROM held)
-      AND t.project_id = $1
+    WHERE t.batch_id = ANY ((SELECT ids FROM batches)::bigint[])
       AND t.claim_count < t.overlap
-      AND b.status = 'open'
       AND NOT EXISTS (
           SELECT 1 FROM annotations_claim c
           WHERE c.task_id = t.id AND c.contractor_id = $2
       )
-      -- A lottery batch hands out nothing before its draw, then follows its fallback policy.
-      AND NOT (b.release_policy = 'lottery' AND b.allocated_at IS NULL)
-      AND (
-          (CASE WHEN b.release_policy = 'lottery' THEN b.fallback_policy ELSE b.release_policy END) <> 'fair_share'
-          OR $4 >= b.fair_share_ends_at
-          OR b.fair_share_cap > (
-              SELECT count(*) FROM annotations_claim c
-              WHERE c.batch_id = b.id AND c.contractor_id = $2
-                AND c.status IN ('active', 'submitted', 'reserved')
-          )
-      )
-    ORDER BY t.id
+    ORDER BY t.batch_id, t.id
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
 ), taken AS (
+    -- By its primary key, as a value: never a join the planner could turn into a scan.
     UPDATE projects_task t SET claim_count = t.claim_count + 1
-    FROM candidate WHERE t.id = candidate.id
+    WHERE t.id = (SELECT id FROM candidate)
     RETURNING t.id, t.batch_id, t.external_id, t.payload, t.overlap
 ), claimed AS (
     INSERT INTO annotations_claim
@@ -269,17 +290,22 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
         "project": project.pk, "contractor": contractor.pk, "max_active": project.max_active_claims,
         "now": now, "deadline": deadline,
     }
+    nested = connection.in_atomic_block
     with connection.cursor() as cursor:
         if isinstance(cursor.cursor, psycopg.ClientCursor):
             # Django's default client-side binding sends the statements as one query string:
             # one round trip and one implicit transaction, which holds the locks until the
             # claim is committed (or, inside an outer transaction, until that one ends).
             prefix = _claim_prepare_prefix(cursor)
-            cursor.execute(prefix + _LOCKS_SQL + ";" + _CLAIM_EXECUTE_SQL, params)
+            suffix = ";" + _PLAN_SETTINGS_RESET_SQL if nested else ""
+            cursor.execute(prefix + _LOCKS_SQL + ";" + _CLAIM_EXECUTE_SQL + suffix, params)
             _prepared_on[cursor.cursor.connection] = True
-            while cursor.nextset():
-                pass
-            row = cursor.fetchone()
+            row = None
+            while True:  # the claim's row is the one result with its columns
+                if cursor.description is not None and len(cursor.description) == _CLAIM_COLUMNS:
+                    row = cursor.fetchone()
+                if not cursor.nextset():
+                    break
         else:
             # Server-side binding (OPTIONS server_side_binding): statements one at a time in a
             # transaction; psycopg prepares the claim itself if OPTIONS sets prepare_threshold.
@@ -287,6 +313,8 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
                 cursor.execute(_LOCKS_SQL, params)
                 cursor.execute(_CLAIM_NAMED_SQL, params)
                 row = cursor.fetchone()
+                if nested:
+                    cursor.execute(_PLAN_SETTINGS_RESET_SQL)
     held, paused, claim_id, task_id, batch_id, external_id, payload, overlap = row
     if claim_id is None:
         if paused:
@@ -414,50 +442,78 @@ def _refusal(claim: Claim, now: datetime) -> ClaimError:
     )
 
 
+# A submit in one statement: the claim leaves `active` (counting the time since the last heartbeat,
+# with the heartbeat's bounds) only if it is still within its deadline, its task counts the
+# submission, and the submission is written. Returns nothing when the claim was not active; else
+# the submission's id, its active seconds, whether the task now has all its submissions and the
+# batch. The submission's cached pay columns are filled by its triggers (annotations sql/).
+_SUBMIT_SQL = f"""
+WITH submitted AS (
+    UPDATE annotations_claim SET {ACTIVE_TIME_CREDIT_SQL}, status = 'submitted', finished_at = %(now)s
+    WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status = 'active' AND deadline > %(now)s
+    RETURNING id, task_id, batch_id, active_seconds
+), counted AS (
+    UPDATE projects_task t SET submitted_count = t.submitted_count + 1
+    WHERE t.id = (SELECT task_id FROM submitted)
+    RETURNING t.submitted_count >= t.overlap AS task_done
+)
+INSERT INTO annotations_submission
+    (claim_id, task_id, contractor_id, project_id, answer, active_seconds, submitted_at, is_gold, needs_review)
+SELECT submitted.id, submitted.task_id, %(contractor)s, %(project)s, %(answer)s::jsonb, submitted.active_seconds,
+       %(now)s, %(is_gold)s, %(needs_review)s
+FROM submitted
+RETURNING id, active_seconds, (SELECT task_done FROM counted), (SELECT batch_id FROM submitted)
+"""
+
+
+def _batch_finished_check(batch_id: int) -> None:
+    # After the commit, in a transaction of its own: see batch_mark_exhausted_if_done.
+    batch_mark_exhausted_if_done(batch_id=batch_id)
+
+
 def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None = None) -> Submission:
-    """Validate and store the answer for an active claim that is still within its deadline."""
+    """Validate and store the answer for an active claim that is still within its deadline, and
+    post its pay in the same transaction.
+
+    A submission that finishes its task may finish the batch. Nothing is locked for it: once this
+    transaction has committed, a statement of its own marks the batch exhausted if no task is left
+    unfinished (a conditional update: once). Commits are ordered, so of the submissions finishing a
+    batch's last tasks at the same moment, the one that commits last sees all the others' work; beat
+    catches a batch whose last submitter died between its commit and the check
+    (`projects.services.batches_exhaust_finished`)."""
     if claim.contractor_id != contractor.pk:
         raise NotQualified("This is not your claim.")
     task: Task = claim.task
     project: Project = claim.project
     cleaned = project.type.validate_answer(answer, task=task, project=project)
     now = now or timezone.now()
+    is_gold = task.gold_answer is not None
+    params = {
+        "claim": claim.pk, "contractor": contractor.pk, "project": project.pk, "now": now,
+        "interval": int(settings.TASKHUB_HEARTBEAT_SECONDS), "answer": json.dumps(cleaned),
+        "is_gold": is_gold, "needs_review": needs_review(project=project, claim_id=claim.pk, is_gold=is_gold),
+    }
     with transaction.atomic():
-        # The submit itself counts as a last heartbeat (same bounds).
-        claim_bank_active_time(claim_id=claim.pk, now=now)
-        submitted = Claim.objects.filter(pk=claim.pk, status=Claim.Status.ACTIVE, deadline__gt=now).update(
-            status=Claim.Status.SUBMITTED, finished_at=now
-        )
-        if not submitted:
+        with connection.cursor() as cursor:
+            cursor.execute(_SUBMIT_SQL, params)
+            row = cursor.fetchone()
+        if row is None:
             claim.refresh_from_db(fields=["status", "deadline", "reserved_until"])
             raise _refusal(claim, now)
-        # Heartbeats stop at the status change above, so the total is final now.
-        claim.refresh_from_db(fields=["active_seconds"])
-        is_gold = task.gold_answer is not None
-        Task.objects.filter(pk=task.pk).update(submitted_count=F("submitted_count") + 1)
-        submission = Submission.objects.create(
-            claim=claim,
-            task=task,
-            contractor=contractor,
-            project=project,
-            answer=cleaned,
-            active_seconds=claim.active_seconds,
-            submitted_at=now,
-            is_gold=is_gold,
-            needs_review=needs_review(project=project, claim_id=claim.pk, is_gold=is_gold),
+        submission_id, active_seconds, task_done, batch_id = row
+        submission = Submission(
+            id=submission_id, claim=claim, task=task, contractor=contractor, project=project, answer=cleaned,
+            active_seconds=active_seconds, submitted_at=now, is_gold=is_gold, needs_review=params["needs_review"],
         )
+        submission._state.adding = False
+        submission._state.db = connection.alias
         if is_gold:
             submission_grade_gold(submission=submission, now=now)
-        # The work is paid at today's rate, scoped to this one submission's moment so that paying it
-        # does not re-read a long history.
-        pay_changed(contractor_id=contractor.pk, submitted_from=now, submitted_before=now + timedelta(microseconds=1))
-        # Only a submission that finishes its task can finish the batch. It locks the batch row in a
-        # statement of its own before checking, so two submissions finishing the last two tasks at once
-        # check one after the other, and the second sees the first's committed work.
-        task_done = Task.objects.filter(pk=task.pk, submitted_count__gte=F("overlap")).exists()
-        open_batch = Batch.objects.select_for_update().filter(pk=claim.batch_id, status=Batch.Status.OPEN)
-        if task_done and open_batch.exists():
-            batch_mark_exhausted_if_done(batch_id=claim.batch_id)
+        # Paid at once, at the rate in force now, by the one pay rule (payouts posts it: the hook).
+        pay_changed(submission_id=submission_id)
+        if task_done:
+            transaction.on_commit(lambda: _batch_finished_check(batch_id), robust=True)
     claim.status = Claim.Status.SUBMITTED
     claim.finished_at = now
+    claim.active_seconds = active_seconds
     return submission

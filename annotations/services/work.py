@@ -24,15 +24,18 @@ from ..errors import ClaimError, DraftError
 from ..models import Claim
 
 # Credit the gap since the previous beat, capped at one interval; after a longer silence
-# (more than two intervals) the beat only restarts the clock.
-_HEARTBEAT_SQL = """
-UPDATE annotations_claim SET
+# (more than two intervals) the beat only restarts the clock. The submit counts as a last beat:
+# claims.claim_submit sets these same two columns in its own statement.
+ACTIVE_TIME_CREDIT_SQL = """
     active_seconds = active_seconds + CASE
         WHEN last_heartbeat_at IS NULL OR last_heartbeat_at > %(now)s THEN 0
         WHEN %(now)s - last_heartbeat_at > 2 * %(interval)s * interval '1 second' THEN 0
         ELSE LEAST(floor(extract(epoch FROM %(now)s - last_heartbeat_at)), %(interval)s)::integer
     END,
     last_heartbeat_at = GREATEST(%(now)s, COALESCE(last_heartbeat_at, %(now)s))
+"""
+_HEARTBEAT_SQL = f"""
+UPDATE annotations_claim SET {ACTIVE_TIME_CREDIT_SQL}
 WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status = 'active' AND deadline > %(now)s
 RETURNING active_seconds
 """
@@ -62,18 +65,6 @@ def claim_heartbeat(*, claim: Claim, contractor, now: datetime | None = None) ->
     claim.active_seconds = row[0]
     claim.last_heartbeat_at = now
     return row[0]
-
-
-def claim_bank_active_time(*, claim_id: int, now: datetime) -> None:
-    """Count the time since the last heartbeat when the answer is submitted (same bounds).
-
-    Runs inside the submit transaction, before the claim leaves the `active` state.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HEARTBEAT_SQL.replace("AND contractor_id = %(contractor)s ", ""),
-            {"now": now, "interval": int(settings.TASKHUB_HEARTBEAT_SECONDS), "claim": claim_id},
-        )
 
 
 def claim_draft_save(*, claim: Claim, contractor, draft: dict[str, Any], now: datetime | None = None) -> datetime:

@@ -30,6 +30,10 @@ one. Everything runs in one transaction under an advisory lock, so a worker kill
 leaves the ledger, and the cached columns its trigger updates in the same transaction, as they
 were, and the next run does the whole job.
 
+A new submission is paid at once, in the submit's own transaction (`submission_pay_post`): the same
+rows, the same arithmetic and the same keys, with its one cell read from the view by its rate's key
+instead of the arrays.
+
 A wide recompute (anything but one contractor) first collects the differing submissions with
 `CREATE TEMP TABLE ... AS SELECT`, which PostgreSQL runs in parallel like a plain query, then
 inserts those rows: an `INSERT ... SELECT` never runs in parallel, and at night almost nothing
@@ -95,29 +99,46 @@ def _pay(column: str) -> str:
 # per-hour mark into NULL, and only then is the per-hour pay worked out). A submission without a
 # rate (before its lineage's first one) has no terms, no cell and no pay, and never differs.
 _SLOT = f"((s.pay_terms_id - {_pay('lowest_terms')}) * {GRADE_CELLS} + COALESCE(s.final_grade, 0) + 1)"
-_EXPECTED_CENTS = (
-    f"COALESCE(NULLIF({_pay('task_cents')}[{_SLOT}], -1),"
-    f" s.active_seconds * {_pay('hour_whole')}[{_SLOT}]"
-    f" + (s.active_seconds * {_pay('hour_part')}[{_SLOT}] + {_HOUR_DIVISOR // 2}) / {_HOUR_DIVISOR})"
-)
 
 
-def _pay_sql(where: str, rates: str, condition: str, around: str) -> str:
-    # The filter reads the submission and the arrays only, so PostgreSQL applies it in the scan;
+def _expected_cents(task_cents: str, hour_whole: str, hour_part: str) -> str:
+    """The pay in cents of submission s from its cell's columns of the pay rule (projects_pay_cell)."""
+    return (f"COALESCE(NULLIF({task_cents}, -1),"
+            f" s.active_seconds * {hour_whole}"
+            f" + (s.active_seconds * {hour_part} + {_HOUR_DIVISOR // 2}) / {_HOUR_DIVISOR})")
+
+
+# The cell's columns, read from the arrays (a scope of many submissions) or from the view's one row
+# for the submission's rate and grade (alias k: a single submission, `submission_pay_post`).
+_ARRAY_CELL = {name: f"{_pay(name)}[{_SLOT}]" for name in ("task_cents", "hour_whole", "hour_part", "percent_bp")}
+_VIEW_CELL = {name: f"k.{name}" for name in ("task_cents", "hour_whole", "hour_part", "percent_bp")}
+
+
+def _rows_sql(cell: dict[str, str], joins: str, where: str, condition: str) -> str:
+    """One row per submission of `where` (alias s) with its pay as the rules say and what the ledger
+    holds for it, for those meeting `condition`; `cell` says where the pay rule's cell is read."""
+    expected = _expected_cents(cell["task_cents"], cell["hour_whole"], cell["hour_part"])
+    condition = condition.replace("{expected}", expected)
+    # The filter reads the submission and the cell only, so PostgreSQL applies it in the scan;
     # the joins that describe the pay (rate, project) see only the rows that pass it.
-    rows = f"""
+    return f"""
         SELECT s.id AS submission_id, s.contractor_id, s.project_id, s.active_seconds,
                r.amount AS rate_amount, r.unit AS rate_unit, r.currency, s.final_grade AS grade,
-               ({_pay('percent_bp')}[{_SLOT}] / 100.0)::numeric(5, 2) AS pay_percent,
+               ({cell['percent_bp']} / 100.0)::numeric(5, 2) AS pay_percent,
                CASE WHEN p.is_onboarding THEN 'onboarding'
                     WHEN r.unit = 'per_hour' THEN 'hourly' ELSE 'task' END AS kind,
-               (({_EXPECTED_CENTS})::numeric / 100)::numeric(14, 2) AS amount,
+               (({expected})::numeric / 100)::numeric(14, 2) AS amount,
                (s.posted_cents::numeric / 100)::numeric(14, 2) AS posted_amount, s.posted_entries
         FROM annotations_submission s
+        {joins}
         JOIN projects_payrate r ON r.id = s.pay_rate_id
         JOIN projects_project p ON p.id = s.project_id
         WHERE {where} AND {condition}
     """
+
+
+def _pay_sql(where: str, rates: str, condition: str, around: str) -> str:
+    rows = _rows_sql(_ARRAY_CELL, "", where, condition)
     # The CTE goes in front of the whole statement: a subquery with a WITH of its own cannot be
     # merged into the query around it, which would keep an aggregate over it out of the workers.
     pay = _PAY_ARRAYS_SQL.replace("{rates}", rates)
@@ -125,6 +146,7 @@ def _pay_sql(where: str, rates: str, condition: str, around: str) -> str:
 
 
 _JUST_THE_ROWS = "SELECT * FROM {rows} e"
+_DIFFERS = "({expected}) <> s.posted_cents"
 
 
 def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = _JUST_THE_ROWS) -> str:
@@ -138,7 +160,7 @@ def expected_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str 
 
 def differing_earnings_sql(where: str = "TRUE", rates: str = "TRUE", around: str = _JUST_THE_ROWS) -> str:
     """Like `expected_earnings_sql`, for the rows whose pay differs from what the ledger holds."""
-    return _pay_sql(where, rates, f"({_EXPECTED_CENTS}) <> s.posted_cents", around)
+    return _pay_sql(where, rates, _DIFFERS, around)
 
 
 _ENTRY_COLUMNS = (
@@ -239,6 +261,27 @@ def earnings_recompute(
         return written
 
 
+# One submission: its pay terms' cell for its grade, read from the pay rule's view through the
+# terms' primary key (the view's other terms and grades are never formed), then the same arithmetic
+# and the same entries as every recompute.
+_CELL_JOIN = "JOIN projects_pay_cell k ON k.terms_id = s.pay_terms_id AND k.cell = COALESCE(s.final_grade, 0)"
+_SUBMISSION_ROWS_SQL = _rows_sql(_VIEW_CELL, _CELL_JOIN, "s.id = %(submission)s", _DIFFERS)
+_SUBMISSION_POST_SQL = _INSERT_SQL.format(columns=_ENTRY_COLUMNS,
+                                          rows=_ENTRIES_SQL.replace("{rows}", f"({_SUBMISSION_ROWS_SQL})"))
+
+
+def submission_pay_post(*, submission_id: int) -> int:
+    """Post what one submission earns, in the caller's transaction (a submit's): one row read, at
+    most one entry written, by the same rule and with the same idempotency keys as the recompute.
+    Returns the entries written (0 when the ledger already holds its pay, or it has no rate).
+
+    No lock is needed: the entry is committed with the submission, so a recompute either sees both
+    or neither, and the unique idempotency key keeps one entry if two writers ever meet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBMISSION_POST_SQL, {"submission": submission_id})
+        return max(cursor.rowcount, 0)
+
+
 def submission_cache_rebuild() -> int:
     """Rewrite the cached columns of every submission that disagrees with the rates, the reviews
     or the ledger (see `payouts.selectors.submission_cache_disagreements`); return how many. Only
@@ -290,6 +333,10 @@ def earnings_recompute_enqueue(
 
 
 def earnings_recompute_enqueue_scope(scope: PayScope) -> None:
-    """The handler of `taskhub.hooks.pay_changed`: recompute the scope's pay after the commit."""
+    """The handler of `taskhub.hooks.pay_changed`: a new submission is paid at once, in the writing
+    transaction (`submission_pay_post`); any other scope is recomputed after the commit."""
+    if scope.submission_id is not None:
+        submission_pay_post(submission_id=scope.submission_id)
+        return
     earnings_recompute_enqueue(contractor_id=scope.contractor_id, project_id=scope.project_id,
                                submitted_from=scope.submitted_from, submitted_before=scope.submitted_before)

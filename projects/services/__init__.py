@@ -12,6 +12,7 @@ from .batches import (
     batch_schedule,
     batch_schedule_release,
     batch_unschedule,
+    batches_exhaust_finished,
     batches_open_due,
     fair_share_caps_derive,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "batch_schedule",
     "batch_schedule_release",
     "batch_unschedule",
+    "batches_exhaust_finished",
     "batches_open_due",
     "fair_share_caps_derive",
     "grade_policy_set",

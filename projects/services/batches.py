@@ -377,9 +377,24 @@ def batch_close(*, batch: Batch) -> Batch:
     return batch
 
 
+def batches_exhaust_finished() -> list[int]:
+    """Mark exhausted every open batch whose tasks all have their submissions (beat, every minute):
+    the submit that finishes a batch does it right after its commit, unless its process died in
+    between. Returns the ids this call marked."""
+    unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
+    done = Batch.objects.filter(status=S.OPEN).filter(~Exists(unfinished)).values_list("id", flat=True)
+    return [batch_id for batch_id in done if batch_mark_exhausted_if_done(batch_id=batch_id)]
+
+
 def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
     """An open batch becomes exhausted once every task has all the submissions it needs; the
-    project's `batch.exhausted` webhooks are told once the transaction commits."""
+    project's `batch.exhausted` webhooks are told once the transaction commits. Once: the status
+    change is a conditional update. It takes no lock: a submission that finishes a task calls it
+    after its own commit (annotations.services.claims.claim_submit), when it sees every submission
+    committed before it."""
+    # A read first, outside any transaction (task_unfinished_idx): nearly every call finds work left.
+    if Task.objects.filter(batch_id=batch_id, submitted_count__lt=F("overlap")).exists():
+        return False
     unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
     with transaction.atomic():
         exhausted = bool(

@@ -77,11 +77,12 @@ class TaskType:
     # Example payload for documentation, admin help and demo data.
     example_payload: ClassVar[dict[str, Any]] = {}
 
-    def _validate(self, schema: type[Strict], data: Any, what: str) -> Strict:
+    def _validate(self, schema: type[Strict], data: Any, what: str, *, storable: bool = False) -> Strict:
         if not isinstance(data, dict):
             raise InvalidData(f"The {what} must be a JSON object.",
                               errors=[{"field": "(root)", "message": "not an object"}])
-        found = json_problem(data)
+        # `storable`: the caller knows nothing in `data` is unstorable (an import line without escapes).
+        found = None if storable else json_problem(data)
         if found:  # NUL, an unpaired surrogate, nesting too deep: nothing PostgreSQL could store
             where, problem = found
             raise InvalidData(f"Invalid {what} for a {self.key} task: {where or '(root)'} {problem}",
@@ -102,8 +103,8 @@ class TaskType:
         return self._validate(self.config_schema, config or {}, "task configuration").model_dump()
 
     # --- payloads -------------------------------------------------------------------------
-    def validate_payload(self, payload: Any, *, project=None) -> dict:
-        cleaned = self._validate(self.payload_schema, payload, "payload")
+    def validate_payload(self, payload: Any, *, project=None, storable: bool = False) -> dict:
+        cleaned = self._validate(self.payload_schema, payload, "payload", storable=storable)
         self.check_payload(cleaned, project)
         return cleaned.model_dump(exclude_none=True)
 

@@ -91,10 +91,10 @@ class VisualTaskType(TaskType):
         return cleaned
 
     # --- payloads: a URL the project allows, or a file of its media library ---------------------
-    def validate_payload(self, payload, *, project=None):
+    def validate_payload(self, payload, *, project=None, storable=False):
         if isinstance(payload, dict) and payload.get("file") and project is not None:
             payload = self.resolve_file(payload, project)
-        return super().validate_payload(payload, project=project)
+        return super().validate_payload(payload, project=project, storable=storable)
 
     def resolve_file(self, payload: dict, project) -> dict:
         """Fill in the stored name and the measured facts of the library file the payload names."""

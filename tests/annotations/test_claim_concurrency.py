@@ -153,6 +153,51 @@ def test_finishing_the_last_two_tasks_at_once_exhausts_the_batch():
     assert Submission.objects.filter(task__batch=batch).count() == 2
 
 
+def test_a_submission_never_waits_for_another_one_in_flight_on_the_same_batch():
+    """Both submissions finish their task, so both look at the batch: neither holds a lock the other
+    waits on (the second one is done while the first one's transaction is still open)."""
+    project = factories.ProjectFactory(overlap=1)
+    batch = factories.BatchFactory(project=project)
+    factories.make_tasks(batch, 3)
+    people = [factories.ContractorFactory() for _ in range(2)]
+    claims = [task_claim_next(contractor=p, project=project) for p in people]
+    first_submitted, second_done = threading.Event(), threading.Event()
+
+    def first():
+        with transaction.atomic():
+            claim_submit(claim=claims[0], contractor=people[0], answer=ANSWER)
+            first_submitted.set()
+            return second_done.wait(10)  # still inside the transaction
+
+    def second():
+        first_submitted.wait(10)
+        claim_submit(claim=claims[1], contractor=people[1], answer=ANSWER)
+        second_done.set()
+
+    saw_second_done, _ = run_together(lambda role: role(), [(first,), (second,)])
+    assert saw_second_done, "the second submission waited for the first one's commit"
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.OPEN  # one task is left
+
+
+def test_racing_submissions_of_a_batch_s_last_tasks_exhaust_it_exactly_once():
+    from projects.models import WebhookDelivery
+    from projects.services import webhook_create
+
+    for _round in range(4):
+        project = factories.ProjectFactory(overlap=1)
+        webhook_create(project=project, url="https://hooks.example.com/exhausted", events=["batch.exhausted"])
+        batch = factories.BatchFactory(project=project)
+        factories.make_tasks(batch, 6)
+        people = [factories.ContractorFactory() for _ in range(6)]
+        claims = [task_claim_next(contractor=p, project=project) for p in people]
+        run_together(lambda claim, person: claim_submit(claim=claim, contractor=person, answer=ANSWER),
+                     list(zip(claims, people, strict=True)))
+        batch.refresh_from_db()
+        assert batch.status == Batch.Status.EXHAUSTED
+        assert WebhookDelivery.objects.filter(webhook__project=project, event="batch.exhausted").count() == 1
+
+
 def test_two_concurrent_releases_open_the_batch_once():
     for _round in range(5):
         batch = factories.BatchFactory(status=Batch.Status.SCHEDULED, released_at=None,

@@ -357,7 +357,9 @@ def test_submitting_someone_elses_claim_is_refused(project, batch, contractor):
 # --- exhaustion -----------------------------------------------------------------------------
 
 
-def test_batch_is_exhausted_once_every_task_has_its_overlap_of_submissions():
+def test_batch_is_exhausted_once_every_task_has_its_overlap_of_submissions(django_capture_on_commit_callbacks):
+    """Right after the commit of the submission that finishes the last task (the test's transaction
+    never commits, so its after-commit work is run as a commit would)."""
     project = factories.ProjectFactory(overlap=2)
     batch = factories.BatchFactory(project=project)
     factories.make_tasks(batch, 2)
@@ -369,7 +371,10 @@ def test_batch_is_exhausted_once_every_task_has_its_overlap_of_submissions():
         batch.refresh_from_db()
         # Claimed but not yet submitted is not enough.
         assert batch.status == "open", index
-        claim_submit(claim=Claim.objects.get(pk=claim.pk), contractor=claim.contractor, answer=ANSWER)
+        with django_capture_on_commit_callbacks(execute=True) as after_commit:
+            claim_submit(claim=Claim.objects.get(pk=claim.pk), contractor=claim.contractor, answer=ANSWER)
+        # Only a submission that finishes its task looks at the batch (each person claimed both).
+        assert len(after_commit) == (index >= 2)
     batch.refresh_from_db()
     assert batch.status == "exhausted"
     _assert_counters_true()

@@ -200,10 +200,11 @@ class TestDemand:
         take(a, batch, RELEASE, n=3)
         assert set(BatchDemand.objects.filter(contractor=a).values_list("batch_id", flat=True)) == {batch.pk, other.pk}
 
-    def test_a_batch_that_ran_out_records_demand_until_its_horizon(self):
+    def test_a_batch_that_ran_out_records_demand_until_its_horizon(self, django_capture_on_commit_callbacks):
         batch, (a, b, *_rest) = fair_batch(tasks=1, eligible=2)
         claim = take(a, batch, RELEASE)[0]
-        claim_submit(claim=claim, contractor=a, answer=ANSWER, now=RELEASE + timedelta(minutes=10))
+        with django_capture_on_commit_callbacks(execute=True):  # the batch is marked after the commit
+            claim_submit(claim=claim, contractor=a, answer=ANSWER, now=RELEASE + timedelta(minutes=10))
         batch.refresh_from_db()
         assert batch.status == "exhausted"
         assert take(b, batch, RELEASE + 2 * H) == []

@@ -235,22 +235,42 @@ def test_concurrent_recomputes_write_each_entry_once(work):
     assert sum(e.amount for e in LedgerEntry.objects.all()) == Decimal("25.00")
 
 
-def test_a_submission_is_paid_as_soon_as_it_is_submitted(db, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_submission_is_paid_in_its_own_transaction_at_the_cost_of_one_row(db, django_assert_max_num_queries):
+    """The submit posts the pay itself (no recompute queued, no outbox message), by the pay rule the
+    recompute applies, so a recompute afterwards finds nothing to correct."""
     from annotations.services import claim_submit, task_claim_next
     from payouts.models import LedgerEntry
-    from taskhub.celery import app
+    from taskhub.models import OutboxMessage
 
-    monkeypatch.setitem(app.conf, "task_always_eager", True)  # run the enqueued recompute here
     batch = factories.BatchFactory()
-    factories.make_tasks(batch, 2)
+    factories.make_tasks(batch, 3)
     factories.PayRateFactory(project=batch.project, amount=Decimal("0.7500"))
     person = factories.ContractorFactory()
+    answer = {"choice": "A", "strength": "clear", "reason": "Clearer."}
     earlier = claim_submit(claim=task_claim_next(contractor=person, project=batch.project), contractor=person,
-                           answer={"choice": "A", "strength": "clear", "reason": "Clearer."})
-    with django_capture_on_commit_callbacks(execute=True):
-        latest = claim_submit(claim=task_claim_next(contractor=person, project=batch.project), contractor=person,
-                              answer={"choice": "B", "strength": "slight", "reason": "Kinder."})
-    paid = LedgerEntry.objects.get(contractor=person)
-    assert (paid.source_id, paid.kind, paid.amount) == (latest.pk, "task", Decimal("0.75"))
-    # Only the new submission's moment was recomputed; the earlier one waits for its own trigger.
-    assert not LedgerEntry.objects.filter(source_id=earlier.pk).exists()
+                           answer=answer)
+    claim = task_claim_next(contractor=person, project=batch.project)
+    with django_assert_max_num_queries(4):  # the submit and the pay (in the test: a savepoint and its release)
+        latest = claim_submit(claim=claim, contractor=person, answer=answer)
+    paid = {e.source_id: (e.kind, e.amount, e.idempotency_key) for e in LedgerEntry.objects.filter(contractor=person)}
+    assert paid == {earlier.pk: ("task", Decimal("0.75"), f"task:submission:{earlier.pk}"),
+                    latest.pk: ("task", Decimal("0.75"), f"task:submission:{latest.pk}")}
+    assert not OutboxMessage.objects.exists()
+    assert services.earnings_recompute() == 0
+    assert services.earnings_recompute(contractor_id=person.pk) == 0
+
+
+def test_a_submission_without_a_rate_is_paid_when_its_project_gets_one(db):
+    from annotations.services import claim_submit, task_claim_next
+    from payouts.models import LedgerEntry
+
+    batch = factories.BatchFactory()
+    factories.make_tasks(batch, 1)
+    person = factories.ContractorFactory()
+    submission = claim_submit(claim=task_claim_next(contractor=person, project=batch.project), contractor=person,
+                              answer={"choice": "A", "strength": "clear", "reason": "Clearer."})
+    assert not LedgerEntry.objects.exists()
+    factories.PayRateFactory(project=batch.project, amount=Decimal("1.2500"),
+                             effective_from=submission.submitted_at - timedelta(minutes=1))
+    assert services.earnings_recompute() == 1
+    assert LedgerEntry.objects.get().amount == Decimal("1.25")

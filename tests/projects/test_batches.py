@@ -15,6 +15,7 @@ from projects.services import (
     batch_open,
     batch_schedule,
     batch_unschedule,
+    batches_exhaust_finished,
     batches_open_due,
 )
 from tests import factories
@@ -141,6 +142,18 @@ class TestReleaseAndClose:
         assert batch_mark_exhausted_if_done(batch_id=batch.pk) is True
         assert _stored(batch).status == S.EXHAUSTED
         assert batch_mark_exhausted_if_done(batch_id=batch.pk) is False
+
+    def test_beat_marks_a_finished_batch_whose_last_submitter_died_before_checking(self):
+        finished = _batch(status=S.OPEN, tasks=0)
+        factories.make_tasks(finished, 2, submitted_count=1, claim_count=1)
+        working = _batch(status=S.OPEN, tasks=0)
+        factories.make_tasks(working, 1, submitted_count=1, claim_count=1)
+        factories.TaskFactory(batch=working, project=working.project, overlap=1)
+        assert batches_exhaust_finished() == [finished.pk]
+        assert _stored(finished).status == S.EXHAUSTED and _stored(working).status == S.OPEN
+        assert batches_exhaust_finished() == []
+        assert settings.CELERY_BEAT_SCHEDULE["exhaust-finished-batches"]["task"] == (
+            "projects.tasks.batches_exhaust_finished")
 
     def test_a_closed_batch_is_never_marked_exhausted(self):
         batch = _batch(status=S.CLOSED, tasks=0)
