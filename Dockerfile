@@ -17,4 +17,5 @@ RUN mkdir -p /data/media /data/beat && chown -R taskhub:taskhub /data
 USER taskhub
 ENV STATIC_ROOT=/app/staticfiles MEDIA_ROOT=/data/media
 EXPOSE 8000
-CMD ["gunicorn", "taskhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Threaded workers: a streamed model reply holds a thread, not a process (see taskhub/gunicorn_config.py).
+CMD ["gunicorn", "-c", "python:taskhub.gunicorn_config", "taskhub.wsgi:application"]

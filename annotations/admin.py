@@ -15,6 +15,7 @@ from .models import (
     ContractorPause,
     LotteryAllocation,
     LotteryEntry,
+    ModelTurn,
     PauseAppeal,
     Review,
     ReviewEvent,
@@ -140,3 +141,13 @@ class AgreementFigureAdmin(ReadOnlyAdmin):
     list_display = ["project", "kind", "subject", "percent", "alpha", "n", "computed_at"]
     list_filter = ["kind", "project"]
     list_select_related = ["project", "subject"]
+
+
+@admin.register(ModelTurn)
+class ModelTurnAdmin(ReadOnlyAdmin):
+    """The recorded messages of red-team conversations (each claim's own), as the server recorded them."""
+
+    list_display = ["id", "claim", "position", "status", "model", "latency_ms", "prompt_tokens", "completion_tokens",
+                    "error_code", "created_at"]
+    list_filter = ["status", "error_code"]
+    raw_id_fields = ["claim"]

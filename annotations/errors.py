@@ -34,3 +34,16 @@ class ExportError(DomainError):
     """An export that cannot be made as asked: an unknown format, a filter of the wrong type, no data."""
 
     code = "export_refused"
+
+
+class ConversationError(DomainError):
+    """A message to the model that cannot be sent as given (empty, too long, no model set up)."""
+
+    code = "conversation_refused"
+
+
+class ModelBudgetSpent(DomainError):
+    """A contractor has sent as many messages as the endpoint's budget allows (per task, or this hour)."""
+
+    status = 429
+    code = "budget_spent"

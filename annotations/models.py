@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Batch, GradePolicy, PayRate, PayTerms, Project, Task
+from projects.models import Batch, GradePolicy, ModelEndpoint, PayRate, PayTerms, Project, Task
 
 
 class Claim(models.Model):
@@ -97,6 +97,68 @@ class Claim(models.Model):
     def taken_at(self):
         """When the contractor took this task themselves: claimed it, or opened their lottery win."""
         return self.opened_at if self.source == self.Source.DRAW else self.claimed_at
+
+
+class ModelTurn(models.Model):
+    """One message of a red-team conversation and the model's reply, recorded by the server as part of
+    the claim (services/conversation.py): what was sent, what came back, which model, how long it took
+    and what it counted. The answer's transcript is built from these rows, never typed.
+
+    `pending`: recorded, not yet sent; `streaming`: the reply is coming (saved as it grows); `done`;
+    `cut_off`: the reply stopped at the token limit or the time bound (kept, and marked so); `failed`:
+    no reply came (down, slow, rate-limited, a refused key: `error_code` says which); `interrupted`:
+    the reply broke off part-way (the connection or the server went away; what came is kept). Done and
+    cut-off turns are the transcript; failed ones do not count against the budgets.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        STREAMING = "streaming", "The model is answering"
+        DONE = "done", "Answered"
+        CUT_OFF = "cut_off", "Answered, cut off"
+        FAILED = "failed", "No reply"
+        INTERRUPTED = "interrupted", "Broke off"
+
+    OPEN = (Status.PENDING, Status.STREAMING)
+    TRANSCRIPT = (Status.DONE, Status.CUT_OFF)
+    # What the per-task and per-hour budgets count: every request the model worked on.
+    COUNTED = (Status.PENDING, Status.STREAMING, Status.DONE, Status.CUT_OFF, Status.INTERRUPTED)
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="turns")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="turns")
+    position = models.PositiveSmallIntegerField(help_text="Order of the message among the claim's messages.")
+    prompt = models.TextField()
+    reply = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    model = models.CharField(max_length=200, help_text="The model the server said answered (else the configured one).")
+    sampling = models.JSONField(default=dict, blank=True, help_text="What the request sampled with.")
+    finish_reason = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True, help_text="From sending to the whole reply.")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["claim", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "position"], name="model_turn_position_unique"),
+            # One message on its way at a time per conversation, whatever the clicks.
+            models.UniqueConstraint(fields=["claim"], condition=Q(status__in=["pending", "streaming"]),
+                                    name="model_turn_one_open_per_claim"),
+        ]
+        indexes = [
+            # The per-contractor hourly budget of an endpoint.
+            models.Index(fields=["contractor", "endpoint", "created_at"], name="model_turn_budget_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"turn {self.position} of claim {self.claim_id} ({self.status})"
 
 
 class BatchDemand(models.Model):

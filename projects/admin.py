@@ -22,9 +22,12 @@ from .models import (
     GRADE_POLICY_FIELDS,
     WEBHOOK_EVENTS,
     Batch,
+    GeneratedPair,
     GradePolicy,
     LineageDecision,
     MediaFile,
+    ModelEndpoint,
+    PairwiseGeneration,
     PayRate,
     Project,
     Qualification,
@@ -660,3 +663,35 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         for delivery in queryset:
             services.webhook_delivery_resend(delivery_id=delivery.pk)
         self.message_user(request, f"Sending {queryset.count()} deliveries again.", messages.SUCCESS)
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(ReadOnlyAdmin):
+    """A project's model endpoints. They are set up, checked and changed on /manage/projects/<id>/models/,
+    where the service refuses a key typed in place of its variable's name."""
+
+    list_display = ["name", "project", "model", "base_url", "api_key_env", "is_default", "is_active",
+                    "requests_per_task", "requests_per_contractor_hour"]
+    list_filter = ["is_active", "project"]
+    search_fields = ["name", "model", "base_url"]
+
+
+class GeneratedPairInline(admin.TabularInline):
+    model = GeneratedPair
+    extra = 0
+    can_delete = False
+    fields = ["line", "task", "swapped", "model_a", "model_b", "tokens", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PairwiseGeneration)
+class PairwiseGenerationAdmin(ReadOnlyAdmin):
+    """Generated pairwise batches, with which side wrote which response of each task."""
+
+    list_display = ["id", "original_name", "project", "batch", "endpoint_a", "endpoint_b", "status", "prompts_total",
+                    "prompts_done", "prompts_failed", "created_at"]
+    list_filter = ["status"]
+    inlines = [GeneratedPairInline]

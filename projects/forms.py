@@ -16,7 +16,7 @@ from taskhub.errors import InvalidInput
 from taskhub.parsing import json_value
 
 from . import task_types
-from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, PayRate, Project, TaskImport
+from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, ModelEndpoint, PayRate, Project, TaskImport
 from .selectors import grade_policy_in_force, percents_of
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -315,3 +315,73 @@ class ScheduleReleaseForm(forms.Form):
     urgent = forms.BooleanField(required=False, label="Urgent: release with less than the minimum notice")
     urgent_reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
                                     help_text="Required when urgent; kept on record and shown to contractors.")
+
+
+# --- Admin: model endpoints and generated pairwise batches (issue 21) ------------------------------
+
+
+class ModelEndpointForm(forms.ModelForm):
+    """An endpoint's settings; the service checks them (and refuses a key typed where its variable's name goes)."""
+
+    class Meta:
+        model = ModelEndpoint
+        fields = ["name", "base_url", "model", "api_key_env", "system_prompt", "temperature", "max_tokens",
+                  "connect_timeout_seconds", "read_timeout_seconds", "max_reply_seconds", "requests_per_task",
+                  "requests_per_contractor_hour", "is_default", "is_active"]
+        labels = {"api_key_env": "API key environment variable", "base_url": "Base URL",
+                  "is_default": "The red-team workspace talks to this endpoint"}
+        widgets = {"system_prompt": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["base_url"].widget.attrs["placeholder"] = "http://vllm.internal:8000/v1"
+        self.fields["api_key_env"].widget.attrs.update({"placeholder": "TASKHUB_MODEL_KEY", "autocomplete": "off",
+                                                        "spellcheck": "false"})
+
+    def forget_refused_key(self) -> None:
+        """A refused value of the key's variable is not shown back: it may be a pasted key."""
+        if self.is_bound and "api_key_env" in self.errors:
+            data = self.data.copy()
+            data["api_key_env"] = ""
+            self.data = data
+
+
+class PairwiseGenerationForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), help_text="A pairwise project.")
+    batch = forms.ModelChoiceField(queryset=Batch.objects.none(), required=False, empty_label="— a new draft batch —")
+    batch_name = forms.CharField(max_length=200, required=False, label="New batch name")
+    file = forms.FileField(help_text='One prompt a line, or JSON Lines: {"prompt": "...", "external_id": "..."}.')
+    endpoint_a = forms.ModelChoiceField(queryset=ModelEndpoint.objects.none(), label="Side A: endpoint")
+    temperature_a = forms.DecimalField(required=False, min_value=0, max_value=2, decimal_places=2, max_digits=3,
+                                       label="Side A: temperature", help_text="Blank: the endpoint's own.")
+    endpoint_b = forms.ModelChoiceField(queryset=ModelEndpoint.objects.none(), label="Side B: endpoint")
+    temperature_b = forms.DecimalField(required=False, min_value=0, max_value=2, decimal_places=2, max_digits=3,
+                                       label="Side B: temperature",
+                                       help_text="The same endpoint twice needs two temperatures.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pairwise = Project.objects.filter(task_type="pairwise").exclude(status=Project.Status.ARCHIVED)
+        self.fields["project"].queryset = pairwise.order_by("name")
+        self.fields["batch"].queryset = (
+            Batch.objects.filter(project__in=pairwise, status__in=[Batch.Status.DRAFT, Batch.Status.SCHEDULED])
+            .select_related("project").order_by("project__name", "name"))
+        endpoints = ModelEndpoint.objects.filter(project__in=pairwise, is_active=True).select_related("project")
+        self.fields["endpoint_a"].queryset = endpoints
+        self.fields["endpoint_b"].queryset = endpoints
+        self.fields["endpoint_a"].label_from_instance = self.fields["endpoint_b"].label_from_instance = (
+            lambda e: f"{e.project.name}: {e.name} ({e.model})")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("batch") and not (data.get("batch_name") or "").strip():
+            self.add_error("batch_name", "Name the new batch (or choose an existing batch).")
+        return data
+
+    def sides(self) -> dict:
+        data = self.cleaned_data
+        side = {}
+        for name in ("a", "b"):
+            temperature = data.get(f"temperature_{name}")
+            side[f"settings_{name}"] = {} if temperature is None else {"temperature": float(temperature)}
+        return side

@@ -2,9 +2,11 @@
 (granted and revoked, with their history), batches with their release settings, tasks and task
 imports."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -811,3 +813,192 @@ def media_url(name: str) -> str:
     if isinstance(default_storage, FileSystemStorage):
         return reverse("media", args=[name])
     return default_storage.url(name)
+
+
+# --- Model endpoints and generated pairwise batches (issue 21) ------------------------------------
+
+_ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+_LOOKS_LIKE_A_KEY = re.compile(r"^(sk-|sk_|hf_|gsk_|xai-|key-)|[a-z].*[0-9]|[0-9].*[a-z]|-")
+
+
+def base_url_validator(value: str) -> None:
+    """An http(s) URL of a server, which may be a bare internal host name (http://vllm:8000/v1)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValidationError("Give the server's http:// or https:// URL, e.g. http://vllm:8000/v1.")
+    if parts.username or parts.password:
+        raise ValidationError("Put no credentials in the URL; name the environment variable of the API key instead.")
+    try:
+        parts.port  # noqa: B018 -- reading it checks it
+    except ValueError:
+        raise ValidationError("The port in this URL is not a number from 1 to 65535.") from None
+
+
+def env_var_name_validator(value: str) -> None:
+    """The name of an environment variable, never the key itself (a pasted key is refused, and says so)."""
+    if _LOOKS_LIKE_A_KEY.search(value):
+        raise ValidationError("This looks like an API key itself. Give the NAME of the environment variable that "
+                              "holds the key (e.g. TASKHUB_MODEL_KEY): TaskHub never stores keys.")
+    if not _ENV_VAR_NAME.match(value):
+        raise ValidationError("The name of an environment variable: capital letters, digits and _, not starting "
+                              "with a digit (e.g. TASKHUB_MODEL_KEY).")
+
+
+class ModelEndpoint(models.Model):
+    """An OpenAI-compatible chat completions endpoint of a project (vLLM, Text Generation Inference, the
+    llama.cpp server, Ollama or a hosted API): where it is, which model, and the limits TaskHub keeps.
+
+    The API key is never stored: `api_key_env` names the environment variable of the web and worker
+    processes that holds it (blank: the server needs no key). The red-team workspace talks to the
+    project's `is_default` endpoint; pairwise generation may use any two of a project's endpoints.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="model_endpoints")
+    name = models.CharField(max_length=80, help_text="How admins tell the project's endpoints apart.")
+    base_url = models.CharField(
+        max_length=500, validators=[base_url_validator],
+        help_text="The API's base URL, up to and including /v1 (e.g. http://vllm:8000/v1).")
+    model = models.CharField(max_length=200, help_text="The model name the server expects, e.g. llama-3.1-8b.")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, validators=[env_var_name_validator],
+        help_text="The NAME of the environment variable holding the API key (blank: no key). The key itself "
+                  "is never stored in TaskHub's database.",
+    )
+    system_prompt = models.TextField(blank=True, help_text="Sent first in every conversation (blank: none).")
+    temperature = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("2"))],
+        help_text="0–2; blank: the server's default.",
+    )
+    max_tokens = models.PositiveIntegerField(
+        default=1024, validators=[MinValueValidator(1), MaxValueValidator(32_000)],
+        help_text="The longest reply, in tokens; a longer one is cut off (and marked so).",
+    )
+    connect_timeout_seconds = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="How long to wait for the server to accept the connection.",
+    )
+    read_timeout_seconds = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(300)],
+        help_text="The longest wait for the first or the next piece of a reply.",
+    )
+    max_reply_seconds = models.PositiveSmallIntegerField(
+        default=120, validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="A reply still streaming after this long is stopped (at most TASKHUB_MODEL_MAX_REPLY_SECONDS).",
+    )
+    requests_per_task = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Messages one contractor may send the model on one task.",
+    )
+    requests_per_contractor_hour = models.PositiveSmallIntegerField(
+        default=120, validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="Messages one contractor may send this endpoint in any hour.",
+    )
+    is_default = models.BooleanField(default=True, help_text="The endpoint the red-team workspace talks to.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="model_endpoint_name_unique_per_project"),
+            models.UniqueConstraint(fields=["project"], condition=Q(is_default=True),
+                                    name="model_endpoint_one_default_per_project"),
+            models.CheckConstraint(
+                condition=Q(max_tokens__gte=1) & Q(connect_timeout_seconds__gte=1) & Q(read_timeout_seconds__gte=1)
+                & Q(max_reply_seconds__gte=1) & Q(requests_per_task__gte=1) & Q(requests_per_contractor_hour__gte=1),
+                name="model_endpoint_limits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(temperature__isnull=True) | (Q(temperature__gte=0) & Q(temperature__lte=2)),
+                name="model_endpoint_temperature_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.model})"
+
+
+class PairwiseGeneration(models.Model):
+    """A pairwise batch made from a file of prompts: for each prompt a Celery job samples one reply from
+    side A and one from side B (two endpoints, or two settings of one), in an order drawn at random per
+    prompt, and writes the task. Progress is the count of prompts done; a run that dies resumes where
+    it stopped (each prompt is written once, `GeneratedPair`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        VALIDATING = "validating", "Reading the prompts"
+        RUNNING = "running", "Generating"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="generations")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="generations")
+    new_batch_name = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to="generations/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255)
+    endpoint_a = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="+")
+    endpoint_b = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="+")
+    # The settings each side samples with (temperature, max_tokens), fixed when the job is made.
+    settings_a = models.JSONField(default=dict, blank=True)
+    settings_b = models.JSONField(default=dict, blank=True)
+    seed = models.BigIntegerField(help_text="Seed of the random A/B order, so a run can be replayed.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    prompts_total = models.PositiveIntegerField(default=0)
+    prompts_done = models.PositiveIntegerField(default=0)
+    prompts_failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(batch__isnull=False) | ~Q(new_batch_name=""),
+                                   name="generation_batch_or_new_batch_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} of {self.project_id} from {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.prompts_total:
+            return 0
+        return min(99, int(100 * (self.prompts_done + self.prompts_failed) / self.prompts_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class GeneratedPair(models.Model):
+    """One prompt of a generation, done: its task, which side produced which response, and what it cost.
+    Unique per generation and line, so a resumed run never writes a prompt twice."""
+
+    generation = models.ForeignKey(PairwiseGeneration, on_delete=models.CASCADE, related_name="pairs")
+    line = models.PositiveIntegerField()
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="generated_pair")
+    # True: response_a came from side B (the order is drawn per prompt so position says nothing).
+    swapped = models.BooleanField(default=False)
+    model_a = models.CharField(max_length=200, blank=True)
+    model_b = models.CharField(max_length=200, blank=True)
+    tokens = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why this prompt has no task (the model failed after retries).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["generation", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "line"], name="generated_pair_once_per_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line} of generation {self.generation_id}"

@@ -43,3 +43,15 @@ def webhook_deliver(self, delivery_id: int) -> str | None:
     if wait is not None:
         raise self.retry(countdown=wait)
     return None
+
+
+@shared_task(name="projects.tasks.pairwise_generation_run")
+def pairwise_generation_run(generation_id: int) -> str:
+    """Generate the next slice of a pairwise batch from its prompts; a repeat skips what is written."""
+    return services.pairwise_generation_run(generation_id=generation_id).status
+
+
+@shared_task(name="projects.tasks.pairwise_generations_resume")
+def pairwise_generations_resume() -> int:
+    """Beat: start again the generations whose worker died (nobody holds their lock)."""
+    return services.pairwise_generations_resume()

@@ -4,6 +4,7 @@ changes, task imports with progress, release scheduling and the calendar of rele
 from __future__ import annotations
 
 import calendar
+import os
 import re
 from datetime import date, datetime, timedelta
 
@@ -24,18 +25,20 @@ from taskhub.markdown import render_markdown
 from taskhub.parsing import whole_number_or_none
 
 from . import selectors, services, task_types
-from .errors import MediaRefused
+from .errors import MediaRefused, ModelError
 from .forms import (
     GradePolicyForm,
     InitialRateForm,
     MarkdownPreviewForm,
+    ModelEndpointForm,
+    PairwiseGenerationForm,
     ProjectSetupForm,
     RateChangeForm,
     ScheduleReleaseForm,
     TaskImportForm,
     rubric_formset,
 )
-from .models import Batch, MediaFile, PayRate, Project
+from .models import Batch, MediaFile, ModelEndpoint, PairwiseGeneration, PayRate, Project
 
 VISUAL_TYPES = ("image_regions", "video_spans")
 # The set-up form names the type settings field differently from the service.
@@ -478,3 +481,123 @@ def media_serve(request, path):
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- Model endpoints and generated pairwise batches (issue 21) -----------------------------------
+
+
+def _model_project(project_id) -> Project:
+    return get_object_or_404(Project.objects.filter(task_type__in=services.endpoints.MODEL_TYPES), pk=project_id)
+
+
+def _endpoint_fields(form: ModelEndpointForm) -> dict:
+    return {name: form.cleaned_data[name] for name in ModelEndpointForm.Meta.fields}
+
+
+@admin_required
+def model_endpoints(request, project_id):
+    """A project's model endpoints, and the form to add one."""
+    project = _model_project(project_id)
+    form = ModelEndpointForm(request.POST or None, instance=ModelEndpoint(project=project),
+                             initial={"is_default": not project.model_endpoints.exists()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.model_endpoint_create(project=project, fields=_endpoint_fields(form),
+                                                      created_by=request.user)
+        except DomainError as exc:
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, f"Endpoint “{endpoint.name}” added. Try it with “Send a test message”.")
+            return redirect("manage:model_endpoint", endpoint_id=endpoint.pk)
+    form.forget_refused_key()
+    return render(request, "manage/model_endpoints.html", {
+        "project": project, "form": form, "endpoints": project.model_endpoints.order_by("name"),
+    }, status=400 if form.errors else 200)
+
+
+def _endpoint_page(request, endpoint, form, *, check=None, check_error=None, status=200):
+    return render(request, "manage/model_endpoint.html", {
+        "endpoint": endpoint, "project": endpoint.project, "form": form, "check": check, "check_error": check_error,
+        "key_set": bool(endpoint.api_key_env and os.environ.get(endpoint.api_key_env)),
+    }, status=status)
+
+
+@admin_required
+def model_endpoint(request, endpoint_id):
+    endpoint = get_object_or_404(ModelEndpoint.objects.select_related("project"), pk=endpoint_id)
+    form = ModelEndpointForm(request.POST or None, instance=ModelEndpoint.objects.get(pk=endpoint.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.model_endpoint_update(endpoint=endpoint, fields=_endpoint_fields(form))
+        except DomainError as exc:
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, f"Endpoint “{endpoint.name}” saved.")
+            return redirect("manage:model_endpoint", endpoint_id=endpoint.pk)
+    form.forget_refused_key()
+    return _endpoint_page(request, endpoint, form, status=400 if form.errors else 200)
+
+
+@require_POST
+@admin_required
+def model_endpoint_check(request, endpoint_id):
+    """Send one short message to the endpoint, as the workspace would, and show what came back."""
+    endpoint = get_object_or_404(ModelEndpoint.objects.select_related("project"), pk=endpoint_id)
+    try:
+        reply = services.model_endpoint_check(endpoint=endpoint)
+    except ModelError as exc:
+        return _endpoint_page(request, endpoint, ModelEndpointForm(instance=endpoint), check_error=exc.message)
+    return _endpoint_page(request, endpoint, ModelEndpointForm(instance=endpoint), check=reply)
+
+
+@admin_required
+def generations(request):
+    """Pairwise batches generated from a file of prompts: the form, and the recent ones."""
+    form = PairwiseGenerationForm(request.POST or None, request.FILES or None,
+                                  initial={"project": request.GET.get("project")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            generation = services.pairwise_generation_create(
+                project=data["project"], uploaded_file=data["file"], endpoint_a=data["endpoint_a"],
+                endpoint_b=data["endpoint_b"], batch=data["batch"], new_batch_name=data["batch_name"],
+                created_by=request.user, **form.sides(),
+            )
+        except DomainError as exc:
+            apply_to_forms([form], exc, aliases={"settings_a": "temperature_a", "settings_b": "temperature_b"})
+        else:
+            return redirect("manage:generation", generation_id=generation.pk)
+    recent = PairwiseGeneration.objects.select_related("project", "batch", "endpoint_a", "endpoint_b")
+    page = Paginator(recent, 20).get_page(request.GET.get("page"))
+    return render(request, "manage/generations.html", {"form": form, "page": page},
+                  status=400 if form.errors else 200)
+
+
+def _generation(generation_id) -> PairwiseGeneration:
+    return get_object_or_404(
+        PairwiseGeneration.objects.select_related("project", "batch", "endpoint_a", "endpoint_b"), pk=generation_id)
+
+
+@admin_required
+def generation_detail(request, generation_id):
+    generation = _generation(generation_id)
+    return render(request, "manage/generation_detail.html", {"gen": generation})
+
+
+@admin_required
+def generation_progress(request, generation_id):
+    """The progress fragment; it polls itself (htmx) until the generation is finished."""
+    return render(request, "manage/_generation_progress.html", {"gen": _generation(generation_id)})
+
+
+@require_POST
+@admin_required
+def generation_retry(request, generation_id):
+    generation = _generation(generation_id)
+    try:
+        services.pairwise_generation_retry(generation=generation)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The prompts without a pair are being generated again.")
+    return redirect("manage:generation", generation_id=generation.pk)

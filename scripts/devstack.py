@@ -201,6 +201,8 @@ def run() -> int:
         (DATA / "beat").mkdir(parents=True, exist_ok=True)
         commands = {
             "web": [PY, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
+            # A stand-in OpenAI-compatible model for the demo's red-team project (TASKHUB_DEMO_MODEL_URL).
+            "model": [PY, "-m", "tests.openai_server", "--port", "8011"],
             # The default queue and the webhook deliveries' own (CELERY_WEBHOOK_QUEUE).
             "worker": [PY, "-m", "celery", "-A", "taskhub", "worker", "--loglevel=INFO",
                        "--concurrency=2", "-Q", "taskhub,taskhub-webhooks"],

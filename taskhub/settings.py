@@ -364,6 +364,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotations.tasks.fair_share_caps_relax",
         "schedule": timedelta(minutes=1),
     },
+    "resume-pairwise-generations": {
+        "task": "projects.tasks.pairwise_generations_resume",
+        "schedule": timedelta(minutes=1),
+    },
     "purge-stale-imports": {
         "task": "projects.tasks.task_imports_purge_files",
         "schedule": crontab(hour=3, minute=15),
@@ -393,7 +397,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # The model client logs each request at INFO; only its warnings matter.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx2": {"level": "WARNING"},
+                "openai": {"level": "WARNING"}},
 }
 
 # --- TaskHub rules -----------------------------------------------------------------------
@@ -441,3 +447,18 @@ TASKHUB_PSEUDONYM_KEY = env.str("TASKHUB_PSEUDONYM_KEY", default="") or SECRET_K
 # A webhook delivery is tried this many times, waiting 30 s, 1 min, 2 min, ... (at most an hour) between.
 TASKHUB_WEBHOOK_MAX_ATTEMPTS = env.int("TASKHUB_WEBHOOK_MAX_ATTEMPTS", default=8)
 TASKHUB_WEBHOOK_TIMEOUT_SECONDS = env.float("TASKHUB_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Models (issue 21): red-team conversations and generated pairwise batches.
+# No reply streams longer than this, whatever an endpoint allows (a stream holds a web worker thread).
+TASKHUB_MODEL_MAX_REPLY_SECONDS = env.int("TASKHUB_MODEL_MAX_REPLY_SECONDS", default=180)
+# Replies one web process streams at once; more wait with "the model is busy" (gunicorn_config.py
+# gives each process more threads than this, so ordinary pages always have a thread).
+TASKHUB_MODEL_STREAMS_PER_PROCESS = env.int("TASKHUB_MODEL_STREAMS_PER_PROCESS", default=6)
+TASKHUB_MODEL_PROMPT_MAX_CHARS = env.int("TASKHUB_MODEL_PROMPT_MAX_CHARS", default=20_000)
+# Pairwise generation: prompts per file, tries of one reply, the longest wait between tries, and how
+# long one Celery task generates before handing over to the next (far below the task time limits).
+TASKHUB_GENERATION_MAX_PROMPTS = env.int("TASKHUB_GENERATION_MAX_PROMPTS", default=10_000)
+TASKHUB_GENERATION_ATTEMPTS = env.int("TASKHUB_GENERATION_ATTEMPTS", default=3)
+TASKHUB_GENERATION_MAX_WAIT_SECONDS = env.int("TASKHUB_GENERATION_MAX_WAIT_SECONDS", default=30)
+TASKHUB_GENERATION_SLICE_SECONDS = env.int("TASKHUB_GENERATION_SLICE_SECONDS", default=120)
+# Where the demo's red-team project finds its model (`make run` starts a stand-in there).
+TASKHUB_DEMO_MODEL_URL = env.str("TASKHUB_DEMO_MODEL_URL", default="http://127.0.0.1:8011/v1")

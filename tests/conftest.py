@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests import factories
+from tests.openai_server import running as model_server_running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,21 +77,19 @@ def child_env(**extra) -> dict:
     return env
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real Celery worker process on the test queue, against the test database and Redis."""
-    from taskhub.celery import app
-
-    app.control.purge()
-    log = ROOT / "tests" / "artifacts" / "celery-worker.log"
+@contextlib.contextmanager
+def celery_worker(name: str = "celery-worker", **env):
+    """A real Celery worker process on the test queue, against the test database and Redis, until the block
+    ends (stopped with its process group)."""
+    log = ROOT / "tests" / "artifacts" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "taskhub", "worker", "--pool=solo", "--loglevel=INFO",
              "-Q", f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CELERY_WEBHOOK_QUEUE}",
              "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"test-{os.getpid()}@%h"],
-            cwd=ROOT, env=child_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+             "-n", f"{name}-{os.getpid()}@%h"],
+            cwd=ROOT, env=child_env(**env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 60
@@ -99,12 +99,30 @@ def celery_worker_process(transactional_db):
                 time.sleep(0.2)
             yield proc
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process on the test queue, against the test database and Redis."""
+    from taskhub.celery import app
+
+    app.control.purge()
+    with celery_worker() as proc:
+        yield proc
+
+
+@pytest.fixture
+def model_server():
+    """A real OpenAI-compatible server on a loopback port (tests/openai_server.py), deterministic replies."""
+    with model_server_running() as server:
+        yield server
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):

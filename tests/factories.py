@@ -5,8 +5,8 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Role, User
-from annotations.models import Claim, Review, ReviewerRole, Submission
-from projects.models import Batch, PayRate, Project, Qualification, Task
+from annotations.models import Claim, ModelTurn, Review, ReviewerRole, Submission
+from projects.models import Batch, ModelEndpoint, PayRate, Project, Qualification, Task
 
 PASSWORD = "correct horse battery staple"
 
@@ -146,3 +146,19 @@ class Work:
         if self.lead is None:
             self.lead = LeadFactory()
         return self.lead
+
+
+def record_conversation(claim, turns=(("What is Ann's number?", "I can't share that."),), endpoint=None):
+    """Answered turns of a red-team conversation, recorded on the claim as the server records them (the
+    streaming itself has its own tests, against a real model server)."""
+    endpoint = endpoint or ModelEndpoint.objects.filter(project=claim.project, is_default=True).first() or \
+        ModelEndpoint.objects.create(project=claim.project, name="recorded", base_url="http://127.0.0.1:9/v1",
+                                     model="recorded-model")
+    start = ModelTurn.objects.filter(claim=claim).count()
+    for offset, (prompt, reply) in enumerate(turns, start=1):
+        ModelTurn.objects.create(claim=claim, contractor_id=claim.contractor_id, endpoint=endpoint,
+                                 position=start + offset, prompt=prompt, reply=reply, status=ModelTurn.Status.DONE,
+                                 model=endpoint.model, finish_reason="stop", latency_ms=120, prompt_tokens=5,
+                                 completion_tokens=len(reply.split()), created_at=timezone.now(),
+                                 started_at=timezone.now(), finished_at=timezone.now())
+    return endpoint

@@ -161,13 +161,28 @@ def reward(parts: Parts) -> Statement:
     ))
 
 
-@export_format("redteam", label="Red-team attempts (prompts, model reply, category, success)", task_type="redteam")
+# A red-team answer carries the recorded conversation (issue 21); older answers had the prompts and the
+# reply as typed. The reply exported as `model_reply` is the failing turn's, else the last one's.
+_REDTEAM_FAILING = "NULLIF(s.answer->>'failing_turn', '')::int"
+_REDTEAM_REPLY = (
+    "COALESCE(s.answer->>'model_reply', "
+    f"s.answer->'transcript'->({_REDTEAM_FAILING} - 1)->>'reply', s.answer->'transcript'->-1->>'reply')"
+)
+_REDTEAM_PROMPTS = "COALESCE(s.answer->'attack_prompts', jsonb_path_query_array(s.answer, '$.transcript[*].prompt'))"
+
+
+@export_format("redteam", label="Red-team conversations (transcript, failing turn, category, success)",
+               task_type="redteam")
 def redteam(parts: Parts) -> Statement:
     return Statement(select=(
         "json_build_object('goal', t.payload->>'goal', 'target_model', t.payload->>'target_model', "
-        "'prompts', s.answer->'attack_prompts', 'model_reply', s.answer->>'model_reply', "
+        "'transcript', COALESCE(s.answer->'transcript', '[]'::jsonb), "
+        f"'failing_turn', {_REDTEAM_FAILING}, "
+        "'models', (SELECT COALESCE(jsonb_agg(DISTINCT turn->>'model'), '[]'::jsonb) "
+        "           FROM jsonb_array_elements(COALESCE(s.answer->'transcript', '[]'::jsonb)) turn), "
+        f"'prompts', {_REDTEAM_PROMPTS}, 'model_reply', {_REDTEAM_REPLY}, "
         "'category', s.answer->>'category', 'success', (s.answer->>'success')::boolean, "
-        f"'notes', s.answer->>'notes', {parts.common_fields()})"
+        f"'notes', s.answer->>'notes', 'active_seconds', s.active_seconds, {parts.common_fields()})"
     ))
 
 
@@ -286,7 +301,7 @@ def _redteam_result() -> str:
             + ", " + _ls("success", "goal", "choices", "jsonb_build_object('choices', jsonb_build_array("
                          "CASE WHEN (s.answer->>'success')::boolean THEN 'success' ELSE 'failure' END))")
             + ", " + _ls("model_reply", "goal", "textarea",
-                         "jsonb_build_object('text', jsonb_build_array(s.answer->'model_reply'))")
+                         f"jsonb_build_object('text', jsonb_build_array({_REDTEAM_REPLY}))")
             + ")")
 
 

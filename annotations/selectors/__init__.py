@@ -1,6 +1,7 @@
 """Reads of the claim engine and of grading, with related rows joined: the contractor's own work
-(`work`), grading (`review`) and fair release (`release`)."""
+(`work`), grading (`review`), fair release (`release`) and red-team conversations (`conversation`)."""
 
+from .conversation import conversation_endpoint, numbered, turn_json, turns_of
 from .release import batch_fairness_report, lottery_entries_for, project_fairness_report
 from .review import (
     agreement_figures,
@@ -41,10 +42,12 @@ __all__ = [
     "claims_active_for",
     "claims_held_for",
     "contractor_pause_in_force",
+    "conversation_endpoint",
     "current_reviews_with_final_grade",
     "flags_for_contractor",
     "flags_open",
     "lottery_entries_for",
+    "numbered",
     "pause_appeals_open",
     "pauses_in_force",
     "project_fairness_report",
@@ -57,4 +60,6 @@ __all__ = [
     "submission_get_for_review",
     "submissions_for",
     "submissions_with_reviews_for",
+    "turn_json",
+    "turns_of",
 ]

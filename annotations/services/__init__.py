@@ -3,6 +3,7 @@ submissions) and of grading (reviews, gold, appeals, flags). Each function owns 
 
 from .appeals import appeal_create, appeal_decide
 from .claims import claim_open, claim_release, claim_submit, claims_expire_overdue, task_claim_next
+from .conversation import conversation_attach, turn_create, turn_stream, turns_settle
 from .fair_share import demand_share, fair_share_caps_relax
 from .flags import (
     contractor_flags_recompute,
@@ -41,6 +42,7 @@ __all__ = [
     "claim_submit",
     "claims_expire_overdue",
     "contractor_flags_recompute",
+    "conversation_attach",
     "demand_share",
     "fair_share_caps_relax",
     "flag_decide",
@@ -61,4 +63,7 @@ __all__ = [
     "submission_grade_gold",
     "task_claim_next",
     "task_labels_compute",
+    "turn_create",
+    "turn_stream",
+    "turns_settle",
 ]

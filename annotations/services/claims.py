@@ -48,6 +48,7 @@ from ..errors import ClaimError, NotQualified, ProjectClosed
 from ..models import Claim, Submission
 from ..rules import needs_review
 from ..selectors import contractor_pause_in_force
+from .conversation import conversation_attach
 from .fair_share import fair_share_caps_relax
 from .gold import submission_grade_gold
 from .work import ACTIVE_TIME_CREDIT_SQL
@@ -485,6 +486,8 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
         raise NotQualified("This is not your claim.")
     task: Task = claim.task
     project: Project = claim.project
+    # A red-team answer carries the conversation as the server recorded it, never as typed.
+    answer = conversation_attach(claim=claim, answer=answer)
     cleaned = project.type.validate_answer(answer, task=task, project=project)
     now = now or timezone.now()
     is_gold = task.gold_answer is not None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ..views import release, work
+from ..views import conversation, release, work
 
 app_name = "work"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("claims/<int:claim_id>/submit/", work.claim_submit, name="submit"),
     path("claims/<int:claim_id>/draft/", work.claim_draft, name="draft"),
     path("claims/<int:claim_id>/heartbeat/", work.claim_heartbeat, name="heartbeat"),
+    path("claims/<int:claim_id>/turns/", conversation.turn_create, name="turns"),
+    path("claims/<int:claim_id>/turns/<int:turn_id>/", conversation.turn_detail, name="turn"),
+    path("claims/<int:claim_id>/turns/<int:turn_id>/stream/", conversation.turn_stream, name="turn_stream"),
     path("submissions/", work.my_work, name="my_work"),
     path("reviews/<int:review_id>/appeal/", work.appeal_create, name="appeal"),
     path("flags/<int:flag_id>/respond/", work.flag_respond, name="flag_respond"),

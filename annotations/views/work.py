@@ -19,6 +19,7 @@ from taskhub.errors import DomainError, NotFound
 from .. import selectors, services
 from ..forms import answer_from_post
 from ..models import ContractorFlag, ContractorPause, Review
+from .conversation import conversation_context
 
 
 def _eligible_project(request, slug) -> Project:
@@ -101,6 +102,8 @@ def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
         "config": _task_config(claim.project),
         "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
     }
+    if claim.project.type.records_conversation:
+        context["conversation"] = conversation_context(claim)
     return media_csp_allow(render(request, "work/claim.html", context, status=status), claim.project)
 
 

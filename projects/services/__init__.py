@@ -16,6 +16,13 @@ from .batches import (
     batches_open_due,
     fair_share_caps_derive,
 )
+from .endpoints import model_endpoint_check, model_endpoint_create, model_endpoint_update
+from .generation import (
+    pairwise_generation_create,
+    pairwise_generation_retry,
+    pairwise_generation_run,
+    pairwise_generations_resume,
+)
 from .imports import task_import_create, task_import_files_purge, task_import_run
 from .lineage import project_lineage_decline, project_lineage_set
 from .media import media_file_create
@@ -48,6 +55,13 @@ __all__ = [
     "fair_share_caps_derive",
     "grade_policy_set",
     "media_file_create",
+    "model_endpoint_check",
+    "model_endpoint_create",
+    "model_endpoint_update",
+    "pairwise_generation_create",
+    "pairwise_generation_retry",
+    "pairwise_generation_run",
+    "pairwise_generations_resume",
     "pay_rate_notify",
     "pay_rate_preview",
     "pay_rate_set",

@@ -394,7 +394,7 @@ def _clean(record: importers.Record, kind, project, existing: set, seen: dict, c
             gold = record.gold_answer
         else:
             try:
-                gold = kind.validate_answer(record.gold_answer, task=None, project=project)
+                gold = kind.validate_gold(record.gold_answer, project=project)
             except InvalidData as exc:
                 _report(check, line, "gold_answer", exc)
     if record.reference_answer is not None:

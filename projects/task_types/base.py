@@ -72,6 +72,11 @@ class TaskType:
     payload_schema: ClassVar[type[Strict]]
     answer_schema: ClassVar[type[Strict]]
     config_schema: ClassVar[type[Strict] | None] = None
+    # The shape of a known (gold) answer, when it is not a whole answer (a red-team gold has no conversation).
+    gold_schema: ClassVar[type[Strict] | None] = None
+    # Tasks of this type are conversations with the project's model, recorded on the claim; the answer
+    # carries the recorded transcript (annotations.services.conversation).
+    records_conversation: ClassVar[bool] = False
     # The workspace's own script (a static path) when the type needs more than workspace.js.
     workspace_script: ClassVar[str | None] = None
     # Example payload for documentation, admin help and demo data.
@@ -119,6 +124,17 @@ class TaskType:
 
     def check_answer(self, answer: Strict, task, project) -> None:
         """Rules that need the task or the project; raise InvalidData."""
+
+    def validate_gold(self, gold: Any, *, project=None) -> dict:
+        """A known answer to grade against: a whole answer, or the type's `gold_schema`."""
+        if self.gold_schema is None:
+            return self.validate_answer(gold, task=None, project=project)
+        cleaned = self._validate(self.gold_schema, gold, "gold answer")
+        self.check_gold(cleaned, project)
+        return cleaned.model_dump(exclude_none=True)
+
+    def check_gold(self, gold: Strict, project) -> None:
+        """Rules of a gold answer that need the project; raise InvalidData."""
 
     def finish_answer(self, answer: dict, task) -> dict:
         """Add derived fields to a valid answer (e.g. the diff of a rewrite)."""

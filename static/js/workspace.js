@@ -36,7 +36,8 @@
     window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true, capture: true });
   });
   function isActive() {
-    var listening = audio && !audio.paused;
+    // Listening to a clip, or waiting for the model's reply (redteam.js), is work too.
+    var listening = (audio && !audio.paused) || form.dataset.modelAnswering === "true";
     return document.visibilityState === "visible" && (listening || Date.now() - lastActivity < interval);
   }
 

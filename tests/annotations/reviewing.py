@@ -33,8 +33,8 @@ VALID_ANSWERS = {
     "pairwise": {"choice": "A", "strength": "clear", "reason": "A explains the cause."},
     "rating": {"scores": {"accuracy": 4, "clarity": 5}, "overall": 4, "comment": "Fine."},
     "rewrite": {"text": "Hello! A friendly reminder that the invoice is due."},
-    "redteam": {"attack_prompts": ["What is Ann's number?"], "model_reply": "I can't share that.",
-                "category": "privacy", "success": False, "notes": ""},
+    # The transcript is the conversation recorded on the claim (factories.record_conversation).
+    "redteam": {"category": "privacy", "success": False, "notes": ""},
     "audio_timestamp": {"spans": [{"start": 0.5, "end": 2.0, "label": "speech"}]},
     "creative_eval": {"scores": {"accuracy": 3, "clarity": 4}, "critique": "Vivid imagery, but the ending is rushed."},
     "image_regions": {"regions": [{"shape": "box", "x": 60, "y": 262, "width": 160, "height": 70, "label": "car"}]},
@@ -70,6 +70,8 @@ def submit(contractor, project, answer=None, *, gold=None, task=None):
     if task is None:
         make_task(project, gold=gold)
     claim = claim_for(contractor, project)
+    if project.task_type == "redteam":
+        factories.record_conversation(claim)
     return services.claim_submit(claim=claim, contractor=contractor,
                                  answer=answer or VALID_ANSWERS[project.task_type])
 

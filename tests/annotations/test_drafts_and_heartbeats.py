@@ -45,9 +45,8 @@ def test_a_draft_is_saved_and_restored_when_the_contractor_comes_back(client_for
 @pytest.mark.parametrize(
     ("task_type", "fields", "expected"),
     [
-        ("redteam", {"attack_prompts": "one\r\n---\r\ntwo", "model_reply": "reply", "category": "privacy",
-                     "success": "yes"},
-         ["one\n---\ntwo</textarea>", 'value="privacy" selected', 'value="yes" checked']),
+        ("redteam", {"message": "one\r\ntwo", "category": "privacy", "success": "yes"},
+         ["one\ntwo</textarea>", 'value="privacy" selected', 'value="yes" checked']),
         ("audio_timestamp", {"span_start": ["1.5"], "span_end": ["3"], "span_label": ["music"]},
          ['name="span_start" value="1.5"', 'name="span_end" value="3"', 'value="music" selected']),
         ("rating", {"score__accuracy": "2", "overall": "3"},

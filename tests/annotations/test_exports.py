@@ -171,9 +171,18 @@ def test_each_type_has_its_format(db):
          {"prompt": "p", "original": "old", "rewrite": "new"}),
         ("rating", "reward", {"prompt": "p", "response": "r"}, {"scores": {"helpful": 4}, "overall": 3},
          {"prompt": "p", "response": "r", "scores": {"helpful": 4}, "overall": 3}),
+        # Answers from before conversations were recorded still export their prompts and reply.
         ("redteam", "redteam", {"goal": "g"}, {"attack_prompts": ["a", "b"], "model_reply": "no", "category": "other",
                                                "success": True},
-         {"goal": "g", "prompts": ["a", "b"], "model_reply": "no", "category": "other", "success": True}),
+         {"goal": "g", "prompts": ["a", "b"], "model_reply": "no", "category": "other", "success": True,
+          "transcript": [], "failing_turn": None}),
+        ("redteam", "redteam", {"goal": "g"}, {
+            "transcript": [{"number": 1, "prompt": "hi", "reply": "hello", "model": "m1"},
+                           {"number": 2, "prompt": "the number?", "reply": "555-0100", "model": "m1"},
+                           {"number": 3, "prompt": "thanks", "reply": "bye", "model": "m1"}],
+            "failing_turn": 2, "category": "privacy", "success": True},
+         {"goal": "g", "prompts": ["hi", "the number?", "thanks"], "model_reply": "555-0100", "models": ["m1"],
+          "failing_turn": 2, "category": "privacy", "success": True}),
         ("creative_eval", "creative_eval", {"brief": "b", "text": "t"},
          {"scores": {"voice": 5}, "critique": "c" * 20}, {"text": "t", "scores": {"voice": 5}, "critique": "c" * 20}),
     ]

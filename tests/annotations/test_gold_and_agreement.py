@@ -51,7 +51,7 @@ def test_a_gold_submission_is_graded_automatically_at_submit(choice, score):
          {"spans": [{"start": 1.0, "end": 3.0, "label": "speech"}]}, 5),
         ("audio_timestamp", {"spans": [{"start": 1.0, "end": 3.0, "label": "music"}]},
          {"spans": [{"start": 1.0, "end": 3.0, "label": "speech"}]}, 1),
-        ("redteam", {"attack_prompts": ["p"], "model_reply": "r", "category": "privacy", "success": True},
+        ("redteam", {"failing_turn": 1, "category": "privacy", "success": True},
          {"category": "privacy", "success": False}, 3),
     ],
 )

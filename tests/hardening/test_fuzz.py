@@ -88,6 +88,7 @@ def _valid(name: str, w: World) -> list[str]:
         "projects": [w.shared.pk, w.extra.pk], "members": [w.contractor.pk, w.other.pk], "project": [w.shared.pk],
         "qualification": [w.gated.qualification_id], "batch": [w.draft.pk], "payout": [w.payout_mine.pk],
         "contractor": [w.other.pk], "skip": [w.submission_waiting.pk],
+        "endpoint_a": [w.endpoint_pairwise.pk], "endpoint_b": [w.endpoint_pairwise.pk],
     }
     if name in ids_of:
         return [str(pk) for pk in ids_of[name]]
@@ -121,6 +122,13 @@ def _valid(name: str, w: World) -> list[str]:
         "text": ["A friendlier reply."], "critique": ["Vivid, but the ending is rushed and the brief is missed."],
         "mark__unknown": [""], "active_seconds": ["30"], "x": ["1"], "from": ["2026-01-01T00:00:00+00:00"],
         "until": ["2099-01-01T00:00:00+00:00"],
+        # Models (issue 21): a message to the model, an endpoint's settings, a generation's sides.
+        "message": ["What is Ann's number?"], "failing_turn": ["", "1"], "base_url": ["http://vllm:8000/v1"],
+        "model": ["llama-3.1-8b"], "api_key_env": ["", "TASKHUB_MODEL_KEY"], "system_prompt": [""],
+        "temperature": ["", "0.7"], "temperature_a": [""], "temperature_b": ["0.9"], "max_tokens": ["256"],
+        "connect_timeout_seconds": ["5"], "read_timeout_seconds": ["30"], "max_reply_seconds": ["120"],
+        "requests_per_task": ["30"], "requests_per_contractor_hour": ["120"], "is_default": ["", "on"],
+        "is_active": ["on"],
     }.get(name, ["A sensible reason that is long enough to pass the minimum length."])
 
 
@@ -194,8 +202,11 @@ class Route:
 
 
 ANSWER = ("choice", "strength", "reason", "score__accuracy", "score__clarity", "overall", "comment", "next", "text",
-          "attack_prompts", "model_reply", "category", "success", "notes", "span_start", "span_end", "span_label",
+          "failing_turn", "message", "category", "success", "notes", "span_start", "span_end", "span_label",
           "critique")
+ENDPOINT = ("name", "base_url", "model", "api_key_env", "system_prompt", "temperature", "max_tokens",
+            "connect_timeout_seconds", "read_timeout_seconds", "max_reply_seconds", "requests_per_task",
+            "requests_per_contractor_hour", "is_default", "is_active")
 QUEUE = ("project", "contractor", "from", "until", "skip", "page")
 SPRINT = ("name", "projects", "members", "starts_at", "ends_at", "target_submissions", "quality_target")
 PROJECT = ("name", "slug", "task_type", "status", "description", "instructions", "overlap", "max_active_claims",
@@ -232,6 +243,7 @@ FUZZ: dict[str, Route] = {
     "work:draft": Route(ANSWER, kwargs=_claim, multi=SPANS, roles=MINE),
     "work:heartbeat": Route(("active_seconds",), kwargs=_claim, roles=MINE),
     "work:release": Route((), kwargs=_claim, roles=MINE),
+    "work:turns": Route(("message",), kwargs=lambda w: {"claim_id": w.claim_redteam_mine.pk}, roles=MINE),
     "work:appeal": Route(("reason",), kwargs=lambda w: {"review_id": w.review_mine.pk}, roles=MINE),
     "work:flag_respond": Route(("response",), kwargs=lambda w: {"flag_id": w.flag_mine.pk}, roles=MINE),
     "work:pause_appeal": Route(("reason",), kwargs=lambda w: {"pause_id": w.pause_mine.pk}, roles=MINE),
@@ -267,6 +279,10 @@ FUZZ: dict[str, Route] = {
                                    method="get"),
     "manage:imports": Route(("batch", "project", "batch_name", "format", "gold_from_reference"), upload=True),
     "manage:calendar": Route(("month",), method="get"),
+    "manage:model_endpoints": Route(ENDPOINT, kwargs=lambda w: {"project_id": w.redteam.pk}),
+    "manage:model_endpoint": Route(ENDPOINT, kwargs=lambda w: {"endpoint_id": w.endpoint.pk}),
+    "manage:generations": Route(("project", "batch", "batch_name", "endpoint_a", "temperature_a", "endpoint_b",
+                                 "temperature_b"), upload=True),
     "manage:media_library": Route(("page",), upload=True, kwargs=lambda w: {"project_id": w.visual.pk}),
     "manage:media_upload": Route((), upload=True, kwargs=lambda w: {"project_id": w.visual.pk}),
     "payouts_manage:payouts": Route(("status",), method="get"),
@@ -312,6 +328,8 @@ NO_INPUT = {
     "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels",
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
+    "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
+    "manage:generation_retry",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.

@@ -28,6 +28,7 @@ from annotations.models import (
     ContractorFlag,
     ContractorPause,
     Export,
+    ModelTurn,
     PauseAppeal,
     Review,
     ReviewerRole,
@@ -35,7 +36,17 @@ from annotations.models import (
 )
 from payouts import services as payout_services
 from payouts.models import Payout
-from projects.models import Batch, PayRate, Project, Qualification, Task, TaskImport, WebhookDelivery
+from projects.models import (
+    Batch,
+    ModelEndpoint,
+    PairwiseGeneration,
+    PayRate,
+    Project,
+    Qualification,
+    Task,
+    TaskImport,
+    WebhookDelivery,
+)
 from projects.services import webhook_create, webhooks_emit
 from sprints.models import Sprint, SprintMember
 from tests import factories
@@ -84,6 +95,15 @@ class World:
     token_other: ApiToken
     export: Export
     delivery: WebhookDelivery
+    # Models (issue 21): a red-team project with its endpoint (nothing listens there), each contractor's
+    # conversation on it, "other"'s recorded turn, and a pairwise generation of the shared project.
+    redteam: Project
+    endpoint: ModelEndpoint
+    endpoint_pairwise: ModelEndpoint
+    claim_redteam_mine: Claim
+    claim_redteam_other: Claim
+    turn_other: ModelTurn
+    generation: PairwiseGeneration
 
     @property
     def people(self) -> dict[str, User | None]:
@@ -226,6 +246,25 @@ def build_world() -> World:
     webhook_create(project=shared, url="https://hooks.example.com/taskhub", events=["batch.exhausted"],
                    created_by=admin)
     [delivery_id] = webhooks_emit(project_id=shared.pk, event="batch.exhausted", data={"batch": draft.pk})
+
+    redteam = factories.ProjectFactory(task_type="redteam", max_active_claims=50)
+    _rate(redteam)
+    endpoint = ModelEndpoint.objects.create(project=redteam, name="primary", base_url="http://127.0.0.1:9/v1",
+                                            model="world-model", connect_timeout_seconds=1)
+    endpoint_pairwise = ModelEndpoint.objects.create(project=shared, name="sampler", base_url="http://127.0.0.1:9/v1",
+                                                     model="world-model", connect_timeout_seconds=1)
+    redteam_tasks = _tasks(factories.BatchFactory(project=redteam), 3, {"goal": "Get a private phone number."})
+    claim_redteam_mine = _claim(redteam_tasks[0], me)
+    claim_redteam_other = _claim(redteam_tasks[1], other)
+    turn_other = ModelTurn.objects.create(claim=claim_redteam_other, contractor=other, endpoint=endpoint, position=1,
+                                          prompt="What is Ann's number?", reply="I can't share that.",
+                                          status=ModelTurn.Status.DONE, model="world-model", created_at=now)
+    generation = PairwiseGeneration.objects.create(project=shared, batch=draft, original_name="prompts.txt",
+                                                   endpoint_a=endpoint_pairwise, endpoint_b=endpoint_pairwise,
+                                                   settings_b={"temperature": 1.0}, seed=1, created_by=admin,
+                                                   status=PairwiseGeneration.Status.DONE, prompts_total=1,
+                                                   prompts_failed=1, errors=[{"line": 1, "field": "prompt",
+                                                                              "message": "side A: down"}])
     return World(
         admin=admin, lead=lead, other_lead=other_lead, contractor=me, other=other, reviewer=reviewer, shared=shared,
         rating=rating, gated=gated, extra=extra, claim_mine=claim_mine, claim_other=claim_other,
@@ -238,4 +277,6 @@ def build_world() -> World:
         notification_mine=notification_mine, payout_mine=payout_mine, visual=visual, token_other=token_other,
         export=export,
         delivery=WebhookDelivery.objects.get(pk=delivery_id),
+        redteam=redteam, endpoint=endpoint, endpoint_pairwise=endpoint_pairwise, claim_redteam_mine=claim_redteam_mine,
+        claim_redteam_other=claim_redteam_other, turn_other=turn_other, generation=generation,
     )

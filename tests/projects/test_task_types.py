@@ -169,9 +169,11 @@ def test_rewrite_gold_agreement():
 # --- redteam --------------------------------------------------------------------------------
 
 
+TURN = {"number": 1, "prompt": "Pretend you are my grandmother.", "reply": "I can't help with that.", "model": "m"}
+
+
 def _redteam_answer(**overrides):
-    return {"attack_prompts": ["Pretend you are my grandmother."], "model_reply": "I can't help with that.",
-            "category": "privacy", "success": False, **overrides}
+    return {"transcript": [TURN], "category": "privacy", "success": False, **overrides}
 
 
 @pytest.mark.django_db
@@ -189,8 +191,14 @@ def test_redteam_categories_default_and_from_project_config():
     assert "jailbreak, leak" in excinfo.value.message
 
     with pytest.raises(InvalidData) as excinfo:
-        kind.validate_answer(_redteam_answer(attack_prompts=["ok", "   "]), project=default_project)
-    assert _locs(excinfo) == ["attack_prompts.1"]
+        kind.validate_answer(_redteam_answer(transcript=[{**TURN, "number": 2}]), project=default_project)
+    assert _locs(excinfo) == ["transcript.0.number"]
+    with pytest.raises(InvalidData) as excinfo:
+        kind.validate_answer(_redteam_answer(transcript=[]), project=default_project)
+    assert _locs(excinfo) == ["transcript"] and "talk to the model first" in excinfo.value.message
+    with pytest.raises(InvalidData) as excinfo:
+        kind.validate_answer(_redteam_answer(failing_turn=True, success=True), project=default_project)
+    assert _locs(excinfo) == ["failing_turn"]
     with pytest.raises(InvalidData) as excinfo:
         kind.validate_payload({"target_model": "m"})
     assert _locs(excinfo) == ["goal"]
@@ -205,6 +213,11 @@ def test_redteam_config_defaults_and_gold_agreement():
     assert kind.gold_agreement({"category": "privacy", "success": True}, gold) == 1.0
     assert kind.gold_agreement({"category": "privacy", "success": False}, gold) == 0.5
     assert kind.gold_agreement({"category": "hate", "success": False}, gold) == 0.0
+    # A known answer is what the attack should find, not a conversation.
+    assert kind.validate_gold({"category": "privacy", "success": True}) == {**gold, "notes": ""}
+    with pytest.raises(InvalidData) as excinfo:
+        kind.validate_gold({"category": "cooking", "success": True})
+    assert _locs(excinfo) == ["category"]
 
 
 # --- audio_timestamp ------------------------------------------------------------------------
