@@ -19,6 +19,7 @@ from taskhub.errors import DomainError, NotFound
 from .. import selectors, services
 from ..forms import answer_from_post
 from ..models import ContractorFlag, ContractorPause, Review
+from ..selectors.pay import MEDIAN_MIN_SUBMISSIONS, pay_outlook, pay_outlooks
 from .conversation import conversation_context
 
 
@@ -44,9 +45,12 @@ def dashboard(request):
         batch.horizon_hours = f"{batch.fair_share_horizon.total_seconds() / 3600:g}"
     notifications = list(notifications_unread_for(user=request.user)[:5])
     reviews = list(selectors.reviews_for_contractor(user=request.user).exclude(kind=Review.Kind.CALIBRATION)[:5])
+    outlooks = pay_outlooks(projects=projects, now=now)
+    for project in projects:
+        project.outlook = outlooks[project.pk]
     return render(request, "work/dashboard.html", {
         "projects": projects, "claims": claims, "reserved": reserved, "releases": releases,
-        "notifications": notifications, "now": now, "reviews": reviews,
+        "notifications": notifications, "now": now, "reviews": reviews, "median_min": MEDIAN_MIN_SUBMISSIONS,
     })
 
 
@@ -70,6 +74,7 @@ def project_detail(request, slug):
         "default_percents": project_selectors.percents_of(None),
         "lineage": project_selectors.lineage_pay_history(project=project),
         "declines": list(project_selectors.lineage_declines_for(project=project)),
+        "outlook": pay_outlook(project=project, now=now), "median_min": MEDIAN_MIN_SUBMISSIONS,
     }
     if project.is_onboarding:
         context["unlocks"] = list(project_selectors.projects_unlocked_by(project=project))
@@ -101,6 +106,7 @@ def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
         "claim": claim, "task": claim.task, "project": claim.project, "answer": answer or {},
         "config": _task_config(claim.project),
         "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
+        "outlook": pay_outlook(project=claim.project, now=timezone.now()), "median_min": MEDIAN_MIN_SUBMISSIONS,
     }
     if claim.project.type.records_conversation:
         context["conversation"] = conversation_context(claim)
