@@ -216,6 +216,12 @@ class Project(models.Model):
                 raise ValidationError({"rubric": f"Criterion {index + 1} needs a non-empty \"key\"."})
             if criterion["key"] in keys:
                 raise ValidationError({"rubric": f"Criterion key {criterion['key']!r} is used twice."})
+            for anchor in ("low", "high"):
+                words = criterion.get(anchor, "")
+                if not isinstance(words, str) or len(words) > 80:
+                    raise ValidationError({"rubric": f"Criterion {index + 1}: \"{anchor}\" (what "
+                                                     f"{'1' if anchor == 'low' else '5'} means) must be text of "
+                                                     "at most 80 characters."})
             keys.add(criterion["key"])
         if self.qualification_id and self.qualification_id == self.pk:
             raise ValidationError({"qualification": "A project cannot be its own qualification."})

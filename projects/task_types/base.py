@@ -191,6 +191,32 @@ def rubric_keys(project) -> list[str]:
     return [criterion["key"] for criterion in (project.rubric or [])]
 
 
+# What 1 and 5 mean on a criterion that does not say (a criterion's "low" and "high" anchor words).
+DEFAULT_ANCHORS = {"low": "Very poor", "high": "Excellent"}
+OVERALL_ANCHORS = {"low": "Unusable", "high": "Could not be better"}
+
+
+def rubric_criteria(project) -> list[dict]:
+    """The rubric's criteria as a page shows them: key, label (the key when it has none), description
+    and the anchor words of 1 (`low`) and 5 (`high`), the defaults where the rubric names none."""
+    criteria = []
+    for criterion in (getattr(project, "rubric", None) or []):
+        if not isinstance(criterion, dict):
+            continue
+        key = str(criterion.get("key", ""))
+        criteria.append({
+            "key": key, "label": str(criterion.get("label") or key), "description": str(criterion.get("description", "")),
+            "low": str(criterion.get("low") or DEFAULT_ANCHORS["low"]),
+            "high": str(criterion.get("high") or DEFAULT_ANCHORS["high"]),
+        })
+    return criteria
+
+
+def rubric_labels(project) -> dict[str, str]:
+    """Criterion key -> label, for pages that show marks (never the raw key when a label exists)."""
+    return {c["key"]: c["label"] for c in rubric_criteria(project)}
+
+
 def check_rubric_scores(scores: dict[str, int], project, loc: str = "scores") -> None:
     keys = rubric_keys(project)
     if project is None or not keys:
