@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Q
 
 from projects.models import GRADE_POLICY_FIELDS, GradePolicy, PayRate, Project
 from projects.pay import pay_amount
@@ -89,6 +90,17 @@ WHERE project_id = ANY(%(projects)s) AND active_seconds > 0
 GROUP BY project_id
 """
 
+# Per project: the rate and the grade policy in force (the SQL rules, across lineages) and the
+# measured active time of its work, in one statement.
+_IN_FORCE_SQL = """
+SELECT p, projects_pay_rate_in_force(p, %(now)s), projects_grade_policy_in_force(p, %(now)s), m.n, m.median
+FROM unnest(%(projects)s::bigint[]) p
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.active_seconds) AS median
+    FROM annotations_submission s WHERE s.project_id = p AND s.active_seconds > 0
+) m ON TRUE
+"""
+
 
 def active_time_medians(*, project_ids: list[int]) -> dict[int, tuple[int, float]]:
     """Per project: how many submissions have measured active time, and their median in seconds."""
@@ -100,35 +112,39 @@ def active_time_medians(*, project_ids: list[int]) -> dict[int, tuple[int, float
 
 
 def pay_outlooks(*, projects: list[Project], now: datetime) -> dict[int, PayOutlook]:
-    """The pay outlook of each project, in four queries whatever their number."""
+    """The pay outlook of each project, in three queries whatever their number."""
     ids = [p.pk for p in projects]
     if not ids:
         return {}
-    medians = active_time_medians(project_ids=ids)
-    # One statement: the rate and policy in force for each project (the SQL rules, across lineages).
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p, projects_pay_rate_in_force(p, %(now)s), projects_grade_policy_in_force(p, %(now)s) "
-            "FROM unnest(%(ids)s::bigint[]) p", {"ids": ids, "now": now})
-        in_force = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-    rates = {r.pk: r for r in PayRate.objects.filter(pk__in=[r for r, _ in in_force.values() if r])}
-    policies = {p.pk: p for p in GradePolicy.objects.filter(pk__in=[p for _, p in in_force.values() if p])}
-    upcoming_rates: dict[int, list[PayRate]] = {}
-    for rate in PayRate.objects.filter(project_id__in=ids, effective_from__gt=now).order_by("effective_from", "id"):
-        upcoming_rates.setdefault(rate.project_id, []).append(rate)
-    upcoming_policies: dict[int, list[GradePolicy]] = {}
-    for policy in (GradePolicy.objects.filter(project_id__in=ids, effective_from__gt=now, extends__isnull=True)
+        cursor.execute(_IN_FORCE_SQL, {"projects": ids, "now": now})
+        facts = {row[0]: row[1:] for row in cursor.fetchall()}
+    rate_ids = [f[0] for f in facts.values() if f[0]]
+    policy_ids = [f[1] for f in facts.values() if f[1]]
+    rates, upcoming_rates = {}, {}
+    for rate in (PayRate.objects.filter(Q(pk__in=rate_ids) | Q(project_id__in=ids, effective_from__gt=now))
+                 .order_by("effective_from", "id")):
+        if rate.pk in rate_ids:
+            rates[rate.pk] = rate
+        if rate.effective_from > now and rate.project_id in facts:
+            upcoming_rates.setdefault(rate.project_id, []).append(rate)
+    policies, upcoming_policies = {}, {}
+    for policy in (GradePolicy.objects.filter(Q(pk__in=policy_ids)
+                                              | Q(project_id__in=ids, effective_from__gt=now, extends__isnull=True))
                    .order_by("effective_from", "id")):
-        upcoming_policies.setdefault(policy.project_id, []).append(policy)
+        if policy.pk in policy_ids:
+            policies[policy.pk] = policy
+        if policy.effective_from > now and policy.extends_id is None and policy.project_id in facts:
+            upcoming_policies.setdefault(policy.project_id, []).append(policy)
     outlooks = {}
     for project in projects:
-        count, median = medians.get(project.pk, (0, None))
+        rate_id, policy_id, count, median = facts.get(project.pk, (None, None, 0, None))
+        count = count or 0
         measured = count >= MEDIAN_MIN_SUBMISSIONS and median is not None
         if measured:
             minutes = max((Decimal(str(median)) / 60).quantize(Decimal("0.1")), Decimal("0.1"))
         else:
             minutes = Decimal(project.estimated_minutes)
-        rate_id, policy_id = in_force.get(project.pk, (None, None))
         outlooks[project.pk] = PayOutlook(
             project_id=project.pk, minutes=minutes, measured=measured, measured_count=count,
             rate=rates.get(rate_id), policy=policies.get(policy_id), is_onboarding=project.is_onboarding,

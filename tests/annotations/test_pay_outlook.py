@@ -52,7 +52,7 @@ def test_pending_rate_and_policy_changes_with_their_dates_in_a_fixed_number_of_q
     GradePolicy.objects.create(project=projects[1], pay_grade_5=100, pay_grade_4=90, pay_grade_3=80, pay_grade_2=40,
                                pay_grade_1=0, pay_ungraded=100, effective_from=now + timedelta(days=14),
                                reason="Sharper")
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(3):
         outlooks = pay_outlooks(projects=projects, now=now)
     assert [r.amount for r in outlooks[projects[0].pk].upcoming_rates] == [Decimal("0.8000")]
     assert outlooks[projects[1].pk].upcoming_policies[0].pay_grade_4 == 90
