@@ -318,6 +318,34 @@
       audio.addEventListener("seeked", show);
     }
   }
+  // --- errors at their fields: each message goes next to its own field, which says it is invalid;
+  // the first one (here or in the release and report forms) gets the focus --------------------
+  var problemList = document.getElementById("answer-errors");
+  if (problemList) {
+    Array.prototype.slice.call(problemList.querySelectorAll("li[data-for]")).forEach(function (item) {
+      var input = form.querySelector("[name='" + item.dataset.for + "']");
+      if (!input) { return; }
+      var place = input.closest("fieldset, .field") || input;
+      var note = document.createElement("p");
+      note.className = "field-error";
+      note.id = item.id;
+      note.textContent = item.textContent;
+      place.appendChild(note);
+      form.querySelectorAll("[name='" + item.dataset.for + "']").forEach(function (el) {
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", note.id);
+      });
+      item.remove();
+    });
+    if (!problemList.children.length) { problemList.remove(); }
+  }
+  var firstInvalid = document.querySelector("[aria-invalid='true']");
+  if (firstInvalid) {
+    var checked = firstInvalid.type === "radio" &&
+      document.querySelector("[name='" + firstInvalid.name + "']:checked");
+    (checked || firstInvalid).focus();
+  }
+
   // Shortcuts work from here on (browser tests wait for this before pressing keys).
   form.dataset.ready = "true";
 }());
