@@ -102,7 +102,7 @@ def test_a_valid_answer_is_stored(client_for, task_type):
 @pytest.mark.parametrize("task_type", sorted(CASES))
 def test_an_invalid_answer_is_refused_with_field_errors_and_nothing_saved(client_for, task_type):
     contractor, claim = _claim(task_type)
-    _, invalid, location = CASES[task_type]
+    _, invalid, _location = CASES[task_type]
     client = client_for(contractor)
     response = client.post(reverse("work:submit", args=[claim.pk]), invalid)
     # Post, redirect, get: the refused answer comes back on the task page's address (a reload sends nothing).

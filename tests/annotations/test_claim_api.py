@@ -259,7 +259,8 @@ def test_an_invalid_answer_on_the_page_is_shown_with_its_fields(client_for, cont
     claim = Claim.objects.get(contractor=contractor)
     response = client.post(reverse("work:submit", args=[claim.pk]), {"choice": "A", "strength": "strong"}, follow=True)
     assert response.redirect_chain[-1][1] == 302
-    assert 'data-for="reason"' in response.content.decode() and "Please fill in your reason." in response.content.decode()
+    body = response.content.decode()
+    assert 'data-for="reason"' in body and "Please fill in your reason." in body
     assert not Submission.objects.exists()
     assert Claim.objects.get(pk=claim.pk).status == "active"
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotations.models import Claim, ProblemReport, Submission
+from annotations.models import Submission
 from projects.models import PayRate
 from tests import factories
 from tests.annotations.reviewing import make_project, make_task
