@@ -2,6 +2,8 @@
 appeals of pauses) and the History page of the decisions about them."""
 
 import contextlib
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,12 +19,14 @@ from projects import selectors as project_selectors
 from projects.media import media_csp_allow
 from projects.models import Project
 from projects.task_types.base import plain_message
+from taskhub import parsing
 from taskhub.errors import DomainError, NotFound
 
 from .. import selectors, services
 from ..forms import answer_from_post
 from ..models import ContractorFlag, ContractorPause, ProblemReport, Review
 from ..selectors.pay import MEDIAN_MIN_SUBMISSIONS, pay_outlook, pay_outlooks
+from ..selectors.work import APPEAL_STATES
 from ..services.problems import PROBLEM_REASON_MIN_CHARS
 from .conversation import conversation_context
 
@@ -323,10 +327,33 @@ def my_work(request):
     return _my_work_page(request)
 
 
+MY_WORK_PAGE = 25
+
+
+def _my_work_filters(request) -> dict:
+    """My work's filters from the query string, through the one parser; anything malformed is ignored
+    (they come from links and the filter form): a project id, a final grade 1–5 or "ungraded", an appeal
+    state, and days (YYYY-MM-DD, in the contractor's own time zone) from and until, both included."""
+    get = request.GET
+    grade = get.get("grade", "")
+    tz = request.user.tzinfo if getattr(request.user, "tzinfo", None) else timezone.get_current_timezone()
+    since, until = parsing.day_or_none(get.get("from")), parsing.day_or_none(get.get("until"))
+    return {
+        "project_id": parsing.whole_number_or_none(get.get("project"), minimum=1),
+        "grade": "ungraded" if grade == "ungraded" else parsing.whole_number_or_none(grade, minimum=1, maximum=5),
+        "appeal": get.get("appeal") if get.get("appeal") in APPEAL_STATES else None,
+        "since": datetime.combine(since, time.min, tzinfo=tz) if since else None,
+        "until": datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz) if until else None,
+    }
+
+
 def _my_work_page(request, *, error=None, failed_review_id=None, failed_flag_id=None, failed_pause_id=None,
                   status=200):
     now = timezone.now()
-    submissions = selectors.submissions_with_reviews_for(user=request.user)
+    filters = _my_work_filters(request)
+    page = Paginator(selectors.my_work_for(user=request.user, **filters), MY_WORK_PAGE).get_page(
+        parsing.whole_number_or_none(request.GET.get("page"), minimum=1) or 1)
+    submissions = list(page.object_list)
     for submission in submissions:
         submission.status_label = _submission_status(submission, now)
         for review in submission.review_list:
@@ -336,8 +363,13 @@ def _my_work_page(request, *, error=None, failed_review_id=None, failed_flag_id=
         flag.the_pause = flag.pause if hasattr(flag, "pause") else None
         if flag.the_pause is not None:
             flag.the_pause.the_appeal = flag.the_pause.appeal if hasattr(flag.the_pause, "appeal") else None
+    kept = {k: v for k, v in request.GET.items() if k in ("project", "grade", "appeal", "from", "until") and v}
     return render(request, "work/my_work.html", {
-        "submissions": submissions, "flags": flags, "now": now,
+        "submissions": submissions, "flags": flags, "now": now, "page": page, "filters": filters,
+        "filter_query": urlencode(kept), "filter_values": kept,
+        "filter_projects": list(selectors.my_work_projects_for(user=request.user)),
+        "appeal_states": (("none", "Not appealed"), ("open", "Appeal pending"), ("upheld", "Appeal: grade upheld"),
+                          ("revised", "Appeal: grade revised")),
         "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
         "error": error, "failed_review_id": failed_review_id, "failed_flag_id": failed_flag_id,
         "failed_pause_id": failed_pause_id,

@@ -71,3 +71,15 @@ def this_week_card(context):
     now = context.get("now") or timezone.now()
     return {"this_week": this_week(context["user"], now), "per_project": this_week_by_project(context["user"], now),
             "user": context["user"]}
+
+
+@register.simple_tag(takes_context=True)
+def submissions_pay(context, submissions):
+    """For My work: the ledger entries that paid each of these submissions, by submission id (1 query),
+    so each line shows what it earned and links to its entries."""
+    totals = {}
+    entries = selectors.ledger_entries_for_submissions(user=context["user"], submission_ids=[s.pk for s in submissions])
+    for submission_id, rows in entries.items():
+        total = sum((row.amount for row in rows), Decimal("0"))
+        totals[submission_id] = {"entries": rows, "total": quantize(total), "currency": rows[0].currency}
+    return totals

@@ -1,7 +1,7 @@
 from django import template
 
 from projects.selectors import qualifications_of
-from projects.task_types.base import OVERALL_ANCHORS, rubric_criteria
+from projects.task_types.base import OVERALL_ANCHORS, rubric_criteria, rubric_labels
 
 register = template.Library()
 
@@ -21,3 +21,9 @@ def criteria(project):
 @register.simple_tag
 def overall_anchors():
     return OVERALL_ANCHORS
+
+
+@register.filter
+def rubric_label(key, project):
+    """A rubric criterion's label for its key (the key itself when the rubric does not name it)."""
+    return rubric_labels(project).get(key, key)
