@@ -107,6 +107,8 @@ MATRIX: dict[str, Entry] = {
     "work:history": Entry(CONTRACTORS),
     "payouts:earnings": Entry(CONTRACTORS),
     "payouts:statement": Entry(NOBODY, "get", _payout, owner="other"),
+    "payouts:entry": Entry(NOBODY, "get", lambda w: {"entry_id": w.other.ledger_entries.order_by("id").first().pk},
+                           owner="other"),
     "payouts:statement_csv": Entry(NOBODY, "get", _payout, owner="other"),
     "api-projects": Entry(CONTRACTORS, json=True),
     "api-claims": Entry(CONTRACTORS, json=True),
