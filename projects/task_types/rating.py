@@ -43,8 +43,10 @@ class Rating(ScoredFormErrors, TaskType):
                    "scores": ("scores", "the scores")}
 
     def answer_from_form(self, post):
-        return {"scores": form_scores(post), "overall": form_number(post.get("overall", "")),
-                "comment": post.get("comment", "")}
+        answer = {"scores": form_scores(post), "comment": post.get("comment", "")}
+        if post.get("overall", "") != "":  # left out when empty, so the error says it is missing
+            answer["overall"] = form_number(post.get("overall"))
+        return answer
 
     def agreement_value(self, answer):
         return answer["overall"]
