@@ -207,3 +207,26 @@ def test_a_report_needs_a_kind_and_cannot_be_made_twice():
 def test_valid_answers_still_submit():
     project = make_project("rating")
     assert submit(factories.ContractorFactory(), project, VALID_ANSWERS["rating"]).answer["overall"] == 4
+
+
+# --- item 5: the server still caps what it credits ---------------------------------------------------
+
+
+def test_a_reading_contractors_heartbeats_are_credited_at_most_one_interval_each(settings):
+    """The page now beats while the contractor reads without input (up to the project's idle limit);
+    the server's cap is unchanged: at most one interval per beat, nothing after a longer silence."""
+    settings.TASKHUB_HEARTBEAT_SECONDS = 30
+    project = make_project("pairwise", idle_minutes=5)
+    make_task(project)
+    person = factories.ContractorFactory()
+    claim = claim_for(person, project)
+    start = timezone.now()
+    beats = [start + timedelta(seconds=s) for s in (0, 30, 60, 90)]  # five minutes of reading, beat by beat
+    for moment in beats:
+        services.claim_heartbeat(claim=claim, contractor=person, now=moment)
+    assert claim.active_seconds == 90
+    # A beat claiming a long gap (say, a sleeping laptop) only restarts the clock.
+    assert services.claim_heartbeat(claim=claim, contractor=person, now=beats[-1] + timedelta(minutes=10)) == 90
+    # Beats faster than the interval add only the real time between them.
+    later = beats[-1] + timedelta(minutes=10, seconds=5)
+    assert services.claim_heartbeat(claim=claim, contractor=person, now=later) == 95
