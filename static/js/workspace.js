@@ -325,12 +325,12 @@
     Array.prototype.slice.call(problemList.querySelectorAll("li[data-for]")).forEach(function (item) {
       var input = form.querySelector("[name='" + item.dataset.for + "']");
       if (!input) { return; }
-      var place = input.closest("fieldset, .field") || input;
+      var place = input.closest("fieldset, .field");
       var note = document.createElement("p");
       note.className = "field-error";
       note.id = item.id;
       note.textContent = item.textContent;
-      place.appendChild(note);
+      if (place) { place.appendChild(note); } else { input.parentNode.insertBefore(note, input.nextSibling); }
       form.querySelectorAll("[name='" + item.dataset.for + "']").forEach(function (el) {
         el.setAttribute("aria-invalid", "true");
         el.setAttribute("aria-describedby", note.id);
