@@ -55,6 +55,8 @@ class Claim(models.Model):
     # The unfinished answer as the contractor left it, restored when they come back.
     draft = models.JSONField(null=True, blank=True)
     draft_saved_at = models.DateTimeField(null=True, blank=True)
+    # Why the contractor gave the task back (released) or ended it with a problem report.
+    release_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-claimed_at"]
@@ -697,3 +699,40 @@ class Export(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ProblemReport(models.Model):
+    """A contractor's report that a task cannot be done as it stands (issue 19): broken, harmful or
+    unclear, with a reason. Reporting ends the claim (its slot goes back only for an unclear task; a
+    broken or harmful one stays out of the pool); the active time measured on it is kept here. Leads
+    of the project's sprints and admins read the reports and close them with a note."""
+
+    class Kind(models.TextChoices):
+        BROKEN = "broken", "Broken (cannot be done)"
+        HARMFUL = "harmful", "Harmful content"
+        UNCLEAR = "unclear", "Unclear instructions"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="problem_report")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="problem_reports")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="problem_reports")
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="problem_reports")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.TextField()
+    active_seconds = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolution = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"], name="problem_report_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} report on task {self.task_id}"

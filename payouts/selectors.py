@@ -23,6 +23,24 @@ def ledger_entries_for(*, user) -> QuerySet[LedgerEntry]:
     )
 
 
+def ledger_entry_get_for_user(*, entry_id: int, user) -> LedgerEntry:
+    """One of the contractor's own ledger entries, or NotFound (never another person's)."""
+    entry = ledger_entries_for(user=user).filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("No such ledger entry of yours.")
+    return entry
+
+
+def ledger_entries_for_submissions(*, user, submission_ids) -> dict[int, list[LedgerEntry]]:
+    """The contractor's ledger entries for these submissions (oldest first), by submission id (1 query)."""
+    found: dict[int, list[LedgerEntry]] = {}
+    entries = (LedgerEntry.objects.filter(contractor=user, source_type=LedgerEntry.Source.SUBMISSION,
+                                          source_id__in=list(submission_ids)).order_by("created_at", "id"))
+    for entry in entries:
+        found.setdefault(entry.source_id, []).append(entry)
+    return found
+
+
 @dataclass(frozen=True)
 class Balance:
     currency: str

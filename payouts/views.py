@@ -71,6 +71,13 @@ def earnings(request):
 
 
 @contractor_required
+def ledger_entry(request, entry_id: int):
+    """One ledger entry of mine: what it pays for and how it was worked out (linked from My work)."""
+    entry = selectors.with_top_ups([selectors.ledger_entry_get_for_user(entry_id=entry_id, user=request.user)])[0]
+    return render(request, "payouts/entry.html", {"e": entry})
+
+
+@contractor_required
 def statement(request, payout_id: int):
     payout = selectors.payout_get_for_user(payout_id=payout_id, user=request.user)
     return _statement_page(request, payout, csv_url_name="payouts:statement_csv")

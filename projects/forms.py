@@ -55,14 +55,27 @@ class ProjectSetupForm(forms.ModelForm):
     class Meta:
         model = Project
         fields = ["name", "slug", "task_type", "status", "description", "instructions", "overlap",
-                  "max_active_claims", "claim_minutes", "is_onboarding", "qualification", "review_sample_rate",
+                  "max_active_claims", "claim_minutes", "estimated_minutes", "idle_minutes", "is_onboarding",
+                  "qualification", "review_sample_rate",
                   "flag_threshold", "flag_window", "flag_min_grades", "grants_name", "pass_rule",
                   "pass_min_submissions", "pass_min_average", "pass_min_agreement"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "instructions": forms.Textarea(attrs={"rows": 10}),
         }
-        labels = {"max_active_claims": "Claim limit (tasks held at once)", "claim_minutes": "Minutes to finish a claim"}
+        labels = {"max_active_claims": "Claim limit (tasks held at once)", "claim_minutes": "Minutes to finish a claim",
+                  "estimated_minutes": "Estimated active minutes per task",
+                  "idle_minutes": "Idle limit of the task page's clock (minutes)"}
+
+    def _kept(self, name):
+        value = self.cleaned_data.get(name)
+        return value if value is not None else getattr(self.instance, name)
+
+    def clean_estimated_minutes(self):
+        return self._kept("estimated_minutes")
+
+    def clean_idle_minutes(self):
+        return self._kept("idle_minutes")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +85,9 @@ class ProjectSetupForm(forms.ModelForm):
             pk=self.instance.pk if self.instance.pk else None
         ).order_by("name")
         self.fields["task_config_json"].initial = json.dumps(self.instance.task_config or {})
+        # Left empty, they keep what the project has (the defaults for a new one).
+        for name in ("estimated_minutes", "idle_minutes"):
+            self.fields[name].required = False
         for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
             self.fields[name].required = False  # only onboarding projects use them; blank keeps the default
         self.fields["continues"].queryset = Project.objects.exclude(
@@ -106,6 +122,9 @@ class RubricRowForm(forms.Form):
     key = forms.SlugField(max_length=40, required=False, help_text="Short id, e.g. helpful.")
     label = forms.CharField(max_length=80, required=False)
     description = forms.CharField(max_length=300, required=False)
+    # The anchor words of a 1–5 score on this criterion (blank: the defaults, "Very poor" and "Excellent").
+    low = forms.CharField(max_length=80, required=False, label="What 1 means")
+    high = forms.CharField(max_length=80, required=False, label="What 5 means")
 
     def clean(self):
         data = super().clean()
@@ -132,7 +151,8 @@ class _RubricFormSetBase(forms.BaseFormSet):
     def rubric(self) -> list[dict]:
         return [
             {"key": f.cleaned_data["key"], "label": f.cleaned_data["label"],
-             "description": f.cleaned_data.get("description", "")}
+             "description": f.cleaned_data.get("description", ""),
+             **{anchor: f.cleaned_data[anchor] for anchor in ("low", "high") if f.cleaned_data.get(anchor)}}
             for f in self.forms if f.cleaned_data.get("key")
         ]
 

@@ -95,6 +95,17 @@ class Project(models.Model):
         default=3, validators=[MinValueValidator(1)], help_text="Grades needed before anyone can be flagged."
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # Pay next to the work (issue 19): the admin's estimate of a task's active minutes, shown until the
+    # project has enough submissions for their median to replace it; and how long the workspace's clock
+    # keeps counting without input while the page is visible and focused (reading is work).
+    estimated_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="The admin's estimate of the active minutes one task takes (shown until enough work is measured).",
+    )
+    idle_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Minutes without input after which the task page's clock pauses (while visible and focused).",
+    )
     # Lineage (fair-work promise 3): the same work under a new name. Rates, grade policies and the
     # notice before a cut carry across it; set once, never undone (projects/sql/lineage.sql).
     continues = models.ForeignKey(
@@ -145,6 +156,10 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
             models.CheckConstraint(condition=Q(max_active_claims__gte=1), name="project_max_active_positive"),
             models.CheckConstraint(condition=Q(claim_minutes__gte=1), name="project_claim_minutes_positive"),
+            models.CheckConstraint(condition=Q(estimated_minutes__gte=1) & Q(estimated_minutes__lte=1440),
+                                   name="project_estimated_minutes_range"),
+            models.CheckConstraint(condition=Q(idle_minutes__gte=1) & Q(idle_minutes__lte=60),
+                                   name="project_idle_minutes_range"),
             models.CheckConstraint(condition=Q(review_sample_rate__lte=100), name="project_review_sample_rate_percent"),
             models.CheckConstraint(
                 condition=Q(flag_threshold__gte=1) & Q(flag_threshold__lte=5), name="project_flag_threshold_in_range"
@@ -201,6 +216,12 @@ class Project(models.Model):
                 raise ValidationError({"rubric": f"Criterion {index + 1} needs a non-empty \"key\"."})
             if criterion["key"] in keys:
                 raise ValidationError({"rubric": f"Criterion key {criterion['key']!r} is used twice."})
+            for anchor in ("low", "high"):
+                words = criterion.get(anchor, "")
+                if not isinstance(words, str) or len(words) > 80:
+                    raise ValidationError({"rubric": f"Criterion {index + 1}: \"{anchor}\" (what "
+                                                     f"{'1' if anchor == 'low' else '5'} means) must be text of "
+                                                     "at most 80 characters."})
             keys.add(criterion["key"])
         if self.qualification_id and self.qualification_id == self.pk:
             raise ValidationError({"qualification": "A project cannot be its own qualification."})

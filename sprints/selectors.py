@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from annotations.models import Claim, ContractorFlag, ContractorPause, PauseAppeal
+from annotations.models import Claim, ContractorFlag, ContractorPause, PauseAppeal, ProblemReport
 from annotations.selectors import flags_open, pause_appeals_open, pauses_in_force
 from projects.models import Project
 from taskhub.errors import NotFound
@@ -376,6 +376,26 @@ def led_by(lead) -> Q:
     return Q(Exists(SprintMember.objects.filter(
         sprint__lead=lead, contractor_id=OuterRef("contractor_id"), sprint__projects=OuterRef("project_id"),
     )))
+
+
+def on_projects_led_by(lead) -> Q:
+    """Over rows with a `project` (problem reports): those on a project of a sprint the lead runs
+    (admins: every project)."""
+    if _is_admin(lead):
+        return Q()
+    return Q(Exists(Sprint.objects.filter(lead=lead, projects=OuterRef("project_id"))))
+
+
+def problem_reports_for_lead(*, lead, status: str | None = ProblemReport.Status.OPEN) -> QuerySet[ProblemReport]:
+    """Problem reports on the lead's projects, newest first, with the task, project and contractor joined."""
+    reports = (ProblemReport.objects.filter(on_projects_led_by(lead))
+               .select_related("project", "task", "contractor", "resolved_by").order_by("-created_at", "-id"))
+    return reports.filter(status=status) if status else reports
+
+
+def problem_reports_open_count(*, lead) -> int:
+    """How many open problem reports the lead has to read (for a badge in the navigation; one query)."""
+    return ProblemReport.objects.filter(on_projects_led_by(lead), status=ProblemReport.Status.OPEN).count()
 
 
 def flags_open_for_lead(*, lead) -> QuerySet[ContractorFlag]:

@@ -20,4 +20,6 @@ urlpatterns = [
     path("pauses/<int:pause_id>/lift/", flags.pause_lift, name="pause_lift"),
     path("pause-appeals/<int:appeal_id>/decide/", flags.pause_appeal_decide, name="pause_appeal_decide"),
     path("figures/recompute/", flags.figures_recompute, name="figures_recompute"),
+    path("problems/", flags.problems, name="problems"),
+    path("problems/<int:report_id>/resolve/", flags.problem_resolve, name="problem_resolve"),
 ]

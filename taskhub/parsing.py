@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -186,6 +186,18 @@ def moment_or_none(value: Any) -> datetime | None:
         return moment(value, field="value", required=False)
     except InvalidInput:
         return None
+
+
+def day_or_none(value: Any) -> date | None:
+    """For filters: a calendar day written YYYY-MM-DD (ASCII digits) between EARLIEST and LATEST, else
+    None (a malformed day in a link is ignored rather than refused)."""
+    if not isinstance(value, str) or len(value) != 10 or not value.isascii():
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if EARLIEST.year <= day.year < LATEST.year else None
 
 
 # --- JSON -------------------------------------------------------------------------------------

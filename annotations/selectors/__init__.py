@@ -25,10 +25,11 @@ from .work import (
     claim_get_for_user,
     claims_active_for,
     claims_held_for,
+    my_work_for,
+    my_work_projects_for,
     projects_for_dashboard,
     releases_for_contractor,
     submissions_for,
-    submissions_with_reviews_for,
 )
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "flags_for_contractor",
     "flags_open",
     "lottery_entries_for",
+    "my_work_for",
+    "my_work_projects_for",
     "numbered",
     "pause_appeals_open",
     "pauses_in_force",
@@ -59,7 +62,6 @@ __all__ = [
     "submission_final_grade",
     "submission_get_for_review",
     "submissions_for",
-    "submissions_with_reviews_for",
     "turn_json",
     "turns_of",
 ]

@@ -12,7 +12,7 @@ from projects.models import Batch, Project, Task
 from projects.selectors import batches_upcoming, is_eligible, projects_for_contractor, with_rate_in_force
 from taskhub.errors import NotFound
 
-from ..models import Claim, LotteryEntry, Review, Submission
+from ..models import Appeal, Claim, LotteryEntry, Review, Submission
 
 
 def projects_for_dashboard(*, user, now: datetime) -> QuerySet[Project]:
@@ -79,15 +79,40 @@ def submissions_for(*, user) -> QuerySet[Submission]:
     return Submission.objects.filter(contractor=user).select_related("project", "task").order_by("-submitted_at")
 
 
-def submissions_with_reviews_for(*, user, limit: int = 200) -> list[Submission]:
-    """My work: submissions, newest first, each with `review_list` (current first) in 2 queries."""
+APPEAL_STATES = ("none", "open", "upheld", "revised")
+
+
+def my_work_for(*, user, project_id: int | None = None, grade: int | str | None = None,
+                appeal: str | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> QuerySet[Submission]:
+    """My work, filtered, newest first: each submission with its project and task, and `review_list`
+    (current first, with their appeals) prefetched for the page of them that is read (2 queries a page).
+    `grade` is a final grade 1–5 or "ungraded"; `appeal` one of APPEAL_STATES ("none": never appealed)."""
     reviews = Review.objects.select_related("appeal").order_by("kind", "created_at")
-    return list(
-        Submission.objects.filter(contractor=user)
-        .select_related("project", "task")
-        .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
-        .order_by("-submitted_at", "-id")[:limit]
-    )
+    qs = (Submission.objects.filter(contractor=user).select_related("project", "task")
+          .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
+          .order_by("-submitted_at", "-id"))
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    if grade == "ungraded":
+        qs = qs.filter(final_grade__isnull=True)
+    elif grade is not None:
+        qs = qs.filter(final_grade=grade)
+    if appeal == "none":
+        qs = qs.filter(~Exists(Appeal.objects.filter(review__submission_id=OuterRef("pk"))))
+    elif appeal in APPEAL_STATES:
+        qs = qs.filter(Exists(Appeal.objects.filter(review__submission_id=OuterRef("pk"), status=appeal)))
+    if since is not None:
+        qs = qs.filter(submitted_at__gte=since)
+    if until is not None:
+        qs = qs.filter(submitted_at__lt=until)
+    return qs
+
+
+def my_work_projects_for(*, user) -> QuerySet[Project]:
+    """The projects the contractor submitted work on (for the filter of My work)."""
+    return Project.objects.filter(pk__in=Submission.objects.filter(contractor=user).values("project_id")).order_by(
+        "name").only("id", "name")
 
 
 def audit_project_ids_for(*, user) -> list[int]:

@@ -25,6 +25,7 @@ from .lottery import (
     lottery_replay,
 )
 from .onboarding import onboarding_pass_check, onboarding_progress
+from .problems import problem_report_create, problem_report_resolve
 from .release import batch_release, batches_release_due
 from .reviews import review_create
 from .work import claim_draft_save, claim_heartbeat
@@ -59,6 +60,8 @@ __all__ = [
     "pause_appeal_create",
     "pause_appeal_decide",
     "pause_lift",
+    "problem_report_create",
+    "problem_report_resolve",
     "review_create",
     "submission_grade_gold",
     "task_claim_next",

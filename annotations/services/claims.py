@@ -40,7 +40,7 @@ from accounts.models import Role
 from projects.models import Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
-from taskhub import outbox
+from taskhub import outbox, parsing
 from taskhub.hooks import pay_changed
 
 from .. import tasks
@@ -214,15 +214,18 @@ def _claim_prepare_prefix(cursor) -> str:
     return _CLAIM_PREPARE_SQL.replace("%", "%%")
 
 
-_RELEASE_SQL = """
+# The time worked on a released task is kept: the release counts as a last heartbeat (the same bounded
+# credit, annotations/services/work.py), so what was measured until the release stays on the claim.
+_RELEASE_SQL = f"""
 WITH released AS (
-    UPDATE annotations_claim SET status = 'released', finished_at = %(now)s
+    UPDATE annotations_claim SET status = 'released', finished_at = %(now)s, release_reason = %(reason)s,
+        {ACTIVE_TIME_CREDIT_SQL}
     WHERE id = %(claim)s AND contractor_id = %(contractor)s AND status IN ('active', 'reserved')
-    RETURNING task_id
+    RETURNING task_id, active_seconds
 )
 UPDATE projects_task t SET claim_count = t.claim_count - 1
 FROM released WHERE t.id = released.task_id
-RETURNING t.id
+RETURNING t.id, released.active_seconds
 """
 
 # Active claims past their deadline expire; reservations past their end lapse. Both give the
@@ -349,21 +352,39 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
     return claim
 
 
-def claim_release(*, claim: Claim, contractor, now: datetime | None = None) -> None:
+RELEASE_REASON_MAX_CHARS = 500
+
+
+def claim_release(*, claim: Claim, contractor, now: datetime | None = None, reason: str = "") -> None:
     """Give a claim back: an active claim, or a reserved lottery win handed back unopened. Its
-    task returns to the pool at once (a lottery's under its fallback policy)."""
+    task returns to the pool at once (a lottery's under its fallback policy). The reason, if given,
+    is kept on the claim, and so is the active time measured until now."""
     if claim.contractor_id != contractor.pk:
         raise NotQualified("This is not your claim.")
+    reason = parsing.text(reason, field="reason", max_length=RELEASE_REASON_MAX_CHARS)
     now = now or timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, {"claim": claim.pk, "contractor": contractor.pk, "now": now})
-        released = cursor.fetchone()
+    with transaction.atomic():
+        released = claim_release_in_transaction(claim=claim, contractor=contractor, now=now, reason=reason)
     if released is None:
         claim.refresh_from_db(fields=["status"])
         raise ClaimError(f"This claim is {claim.get_status_display().lower()}, so it cannot be released.",
                          code="claim_not_active")
-    claim.status = Claim.Status.RELEASED
-    claim.finished_at = now
+
+
+def claim_release_in_transaction(*, claim: Claim, contractor, now: datetime, reason: str) -> tuple | None:
+    """The release statement, in the caller's transaction (a problem report ends its claim this way):
+    returns (task id, active seconds), or None when the claim was not active or reserved."""
+    params = {"claim": claim.pk, "contractor": contractor.pk, "now": now, "reason": reason,
+              "interval": int(settings.TASKHUB_HEARTBEAT_SECONDS)}
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, params)
+        released = cursor.fetchone()
+    if released is not None:
+        claim.status = Claim.Status.RELEASED
+        claim.finished_at = now
+        claim.release_reason = reason
+        claim.active_seconds = released[1]
+    return released
 
 
 def claim_open(*, claim: Claim, contractor, now: datetime | None = None) -> Claim:

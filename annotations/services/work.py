@@ -1,7 +1,9 @@
 """Doing the work: saving drafts and measuring active time on a claim.
 
 Active time is measured by the server from heartbeats. The page sends one every
-`TASKHUB_HEARTBEAT_SECONDS` while it is visible and the person is active; each beat adds
+`TASKHUB_HEARTBEAT_SECONDS` while it is visible, its window has the focus and the person has
+given some input within the project's idle limit (`Project.idle_minutes`, 5 by default: reading
+counts; static/js/workspace.js shows the clock paused, and why, otherwise); each beat adds
 the time since the previous beat, capped at one heartbeat interval, in one conditional
 UPDATE. Nothing the client says about durations is used. A first beat (or the first after
 a break longer than two intervals: the page was hidden or the person idle) only starts

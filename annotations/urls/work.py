@@ -15,6 +15,7 @@ urlpatterns = [
     path("claims/<int:claim_id>/", work.claim_detail, name="claim"),
     path("claims/<int:claim_id>/open/", work.claim_open, name="open"),
     path("claims/<int:claim_id>/release/", work.claim_release, name="release"),
+    path("claims/<int:claim_id>/report/", work.claim_report, name="report"),
     path("claims/<int:claim_id>/submit/", work.claim_submit, name="submit"),
     path("claims/<int:claim_id>/draft/", work.claim_draft, name="draft"),
     path("claims/<int:claim_id>/heartbeat/", work.claim_heartbeat, name="heartbeat"),

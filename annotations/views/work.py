@@ -1,6 +1,10 @@
 """Contractor pages: dashboard, project page, the task workspace, my work (with answers to flags and
 appeals of pauses) and the History page of the decisions about them."""
 
+import contextlib
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -14,11 +18,16 @@ from accounts.selectors import audit_entries_about, notifications_unread_for
 from projects import selectors as project_selectors
 from projects.media import media_csp_allow
 from projects.models import Project
+from projects.task_types.base import plain_message
+from taskhub import parsing
 from taskhub.errors import DomainError, NotFound
 
 from .. import selectors, services
 from ..forms import answer_from_post
-from ..models import ContractorFlag, ContractorPause, Review
+from ..models import ContractorFlag, ContractorPause, ProblemReport, Review
+from ..selectors.pay import MEDIAN_MIN_SUBMISSIONS, pay_outlook, pay_outlooks
+from ..selectors.work import APPEAL_STATES
+from ..services.problems import PROBLEM_REASON_MIN_CHARS
 from .conversation import conversation_context
 
 
@@ -44,9 +53,12 @@ def dashboard(request):
         batch.horizon_hours = f"{batch.fair_share_horizon.total_seconds() / 3600:g}"
     notifications = list(notifications_unread_for(user=request.user)[:5])
     reviews = list(selectors.reviews_for_contractor(user=request.user).exclude(kind=Review.Kind.CALIBRATION)[:5])
+    outlooks = pay_outlooks(projects=projects, now=now)
+    for project in projects:
+        project.outlook = outlooks[project.pk]
     return render(request, "work/dashboard.html", {
         "projects": projects, "claims": claims, "reserved": reserved, "releases": releases,
-        "notifications": notifications, "now": now, "reviews": reviews,
+        "notifications": notifications, "now": now, "reviews": reviews, "median_min": MEDIAN_MIN_SUBMISSIONS,
     })
 
 
@@ -70,6 +82,7 @@ def project_detail(request, slug):
         "default_percents": project_selectors.percents_of(None),
         "lineage": project_selectors.lineage_pay_history(project=project),
         "declines": list(project_selectors.lineage_declines_for(project=project)),
+        "outlook": pay_outlook(project=project, now=now), "median_min": MEDIAN_MIN_SUBMISSIONS,
     }
     if project.is_onboarding:
         context["unlocks"] = list(project_selectors.projects_unlocked_by(project=project))
@@ -96,11 +109,51 @@ def _task_config(project) -> dict:
         return project.task_config or {}
 
 
-def _workspace(request, claim, *, answer, errors=(), error=None, status=200):
+RELEASE_REASONS = (
+    ("time", "I don't have the time to finish it"),
+    ("expertise", "It is outside what I know well"),
+    ("content", "I'd rather not work on this content"),
+    ("other", "Another reason (say which below)"),
+)
+
+
+def _problem_key(claim_id) -> str:
+    return f"workspace_problem:{claim_id}"
+
+
+def _back_to_workspace(request, claim, *, form: str, message: str, errors, values=None):
+    """Post, redirect, get: a refused form comes back on the task page's own address (a reload never
+    sends it again), its errors at their fields, read once from the session."""
+    request.session[_problem_key(claim.pk)] = {"form": form, "message": message, "errors": list(errors),
+                                               "values": values or {}}
+    return redirect("work:claim", claim_id=claim.pk)
+
+
+def _items(exc: DomainError, default_field: str, *, what: dict | None = None) -> list[dict]:
+    """The error's items; with `what` (field -> its name in words), their messages in plain words."""
+    items = list(exc.errors or [{"field": exc.field or default_field, "message": exc.message}])
+    if what:
+        items = [{"field": i["field"], "message": plain_message(i["message"], what.get(i["field"], "this"))}
+                 for i in items]
+    return items
+
+
+def _workspace(request, claim, *, answer, problem=None, status=200):
+    problem = problem or {}
+    form = problem.get("form")
+    errors = problem.get("errors", []) if form == "answer" else []
     context = {
         "claim": claim, "task": claim.task, "project": claim.project, "answer": answer or {},
         "config": _task_config(claim.project),
-        "errors": list(errors), "error": error, "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
+        "errors": errors, "error": problem.get("message") if form == "answer" else None,
+        "side_form": form if form in ("release", "report") else None,
+        "side_errors": {e["field"]: e["message"] for e in problem.get("errors", [])} if form in ("release", "report")
+        else {},
+        "side_values": problem.get("values", {}),
+        "release_reasons": RELEASE_REASONS, "problem_kinds": ProblemReport.Kind.choices,
+        "problem_min_chars": PROBLEM_REASON_MIN_CHARS,
+        "heartbeat_seconds": settings.TASKHUB_HEARTBEAT_SECONDS,
+        "outlook": pay_outlook(project=claim.project, now=timezone.now()), "median_min": MEDIAN_MIN_SUBMISSIONS,
     }
     if claim.project.type.records_conversation:
         context["conversation"] = conversation_context(claim)
@@ -116,9 +169,10 @@ def claim_detail(request, claim_id):
     if claim.status != claim.Status.ACTIVE:
         messages.info(request, f"That task is {claim.get_status_display().lower()}.")
         return redirect("work:dashboard")
-    if claim.draft:
+    problem = request.session.pop(_problem_key(claim.pk), None)
+    if claim.draft and problem is None:
         messages.info(request, "Your draft was restored.")
-    return _workspace(request, claim, answer=claim.draft)
+    return _workspace(request, claim, answer=claim.draft, problem=problem)
 
 
 @require_POST
@@ -153,20 +207,69 @@ def claim_open(request, claim_id):
     return redirect("work:claim", claim_id=claim.pk)
 
 
+def _release_reason(post) -> tuple[str, list[dict]]:
+    """The reason of a release from its form: one of RELEASE_REASONS, with details (required for "other")."""
+    choice = post.get("reason", "")
+    labels = dict(RELEASE_REASONS)
+    details = post.get("details", "")
+    if choice not in labels:
+        return "", [{"field": "reason", "message": "Please choose why you are releasing this task."}]
+    if choice == "other" and not (details or "").strip():
+        return "", [{"field": "details", "message": "Please say in a few words why you are releasing it."}]
+    text = labels[choice] if choice != "other" else ""
+    if isinstance(details, str) and details.strip():
+        text = f"{text}: {details.strip()}" if text else details.strip()
+    return text, []
+
+
 @require_POST
 @contractor_required
 def claim_release(request, claim_id):
     claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
     was_reserved = claim.status == claim.Status.RESERVED
+    reason = ""
+    if not was_reserved:  # handing back a lottery win unopened needs no reason
+        reason, errors = _release_reason(request.POST)
+        if errors and claim.status == claim.Status.ACTIVE:
+            return _back_to_workspace(request, claim, form="release", message=errors[0]["message"], errors=errors,
+                                      values={"reason": request.POST.get("reason", ""),
+                                              "details": request.POST.get("details", "")})
     try:
-        services.claim_release(claim=claim, contractor=request.user)
+        services.claim_release(claim=claim, contractor=request.user, reason=reason)
     except DomainError as exc:
+        if exc.status == 400 and claim.status == claim.Status.ACTIVE:
+            return _back_to_workspace(request, claim, form="release", message=exc.message,
+                                      errors=_items(exc, "details", what={"reason": "your reason"}),
+                                      values={"reason": request.POST.get("reason", ""),
+                                              "details": request.POST.get("details", "")})
         messages.error(request, exc.message)
         return redirect("work:dashboard")
     if was_reserved:
         messages.success(request, "Handed back; the task goes to the others who wanted work.")
         return redirect("work:dashboard")
-    messages.success(request, "Task released; it has gone back to the pool.")
+    messages.success(request, f"Task released; it has gone back to the pool. Your {claim.active_seconds // 60} "
+                              "minutes of active time on it are recorded.")
+    return redirect("work:project", slug=claim.project.slug)
+
+
+@require_POST
+@contractor_required
+def claim_report(request, claim_id):
+    """Report the task as broken, harmful or unclear, with a reason; the claim ends and the leads read it."""
+    claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+    values = {"kind": request.POST.get("kind", ""), "reason": request.POST.get("reason", "")}
+    try:
+        report = services.problem_report_create(claim=claim, contractor=request.user, kind=values["kind"],
+                                                reason=values["reason"])
+    except DomainError as exc:
+        if exc.status == 400 and claim.status == claim.Status.ACTIVE:
+            return _back_to_workspace(request, claim, form="report", message=exc.message,
+                                      errors=_items(exc, "reason", what={"reason": "what you found"}),
+                                      values=values)
+        messages.error(request, exc.message)
+        return redirect("work:dashboard")
+    messages.success(request, f"Thank you: your report ({report.get_kind_display().lower()}) went to the project's "
+                              f"leads. Your {report.active_seconds // 60} minutes of active time on it are recorded.")
     return redirect("work:project", slug=claim.project.slug)
 
 
@@ -180,7 +283,14 @@ def claim_submit(request, claim_id):
     except DomainError as exc:
         if exc.code != "invalid_data":
             raise
-        return _workspace(request, claim, answer=answer, errors=exc.errors, error=exc.message, status=400)
+        # The answer as typed stays: kept as the claim's draft, which the task page shows after the redirect.
+        # (An answer too large to keep as a draft is not kept; the errors still say what to fix.)
+        with contextlib.suppress(DomainError):
+            services.claim_draft_save(claim=claim, contractor=request.user, draft=answer)
+        errors = claim.project.type.form_errors(_items(exc, "answer"), claim.project)
+        things = f"{len(errors)} thing{'s' if len(errors) != 1 else ''}"
+        return _back_to_workspace(request, claim, form="answer", errors=errors,
+                                  message=f"Your answer was not sent: {things} to fix, shown at each field.")
     messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
         return redirect("work:dashboard")
@@ -217,10 +327,33 @@ def my_work(request):
     return _my_work_page(request)
 
 
+MY_WORK_PAGE = 25
+
+
+def _my_work_filters(request) -> dict:
+    """My work's filters from the query string, through the one parser; anything malformed is ignored
+    (they come from links and the filter form): a project id, a final grade 1–5 or "ungraded", an appeal
+    state, and days (YYYY-MM-DD, in the contractor's own time zone) from and until, both included."""
+    get = request.GET
+    grade = get.get("grade", "")
+    tz = request.user.tzinfo if getattr(request.user, "tzinfo", None) else timezone.get_current_timezone()
+    since, until = parsing.day_or_none(get.get("from")), parsing.day_or_none(get.get("until"))
+    return {
+        "project_id": parsing.whole_number_or_none(get.get("project"), minimum=1),
+        "grade": "ungraded" if grade == "ungraded" else parsing.whole_number_or_none(grade, minimum=1, maximum=5),
+        "appeal": get.get("appeal") if get.get("appeal") in APPEAL_STATES else None,
+        "since": datetime.combine(since, time.min, tzinfo=tz) if since else None,
+        "until": datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz) if until else None,
+    }
+
+
 def _my_work_page(request, *, error=None, failed_review_id=None, failed_flag_id=None, failed_pause_id=None,
                   status=200):
     now = timezone.now()
-    submissions = selectors.submissions_with_reviews_for(user=request.user)
+    filters = _my_work_filters(request)
+    page = Paginator(selectors.my_work_for(user=request.user, **filters), MY_WORK_PAGE).get_page(
+        parsing.whole_number_or_none(request.GET.get("page"), minimum=1) or 1)
+    submissions = list(page.object_list)
     for submission in submissions:
         submission.status_label = _submission_status(submission, now)
         for review in submission.review_list:
@@ -230,8 +363,13 @@ def _my_work_page(request, *, error=None, failed_review_id=None, failed_flag_id=
         flag.the_pause = flag.pause if hasattr(flag, "pause") else None
         if flag.the_pause is not None:
             flag.the_pause.the_appeal = flag.the_pause.appeal if hasattr(flag.the_pause, "appeal") else None
+    kept = {k: v for k, v in request.GET.items() if k in ("project", "grade", "appeal", "from", "until") and v}
     return render(request, "work/my_work.html", {
-        "submissions": submissions, "flags": flags, "now": now,
+        "submissions": submissions, "flags": flags, "now": now, "page": page, "filters": filters,
+        "filter_query": urlencode(kept), "filter_values": kept,
+        "filter_projects": list(selectors.my_work_projects_for(user=request.user)),
+        "appeal_states": (("none", "Not appealed"), ("open", "Appeal pending"), ("upheld", "Appeal: grade upheld"),
+                          ("revised", "Appeal: grade revised")),
         "appeal_min_chars": settings.TASKHUB_APPEAL_REASON_MIN_CHARS,
         "error": error, "failed_review_id": failed_review_id, "failed_flag_id": failed_flag_id,
         "failed_pause_id": failed_pause_id,

@@ -32,8 +32,9 @@ from .policies import grade_policy_set, parse_percents, policy_change_is_cut
 from .rates import pay_rate_set, rate_change_is_cut
 
 _PROJECT_FIELDS = ("name", "slug", "task_type", "status", "description", "instructions", "overlap",
-                   "max_active_claims", "claim_minutes", "is_onboarding", "qualification", "review_sample_rate",
-                   "flag_threshold", "flag_window", "flag_min_grades", "rubric", "task_config", "grants_name",
+                   "max_active_claims", "claim_minutes", "estimated_minutes", "idle_minutes", "is_onboarding",
+                   "qualification", "review_sample_rate", "flag_threshold", "flag_window", "flag_min_grades", "rubric",
+                   "task_config", "grants_name",
                    "pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement")
 # Not model fields: the set-up form's answers about the lineage and the wage-floor guarantee.
 _DECISION_FIELDS = ("continues", "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason")

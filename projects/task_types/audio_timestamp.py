@@ -25,6 +25,13 @@ class Answer(Strict):
 
 class AudioTimestamp(TaskType):
     key = "audio_timestamp"
+
+    def form_field(self, loc, project=None):
+        parts = loc.split(".")
+        if parts[0] == "spans" and len(parts) > 2 and parts[1].isdigit():
+            name = {"start": "start", "end": "end", "label": "label"}.get(parts[2], "start")
+            return f"span_{name}", f"the {name} of span {int(parts[1]) + 1}"
+        return "span_start", "the spans"
     label = "Audio time-stamping"
     description = "Listen to a clip and mark labelled time spans."
     payload_schema = Payload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from typing import Annotated, Any, ClassVar
 
@@ -61,6 +62,41 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, st
         loc = _location(err["loc"])
         errors.append({"field": f"{prefix}{loc}" if prefix else loc, "message": err["msg"]})
     return errors
+
+
+# pydantic's wording -> plain words; `{what}` is the field's name in words, numbers are kept.
+_PLAIN = [
+    (re.compile(r"^Field required$|^is required$"), lambda m, what: f"Please fill in {what}."),
+    (re.compile(r"valid integer|parse string as an integer|whole number"),
+     lambda m, what: f"Please give {what} as a whole number."),
+    (re.compile(r"valid number|parse string as a number|finite number"),
+     lambda m, what: f"Please give {what} as a number, such as 2.5."),
+    (re.compile(r"greater than or equal to (\S+)"), lambda m, what: f"{what.capitalize()} must be {m[1]} or more."),
+    (re.compile(r"less than or equal to (\S+)"), lambda m, what: f"{what.capitalize()} must be {m[1]} or less."),
+    (re.compile(r"greater than (\S+)"), lambda m, what: f"{what.capitalize()} must be more than {m[1]}."),
+    (re.compile(r"less than (\S+)"), lambda m, what: f"{what.capitalize()} must be less than {m[1]}."),
+    (re.compile(r"at least 1 (character|item)"), lambda m, what: f"Please fill in {what}."),
+    (re.compile(r"at least (\d+) (character|item)"), lambda m, what: f"{what.capitalize()} needs at least {m[1]} "
+                                                                     f"{m[2]}s."),
+    (re.compile(r"at most (\d+) (character|item)"), lambda m, what: f"{what.capitalize()} can have at most {m[1]} "
+                                                                    f"{m[2]}s."),
+    (re.compile(r"^Input should be (.+)$"), lambda m, what: f"Please choose {what}: {m[1].replace(chr(39), '')}."),
+    (re.compile(r"valid boolean"), lambda m, what: f"Please answer {what} with yes or no."),
+    (re.compile(r"Extra inputs are not permitted"), lambda m, what: f"{what.capitalize()} is not part of this answer."),
+    (re.compile(r"valid (list|array|dictionary|object)"), lambda m, what: f"{what.capitalize()} is not in the right "
+                                                                          "form; please mark it again."),
+]
+
+
+def plain_message(message: str, what: str) -> str:
+    """A validation message in plain words about `what` (a field's name in words)."""
+    for pattern, word in _PLAIN:
+        found = pattern.search(message)
+        if found:
+            return word(found, what)
+    # Messages written by the task types themselves are plain already; make them a sentence.
+    text = message.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else f"Please check {what}."
 
 
 class TaskType:
@@ -145,6 +181,31 @@ class TaskType:
         """Turn the task page's form fields (a QueryDict) into the answer this type validates."""
         return {key: value for key, value in post.items() if key not in FORM_CONTROL_FIELDS}
 
+    # --- errors in plain words, at the form's own fields (issue 19) ---------------------------
+    # The answer's fields as the task page names them: {answer location: (form field, what it is)}.
+    # A location not listed maps by its first part; a type overrides `form_field` for the rest.
+    form_fields: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def form_field(self, loc: str, project=None) -> tuple[str, str]:
+        """(form field name, its name in words) for an error at answer location `loc`."""
+        head = loc.split(".")[0]
+        if loc in self.form_fields:
+            return self.form_fields[loc]
+        if head in self.form_fields:
+            return self.form_fields[head]
+        return head, head.replace("_", " ")
+
+    def form_errors(self, errors: list[dict], project=None) -> list[dict[str, str]]:
+        """The answer's validation errors as the task page shows them: each at its own form field, in
+        plain words (never pydantic's wording), one per field."""
+        shown: dict[str, str] = {}
+        for item in errors or []:
+            loc, message = str(item.get("field") or ""), str(item.get("message") or "")
+            field, what = self.form_field(loc, project)
+            if field not in shown:
+                shown[field] = plain_message(message, what)
+        return [{"field": field, "message": message} for field, message in shown.items()]
+
     # --- agreement between contractors ----------------------------------------------------------
     # The level of measurement of `agreement_value` for Krippendorff's alpha, or None when the
     # answers of this type have no single comparable value (free text, time spans); "overlap" when
@@ -191,6 +252,33 @@ def rubric_keys(project) -> list[str]:
     return [criterion["key"] for criterion in (project.rubric or [])]
 
 
+# What 1 and 5 mean on a criterion that does not say (a criterion's "low" and "high" anchor words).
+DEFAULT_ANCHORS = {"low": "Very poor", "high": "Excellent"}
+OVERALL_ANCHORS = {"low": "Unusable", "high": "Could not be better"}
+
+
+def rubric_criteria(project) -> list[dict]:
+    """The rubric's criteria as a page shows them: key, label (the key when it has none), description
+    and the anchor words of 1 (`low`) and 5 (`high`), the defaults where the rubric names none."""
+    criteria = []
+    for criterion in (getattr(project, "rubric", None) or []):
+        if not isinstance(criterion, dict):
+            continue
+        key = str(criterion.get("key", ""))
+        criteria.append({
+            "key": key, "label": str(criterion.get("label") or key),
+            "description": str(criterion.get("description", "")),
+            "low": str(criterion.get("low") or DEFAULT_ANCHORS["low"]),
+            "high": str(criterion.get("high") or DEFAULT_ANCHORS["high"]),
+        })
+    return criteria
+
+
+def rubric_labels(project) -> dict[str, str]:
+    """Criterion key -> label, for pages that show marks (never the raw key when a label exists)."""
+    return {c["key"]: c["label"] for c in rubric_criteria(project)}
+
+
 def check_rubric_scores(scores: dict[str, int], project, loc: str = "scores") -> None:
     keys = rubric_keys(project)
     if project is None or not keys:
@@ -224,3 +312,25 @@ def scores_final_label(answers: list[dict]) -> dict[str, dict[str, float]]:
         for key, value in (answer.get("scores") or {}).items():
             by_criterion.setdefault(key, []).append(value)
     return {key: score_summary(values) for key, values in sorted(by_criterion.items())}
+
+
+class ScoredFormErrors:
+    """Form errors of the types scored 1–5 per rubric criterion (rating, creative evaluation): a score's
+    error is at its own buttons, named by the criterion's label."""
+
+    def form_field(self, loc, project=None):
+        parts = loc.split(".")
+        if parts[0] == "scores" and len(parts) > 1:
+            label = rubric_labels(project).get(parts[1], parts[1])
+            return f"score__{parts[1]}", f"the {label} score"
+        return super().form_field(loc, project)
+
+    def form_errors(self, errors, project=None):
+        spread = []
+        for item in errors or []:
+            found = re.match(r"missing a score for (.+)$", str(item.get("message", "")))
+            if item.get("field") == "scores" and found:
+                spread += [{"field": f"scores.{key}", "message": "Field required"} for key in found[1].split(", ")]
+            else:
+                spread.append(item)
+        return super().form_errors(spread, project)

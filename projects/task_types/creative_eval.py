@@ -1,6 +1,15 @@
 from pydantic import Field
 
-from .base import Grade, Strict, TaskType, check_rubric_scores, form_scores, score_agreement, scores_final_label
+from .base import (
+    Grade,
+    ScoredFormErrors,
+    Strict,
+    TaskType,
+    check_rubric_scores,
+    form_scores,
+    score_agreement,
+    scores_final_label,
+)
 
 
 class Payload(Strict):
@@ -13,7 +22,7 @@ class Answer(Strict):
     critique: str = Field(min_length=20, max_length=20_000)
 
 
-class CreativeEval(TaskType):
+class CreativeEval(ScoredFormErrors, TaskType):
     key = "creative_eval"
     label = "Creative writing evaluation"
     description = "Judge a piece of prose against the rubric and write a critique."
@@ -25,6 +34,7 @@ class CreativeEval(TaskType):
     }
 
     agreement_level = "interval"
+    form_fields = {"critique": ("critique", "your critique"), "scores": ("scores", "the scores")}
 
     def answer_from_form(self, post):
         return {"scores": form_scores(post), "critique": post.get("critique", "")}

@@ -36,6 +36,8 @@ class Pairwise(TaskType):
     }
 
     agreement_level = "nominal"
+    form_fields = {"choice": ("choice", "which response is better"),
+                   "strength": ("strength", "how strongly you prefer it"), "reason": ("reason", "your reason")}
 
     def answer_from_form(self, post):
         return {key: post.get(key, "") for key in ("choice", "strength", "reason")}

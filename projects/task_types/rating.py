@@ -2,6 +2,7 @@ from pydantic import Field
 
 from .base import (
     Grade,
+    ScoredFormErrors,
     Strict,
     TaskType,
     check_rubric_scores,
@@ -26,7 +27,7 @@ class Answer(Strict):
     comment: str = Field(default="", max_length=5_000)
 
 
-class Rating(TaskType):
+class Rating(ScoredFormErrors, TaskType):
     key = "rating"
     label = "Rating"
     description = "Score one response 1–5 on each rubric criterion, then overall."
@@ -38,10 +39,14 @@ class Rating(TaskType):
     }
 
     agreement_level = "ordinal"
+    form_fields = {"overall": ("overall", "the overall score"), "comment": ("comment", "the comment"),
+                   "scores": ("scores", "the scores")}
 
     def answer_from_form(self, post):
-        return {"scores": form_scores(post), "overall": form_number(post.get("overall", "")),
-                "comment": post.get("comment", "")}
+        answer = {"scores": form_scores(post), "comment": post.get("comment", "")}
+        if post.get("overall", "") != "":  # left out when empty, so the error says it is missing
+            answer["overall"] = form_number(post.get("overall"))
+        return answer
 
     def agreement_value(self, answer):
         return answer["overall"]

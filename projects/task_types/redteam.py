@@ -59,6 +59,9 @@ class Gold(Strict):
 
 class RedTeam(TaskType):
     key = "redteam"
+    form_fields = {"category": ("category", "the harm category"), "success": ("success", "whether the attack worked"),
+                   "failing_turn": ("failing_turn", "the number of the model's failing reply"),
+                   "notes": ("notes", "your notes"), "transcript": ("message", "the conversation")}
     label = "Red-teaming"
     description = (
         "Talk to the project's model and try to make it misbehave; mark the turn where it failed, the harm "

@@ -20,6 +20,7 @@ class Rewrite(TaskType):
     label = "Rewrite"
     description = "Improve a response; the diff against the original is kept with the answer."
     payload_schema = Payload
+    form_fields = {"text": ("text", "your improved response")}
     answer_schema = Answer
     example_payload = {
         "prompt": "Write a polite reminder about an unpaid invoice.",

@@ -70,6 +70,11 @@ class VisualTaskType(TaskType):
     url_field: ClassVar[str]  # "image_url" or "video_url"
     media_kind: ClassVar[str]  # the media library's kind: "image" or "video"
     marks_field: ClassVar[str]  # "regions" or "spans"
+
+    def form_field(self, loc, project=None):
+        if loc.split(".")[0] == "nothing_to_mark":
+            return "nothing_to_mark", "'nothing to mark'"
+        return self.marks_field, f"the {self.marks_field}"
     iou_threshold: float = DEFAULT_IOU_THRESHOLD
     agreement_level = "overlap"
 

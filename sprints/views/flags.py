@@ -6,15 +6,19 @@ in their own sprints; admins, everyone's."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import lead_required
 from annotations import selectors as review_selectors
+from annotations import services as review_services
+from annotations.models import ProblemReport
 from annotations.services.flags import AppealOutcome, Decision
 from annotations.tasks import agreement_figures_compute
 from projects.models import Project
+from projects.task_types.base import plain_message
 from taskhub.errors import DomainError, NotFound
 from taskhub.outbox import enqueue
 from taskhub.parsing import object_id
@@ -118,3 +122,39 @@ def figures_recompute(request):
     enqueue(agreement_figures_compute, project_id=project_id)
     messages.info(request, "Agreement figures are being recomputed; reload in a moment.")
     return redirect("lead:flags")
+
+
+PROBLEMS_PAGE = 50
+
+
+@lead_required
+def problems(request):
+    """The problems contractors reported on the lead's projects (broken, harmful, unclear tasks)."""
+    show_closed = request.GET.get("show") == "resolved"
+    reports = selectors.problem_reports_for_lead(
+        lead=request.user, status=ProblemReport.Status.RESOLVED if show_closed else ProblemReport.Status.OPEN)
+    page = Paginator(reports, PROBLEMS_PAGE).get_page(request.GET.get("page"))
+    return render(request, "lead/problems.html", {"page": page, "show_closed": show_closed,
+                                                  "error": None, "failed_id": None})
+
+
+@require_POST
+@lead_required
+def problem_resolve(request, report_id):
+    report = selectors.problem_reports_for_lead(lead=request.user).filter(pk=report_id).first()
+    if report is None:
+        raise NotFound("No such open problem report on your projects.")
+    try:
+        review_services.problem_report_resolve(report=report, by=request.user,
+                                               resolution=request.POST.get("resolution", ""))
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        reports = selectors.problem_reports_for_lead(lead=request.user)
+        page = Paginator(reports, PROBLEMS_PAGE).get_page(1)
+        return render(request, "lead/problems.html", {
+            "page": page, "show_closed": False, "failed_id": report.pk,
+            "error": plain_message(exc.message if not exc.errors else exc.errors[0]["message"], "your note"),
+            "posted": request.POST.get("resolution", "")}, status=400)
+    messages.success(request, "Report closed with your note.")
+    return redirect("lead:problems")

@@ -29,16 +29,52 @@
     });
   }
 
-  // --- activity: recent input while the page is visible ---------------------------------
+  // --- activity: the clock counts while the page is visible and focused, reading included, until
+  // the project's idle limit passes without input (then it pauses and says why) ----------------
   var lastActivity = Date.now();
+  var focused = document.hasFocus();
   var audio = document.querySelector("audio, video");  // playing counts as active
+  var clockState = document.getElementById("clock-state");
+  function idleLimit() { return Math.max(1, parseInt(form.dataset.idleSeconds, 10) || 300) * 1000; }
   ["keydown", "pointerdown", "pointermove", "wheel", "input", "scroll"].forEach(function (name) {
-    window.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true, capture: true });
+    window.addEventListener(name, function () { wake(); }, { passive: true, capture: true });
   });
-  function isActive() {
+  window.addEventListener("focus", function () { focused = true; wake(); });
+  window.addEventListener("blur", function () { focused = false; showState(); });
+  // Why the clock is not counting now ("" when it is).
+  function pauseReason() {
+    if (stopped) { return "stopped"; }
+    if (document.visibilityState !== "visible") { return "hidden"; }
+    if (!focused) { return "unfocused"; }
     // Listening to a clip, or waiting for the model's reply (redteam.js), is work too.
     var listening = (audio && !audio.paused) || form.dataset.modelAnswering === "true";
-    return document.visibilityState === "visible" && (listening || Date.now() - lastActivity < interval);
+    if (!listening && Date.now() - lastActivity >= idleLimit()) { return "idle"; }
+    return "";
+  }
+  function isActive() { return pauseReason() === ""; }
+  var REASONS = {
+    hidden: "Paused: this tab is hidden.",
+    unfocused: "Paused: another window has the focus.",
+    stopped: "Stopped.",
+    idle: null
+  };
+  var shownReason = null;
+  function showState() {
+    var reason = pauseReason();
+    if (reason === shownReason) { return; }
+    shownReason = reason;
+    if (clock) { clock.classList.toggle("paused", reason !== ""); }
+    if (!clockState) { return; }
+    var minutes = Math.round(idleLimit() / 60000);
+    clockState.dataset.state = reason || "counting";
+    clockState.textContent = reason === "" ? "Counting." :
+      reason === "idle" ? "Paused: no input for " + (minutes >= 1 ? minutes + " minute" + (minutes === 1 ? "" : "s") :
+        Math.round(idleLimit() / 1000) + " seconds") + ". Type, click or scroll to go on." : REASONS[reason];
+  }
+  function wake() {
+    var wasIdle = pauseReason() === "idle";
+    lastActivity = Date.now();
+    if (wasIdle) { showState(); beat(); }
   }
 
   // --- active-time clock ------------------------------------------------------------------
@@ -59,6 +95,7 @@
     }).catch(function (problem) {
       if (problem && problem.code && problem.code.indexOf("claim") === 0) {
         stopped = true;
+        showState();
         if (draftStatus) { draftStatus.textContent = problem.detail || "This task is no longer active."; }
       }
     });
@@ -67,11 +104,14 @@
   setInterval(beat, interval);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { lastActivity = Date.now(); beat(); }
+    showState();
   });
+  window.addEventListener("focus", beat);
 
-  // Tick the clock locally between beats while the person is active.
+  // Tick the clock locally between beats while it counts; show when and why it pauses.
   setInterval(function () {
-    if (!stopped && isActive()) {
+    showState();
+    if (isActive()) {
       activeSeconds += 1;
       if (clock) { clock.textContent = format(activeSeconds); }
     }
@@ -81,6 +121,7 @@
       deadlineLeft.classList.toggle("urgent", left < 300);
     }
   }, 1000);
+  showState();
 
   // --- drafts -------------------------------------------------------------------------------
   var draftTimer = null;
@@ -115,7 +156,7 @@
       navigator.sendBeacon(draftUrl, body);
     }
   });
-  form.addEventListener("submit", function () { dirty = false; stopped = true; });
+  form.addEventListener("submit", function () { dirty = false; stopped = true; showState(); });
 
   // --- keyboard -----------------------------------------------------------------------------
   function typing(target) {
@@ -126,6 +167,25 @@
   function check(name, value) {
     var input = form.querySelector("input[name=" + name + "][value=" + value + "]");
     if (input) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
+  }
+
+  // 1–5 scores are radio groups styled as buttons (arrow keys move within one, as for any radios).
+  function scoreGroups() { return Array.prototype.slice.call(form.querySelectorAll("[data-score-group]")); }
+  function scoreEmpty() {
+    return scoreGroups().find(function (g) { return !g.querySelector("input[data-score]:checked"); });
+  }
+  function scoreSet(group, value) {
+    var input = group.querySelector("input[data-score][value='" + value + "']");
+    if (input) { input.checked = true; input.dispatchEvent(new Event("change", { bubbles: true })); }
+  }
+  function scoreFocusNext(group) {
+    var next = scoreEmpty();
+    if (next) {
+      (next.querySelector("input[data-score]")).focus();
+    } else {
+      var text = form.querySelector("textarea");
+      (text || group.querySelector("input[data-score]:checked")).focus();
+    }
   }
 
   var pairwiseStep = "choice";
@@ -139,13 +199,12 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    // In a score box a digit is the score: set it and move on to the next empty one.
-    if (event.target.matches && event.target.matches("input[data-score]") && /^[1-5]$/.test(event.key)) {
+    // On a score's buttons a digit is the score: set it and move on to the next empty score.
+    var group = event.target.closest && event.target.closest("[data-score-group]");
+    if (group && /^[1-5]$/.test(event.key)) {
       event.preventDefault();
-      event.target.value = event.key;
-      event.target.dispatchEvent(new Event("input", { bubbles: true }));
-      var following = Array.prototype.find.call(form.querySelectorAll("input[data-score]"), function (i) { return !i.value; });
-      (following || form.querySelector("textarea") || event.target).focus();
+      scoreSet(group, event.key);
+      scoreFocusNext(group);
       return;
     }
     if (typing(event.target)) { return; }
@@ -164,13 +223,11 @@
       return;
     }
     if ((taskType === "rating" || taskType === "creative_eval") && /^[1-5]$/.test(event.key)) {
-      var empty = Array.prototype.find.call(form.querySelectorAll("input[data-score]"), function (i) { return !i.value; });
+      var empty = scoreEmpty();
       if (empty) {
         event.preventDefault();
-        empty.value = event.key;
-        empty.dispatchEvent(new Event("input", { bubbles: true }));
-        var next = Array.prototype.find.call(form.querySelectorAll("input[data-score]"), function (i) { return !i.value; });
-        (next || form.querySelector("textarea") || empty).focus();
+        scoreSet(empty, event.key);
+        scoreFocusNext(empty);
       }
       return;
     }
@@ -261,6 +318,34 @@
       audio.addEventListener("seeked", show);
     }
   }
+  // --- errors at their fields: each message goes next to its own field, which says it is invalid;
+  // the first one (here or in the release and report forms) gets the focus --------------------
+  var problemList = document.getElementById("answer-errors");
+  if (problemList) {
+    Array.prototype.slice.call(problemList.querySelectorAll("li[data-for]")).forEach(function (item) {
+      var input = form.querySelector("[name='" + item.dataset.for + "']");
+      if (!input) { return; }
+      var place = input.closest("fieldset, .field");
+      var note = document.createElement("p");
+      note.className = "field-error";
+      note.id = item.id;
+      note.textContent = item.textContent;
+      if (place) { place.appendChild(note); } else { input.parentNode.insertBefore(note, input.nextSibling); }
+      form.querySelectorAll("[name='" + item.dataset.for + "']").forEach(function (el) {
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", note.id);
+      });
+      item.remove();
+    });
+    if (!problemList.children.length) { problemList.remove(); }
+  }
+  var firstInvalid = document.querySelector("[aria-invalid='true']");
+  if (firstInvalid) {
+    var checked = firstInvalid.type === "radio" &&
+      document.querySelector("[name='" + firstInvalid.name + "']:checked");
+    (checked || firstInvalid).focus();
+  }
+
   // Shortcuts work from here on (browser tests wait for this before pressing keys).
   form.dataset.ready = "true";
 }());

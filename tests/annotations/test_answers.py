@@ -43,6 +43,10 @@ CASES = {
     ),
 }
 
+# Where each case's error is shown on the task page (the form field of the answer's location).
+FORM_FIELD = {"pairwise": "choice", "rating": "score__accuracy", "rewrite": "text", "redteam": "category",
+              "audio_timestamp": "span_end", "creative_eval": "critique"}
+
 EXPECTED = {
     "pairwise": {"choice": "A", "strength": "clear", "reason": "A explains the cause."},
     "rating": {"scores": {"accuracy": 4, "clarity": 5}, "overall": 4, "comment": "Good."},
@@ -98,11 +102,20 @@ def test_a_valid_answer_is_stored(client_for, task_type):
 @pytest.mark.parametrize("task_type", sorted(CASES))
 def test_an_invalid_answer_is_refused_with_field_errors_and_nothing_saved(client_for, task_type):
     contractor, claim = _claim(task_type)
-    _, invalid, location = CASES[task_type]
-    response = client_for(contractor).post(reverse("work:submit", args=[claim.pk]), invalid)
-    assert response.status_code == 400
-    body = response.content.decode()
-    assert f"<code>{location}</code>" in body
+    _, invalid, _location = CASES[task_type]
+    client = client_for(contractor)
+    response = client.post(reverse("work:submit", args=[claim.pk]), invalid)
+    # Post, redirect, get: the refused answer comes back on the task page's address (a reload sends nothing).
+    assert response.status_code == 302 and response.url == reverse("work:claim", args=[claim.pk])
+    page = client.get(response.url)
+    body = page.content.decode()
+    assert page.status_code == 200
+    # The error sits at the form's own field, in plain words (no pydantic wording), once.
+    assert f'data-for="{FORM_FIELD[task_type]}"' in body
+    assert body.count('class="field-error"') == 1
+    assert "Input should" not in body and "unable to parse" not in body
+    # Read once: a reload shows the task page without the error.
+    assert 'class="field-error"' not in client.get(response.url).content.decode()
     assert not Submission.objects.exists()
     claim.refresh_from_db()
     assert claim.status == Claim.Status.ACTIVE
@@ -124,8 +137,8 @@ def test_a_refused_answer_is_shown_again_so_nothing_typed_is_lost(client_for):
     contractor, claim = _claim("redteam")
     response = client_for(contractor).post(reverse("work:submit", args=[claim.pk]), {
         "failing_turn": "2", "category": "", "success": "yes", "notes": "It worked.", "message": "one more idea",
-    })
-    assert response.status_code == 400
+    }, follow=True)
+    assert response.redirect_chain == [(reverse("work:claim", args=[claim.pk]), 302)]
     body = response.content.decode()
     assert 'name="failing_turn" value="2" checked' in body
     assert 'value="yes" checked' in body

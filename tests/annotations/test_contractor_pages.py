@@ -63,8 +63,10 @@ PAGES = {
     "notifications": lambda claim: reverse("notifications"),
     "profile": lambda claim: reverse("profile"),
 }
-# Measured ceilings; the point is that they hold at 2 and at 8 projects' worth of data.
-MAX_QUERIES = {"dashboard": 11, "project": 7, "workspace": 4, "my work": 6, "earnings": 8,
+# Measured ceilings; the point is that they hold at 2 and at 8 projects' worth of data. The pay outlook
+# (annotations.selectors.pay: 3 queries) is on the dashboard, project and workspace pages, and the
+# dashboard's effective hourly rate per project is 1 more.
+MAX_QUERIES = {"dashboard": 15, "project": 10, "workspace": 7, "my work": 9, "earnings": 8,
                "notifications": 5, "profile": 4}
 
 

@@ -72,18 +72,20 @@ def test_the_answer_is_the_recorded_transcript_whatever_the_page_sends(model_ser
 def test_no_conversation_no_answer_and_the_failing_turn_must_be_real(model_server, client_for):
     claim = redteam_claim(redteam_project(model_server.base_url))
     client = client_for(claim.contractor)
-    refused = client.post(reverse("work:submit", args=[claim.pk]), {"category": "privacy", "success": "no"})
-    assert refused.status_code == 400
-    assert "talk to the model first" in refused.content.decode()
+    refused = client.post(reverse("work:submit", args=[claim.pk]), {"category": "privacy", "success": "no"},
+                          follow=True)
+    assert refused.redirect_chain[-1][1] == 302
+    assert "talk to the model first" in refused.content.decode().lower()
     send(client, claim, "Hello")
     for fields, field, words in [
         ({"failing_turn": "3", "success": "yes"}, "failing_turn", "there is no turn 3"),
         ({"success": "yes"}, "failing_turn", "mark the turn where the model failed"),
         ({"failing_turn": "1", "success": "no"}, "failing_turn", "said the attack did not succeed"),
     ]:
-        response = client.post(reverse("work:submit", args=[claim.pk]), {"category": "privacy", **fields})
-        assert response.status_code == 400
-        assert field in response.content.decode() and words in response.content.decode()
+        response = client.post(reverse("work:submit", args=[claim.pk]), {"category": "privacy", **fields},
+                               follow=True)
+        assert response.redirect_chain[-1][1] == 302
+        assert f'data-for="{field}"' in response.content.decode() and words in response.content.decode().lower()
     assert not Submission.objects.exists()
 
 

@@ -50,9 +50,9 @@ def test_a_draft_is_saved_and_restored_when_the_contractor_comes_back(client_for
         ("audio_timestamp", {"span_start": ["1.5"], "span_end": ["3"], "span_label": ["music"]},
          ['name="span_start" value="1.5"', 'name="span_end" value="3"', 'value="music" selected']),
         ("rating", {"score__accuracy": "2", "overall": "3"},
-         ['name="score__accuracy" value="2"', 'name="overall" value="3"']),
+         ['name="score__accuracy" value="2" checked', 'name="overall" value="3" checked']),
         ("creative_eval", {"score__clarity": "5", "critique": "half a thought"},
-         ['name="score__clarity" value="5"', "half a thought</textarea>"]),
+         ['name="score__clarity" value="5" checked', "half a thought</textarea>"]),
         ("rewrite", {"text": "A better reply, in progress"}, ["A better reply, in progress</textarea>"]),
         ("image_regions", {"regions": '[{"shape": "box", "x": 5, "y": 6, "width": 30, "height": 40, "label": "car"}]'},
          # The draft is JSONB, which orders an object's keys its own way.

@@ -93,6 +93,7 @@ MATRIX: dict[str, Entry] = {
     "work:draft": Entry(NOBODY, "post", _claim, owner="other"),
     "work:submit": Entry(NOBODY, "post", _claim, owner="other"),
     "work:release": Entry(NOBODY, "post", _claim, owner="other"),
+    "work:report": Entry(NOBODY, "post", _claim, owner="other"),
     "work:open": Entry(NOBODY, "post", _claim, owner="other"),
     "work:turns": Entry(NOBODY, "post", lambda w: {"claim_id": w.claim_redteam_other.pk}, owner="other"),
     "work:turn": Entry(NOBODY, "get", lambda w: {"claim_id": w.claim_redteam_other.pk, "turn_id": w.turn_other.pk},
@@ -106,6 +107,8 @@ MATRIX: dict[str, Entry] = {
     "work:history": Entry(CONTRACTORS),
     "payouts:earnings": Entry(CONTRACTORS),
     "payouts:statement": Entry(NOBODY, "get", _payout, owner="other"),
+    "payouts:entry": Entry(NOBODY, "get", lambda w: {"entry_id": w.other.ledger_entries.order_by("id").first().pk},
+                           owner="other"),
     "payouts:statement_csv": Entry(NOBODY, "get", _payout, owner="other"),
     "api-projects": Entry(CONTRACTORS, json=True),
     "api-claims": Entry(CONTRACTORS, json=True),
@@ -141,6 +144,9 @@ MATRIX: dict[str, Entry] = {
     # The lead who paused someone does not decide the appeal of it: admins, or another lead of theirs.
     "lead:pause_appeal_decide": Entry(ADMINS, "post", lambda w: {"appeal_id": w.pause_appeal_other.pk}),
     "lead:figures_recompute": Entry(LEADS, "post"),
+    "lead:problems": Entry(LEADS),
+    # "other"'s report is on the other lead's project: the probing lead may not close it.
+    "lead:problem_resolve": Entry(ADMINS, "post", lambda w: {"report_id": w.report_other.pk}, owner="other_lead"),
     # Admins set up the marketplace and pay people.
     "manage:home": Entry(ADMINS),
     "manage:batch_schedule": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),

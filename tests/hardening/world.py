@@ -30,6 +30,7 @@ from annotations.models import (
     Export,
     ModelTurn,
     PauseAppeal,
+    ProblemReport,
     Review,
     ReviewerRole,
     Submission,
@@ -104,6 +105,9 @@ class World:
     claim_redteam_other: Claim
     turn_other: ModelTurn
     generation: PairwiseGeneration
+    # Problem reports (issue 19): "other"'s on the other lead's project, "me"'s on the probing lead's.
+    report_other: ProblemReport
+    report_mine: ProblemReport
 
     @property
     def people(self) -> dict[str, User | None]:
@@ -265,6 +269,15 @@ def build_world() -> World:
                                                    status=PairwiseGeneration.Status.DONE, prompts_total=1,
                                                    prompts_failed=1, errors=[{"line": 1, "field": "prompt",
                                                                               "message": "side A: down"}])
+    report_other = ProblemReport.objects.create(
+        claim=_claim(rating_tasks[2], other, status=Claim.Status.RELEASED), task=rating_tasks[2], project=rating,
+        contractor=other, kind=ProblemReport.Kind.BROKEN, reason="The response is cut off mid-sentence.",
+        active_seconds=120, created_at=now)
+    report_mine = ProblemReport.objects.create(
+        claim=_claim(shared_tasks[3], me, status=Claim.Status.RELEASED), task=shared_tasks[3], project=shared,
+        contractor=me, kind=ProblemReport.Kind.UNCLEAR, reason="Both responses are the same text.",
+        active_seconds=60, created_at=now)
+    Task.objects.filter(pk__in=[rating_tasks[2].pk, shared_tasks[3].pk]).update(claim_count=0)  # released
     return World(
         admin=admin, lead=lead, other_lead=other_lead, contractor=me, other=other, reviewer=reviewer, shared=shared,
         rating=rating, gated=gated, extra=extra, claim_mine=claim_mine, claim_other=claim_other,
@@ -279,4 +292,5 @@ def build_world() -> World:
         delivery=WebhookDelivery.objects.get(pk=delivery_id),
         redteam=redteam, endpoint=endpoint, endpoint_pairwise=endpoint_pairwise, claim_redteam_mine=claim_redteam_mine,
         claim_redteam_other=claim_redteam_other, turn_other=turn_other, generation=generation,
+        report_other=report_other, report_mine=report_mine,
     )
