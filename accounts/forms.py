@@ -3,7 +3,7 @@ import zoneinfo
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 
-from .models import User
+from .models import EmailGroup, EmailMode, User
 
 
 class UserAdminCreationForm(BaseUserCreationForm):
@@ -41,3 +41,17 @@ class ProfileForm(forms.ModelForm):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. \"nightly DPO pipeline\".")
     days = forms.IntegerField(min_value=1, max_value=365, initial=90, label="Valid for (days)")
+
+
+class EmailPreferencesForm(forms.Form):
+    """One choice per group of notifications: at once, a daily digest, or off."""
+
+    def __init__(self, *args, initial_modes: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for group in EmailGroup:
+            self.fields[group.value] = forms.ChoiceField(
+                label=group.label, choices=EmailMode.choices, widget=forms.RadioSelect,
+                initial=initial_modes[group.value],
+                error_messages={"required": "Choose at once, a daily digest or off.",
+                                "invalid_choice": "Choose at once, a daily digest or off."},
+            )

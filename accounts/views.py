@@ -1,16 +1,18 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from taskhub.errors import DomainError, apply_to_forms
 
-from . import selectors, services
-from .access import admin_required, authenticated
+from . import mail, selectors, services
+from .access import admin_required, authenticated, public
 from .filters import AuditEntryFilter
-from .forms import ApiTokenForm, ProfileForm
-from .models import Role
+from .forms import ApiTokenForm, EmailPreferencesForm, ProfileForm
+from .models import EmailGroup, Role
 
 HOME_BY_ROLE = {
     Role.CONTRACTOR: "work:dashboard",
@@ -33,6 +35,41 @@ def profile(request):
         messages.success(request, "Profile saved.")
         return redirect("profile")
     return render(request, "account/profile.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@authenticated
+def email_preferences(request):
+    """What TaskHub emails the person, per group of notifications."""
+    form = EmailPreferencesForm(request.POST or None, initial_modes=mail.preferences_of(request.user))
+    if request.method == "POST" and form.is_valid():
+        mail.preferences_set(user=request.user, modes=form.cleaned_data)
+        messages.success(request, "Email choices saved.")
+        return redirect("email_preferences")
+    return render(request, "account/email_preferences.html", {"form": form,
+                                                             "digest_hour": settings.TASKHUB_EMAIL_DIGEST_HOUR},
+                  status=400 if form.errors else 200)
+
+
+# No sign-in and no CSRF token: the signed token in the address is the authority, and a mail
+# client's one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click" without a cookie.
+@public
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request, token):
+    """GET: a page that asks to confirm (one click). POST: switch that group (or all) off."""
+    found = mail.unsubscribe_read(token)
+    if found is None:
+        return render(request, "account/unsubscribe.html", {"invalid": True}, status=404)
+    person, group = found
+    label = "any notification" if group == mail.ALL_GROUPS else EmailGroup(group).label
+    if request.method == "POST":
+        scope = mail.ALL_GROUPS if request.POST.get("all") else group
+        mail.unsubscribe(user=person, group=scope)
+        return render(request, "account/unsubscribe.html", {
+            "done": True, "label": "any notification" if scope == mail.ALL_GROUPS else label,
+            "email": person.email})
+    return render(request, "account/unsubscribe.html", {"label": label, "email": person.email,
+                                                       "group_is_all": group == mail.ALL_GROUPS})
 
 
 @authenticated
