@@ -1,7 +1,9 @@
 import zoneinfo
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.utils import timezone
 
 from .models import EmailGroup, EmailMode, User
 
@@ -18,13 +20,35 @@ class UserAdminChangeForm(UserChangeForm):
         fields = "__all__"
 
 
+def _offset(name: str, now: datetime) -> str:
+    offset = now.astimezone(zoneinfo.ZoneInfo(name)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+           "Pacific")
+
+
 def _timezone_choices():
-    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
+    """Zones grouped by region, each labelled with its place and its UTC offset now, e.g.
+    "Berlin (UTC+01:00)" under Europe: the select jumps to a place as its name is typed."""
+    now = timezone.now()
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in REGIONS}
+    for name in sorted(zoneinfo.available_timezones()):
+        region, _, place = name.partition("/")
+        if region in groups and place:
+            groups[region].append((name, f"{place.replace('_', ' ').replace('/', ' / ')} ({_offset(name, now)})"))
+    return [("UTC", "UTC (UTC+00:00)")] + [(region, sorted(zones, key=lambda z: z[1])) for region, zones in
+                                           groups.items() if zones]
 
 
 class ProfileForm(forms.ModelForm):
     timezone = forms.ChoiceField(
-        choices=_timezone_choices, help_text="Release times and deadlines are shown in this time zone."
+        choices=_timezone_choices, label="Time zone",
+        help_text="Release times, deadlines and your daily email digest follow this time zone. Grouped by region; "
+                  "type a city's first letters to jump to it."
     )
     jurisdiction = forms.RegexField(
         regex=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",

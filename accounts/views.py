@@ -90,6 +90,18 @@ def notification_read(request, notification_id):
     return redirect("notifications")
 
 
+@authenticated
+def notification_open(request, notification_id):
+    """A notification is a link to what it concerns: mark it read and go there (only within this
+    site; one without a link comes back to the list)."""
+    notification = services.notification_mark_read(user=request.user, notification_id=notification_id)
+    target = notification.url
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("notifications")
+
+
 @require_POST
 @authenticated
 def notifications_read_all(request):

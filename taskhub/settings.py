@@ -84,6 +84,8 @@ TEMPLATES = [
                 "accounts.access.role_context",
                 "accounts.context_processors.notifications",
             ],
+            # when/day/clock (one date and time style, in the viewer's zone) in every template.
+            "builtins": ["taskhub.templatetags.taskhub"],
         },
     },
 ]

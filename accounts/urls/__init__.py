@@ -9,6 +9,7 @@ urlpatterns = [
     path("email-choices/", views.email_preferences, name="email_preferences"),
     path("unsubscribe/<str:token>/", views.email_unsubscribe, name="email_unsubscribe"),
     path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/", views.notification_open, name="notification_open"),
     path("notifications/<int:notification_id>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
 ]

@@ -181,9 +181,10 @@ def claim_submit(request, claim_id):
         if exc.code != "invalid_data":
             raise
         return _workspace(request, claim, answer=answer, errors=exc.errors, error=exc.message, status=400)
-    messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
+        messages.success(request, "Submitted. You have stopped for now; your work is saved.")
         return redirect("work:dashboard")
+    messages.success(request, "Submitted. Here is your next task.")
     # A winner's own reservations on the project come before anything new.
     reserved = selectors.claims_held_for(user=request.user).filter(project=claim.project,
                                                                    status=claim.Status.RESERVED).first()

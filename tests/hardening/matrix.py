@@ -84,6 +84,7 @@ MATRIX: dict[str, Entry] = {
     "email_preferences": Entry(EVERYONE),
     "email_unsubscribe": _public(kwargs=lambda w: {"token": unsubscribe_token(w.other.pk, "pay")}),
     "notification_read": Entry(NOBODY, "post", lambda w: {"notification_id": w.notification_other.pk}, owner="other"),
+    "notification_open": Entry(NOBODY, "get", lambda w: {"notification_id": w.notification_other.pk}, owner="other"),
     "notifications_read_all": Entry(EVERYONE, "post"),
     # The contractor's pages and API: their own lists; someone else's claim or review is not found.
     "work:dashboard": Entry(CONTRACTORS),

@@ -337,7 +337,7 @@ NO_INPUT = {
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
-    "manage:generation_retry",
+    "manage:generation_retry", "notification_open",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.
