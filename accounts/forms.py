@@ -35,11 +35,13 @@ def _timezone_choices():
     """Zones grouped by region, each labelled with its place and its UTC offset now, e.g.
     "Berlin (UTC+01:00)" under Europe: the select jumps to a place as its name is typed."""
     now = timezone.now()
-    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in REGIONS}
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in (*REGIONS, "Other")}
     for name in sorted(zoneinfo.available_timezones()):
         region, _, place = name.partition("/")
-        if region in groups and place:
+        if region in REGIONS and place:
             groups[region].append((name, f"{place.replace('_', ' ').replace('/', ' / ')} ({_offset(name, now)})"))
+        elif place:  # older names (US/Pacific, Etc/GMT+5) stay choosable
+            groups["Other"].append((name, f"{name} ({_offset(name, now)})"))
     return [("UTC", "UTC (UTC+00:00)")] + [(region, sorted(zones, key=lambda z: z[1])) for region, zones in
                                            groups.items() if zones]
 

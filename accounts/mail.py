@@ -46,12 +46,13 @@ KIND_GROUPS: dict[str, str] = {
     "flag_decided": EmailGroup.DECISIONS,
     "pause_lifted": EmailGroup.DECISIONS,
     "pause_appeal_decided": EmailGroup.DECISIONS,
-    "account_deactivated": EmailGroup.DECISIONS,
-    "account_reactivated": EmailGroup.DECISIONS,
     "qualification_revoked": EmailGroup.DECISIONS,
     "rate_change": EmailGroup.PAY,
     "grade_policy_change": EmailGroup.PAY,
 }
+# Kinds whose service emails them itself, always (a deactivation's notice must reach the person
+# whatever they chose, and they reply to it): the boundary leaves them alone, so nobody gets two.
+OWN_EMAIL_KINDS = frozenset({"account_deactivated", "account_reactivated"})
 DEFAULT_MODES: dict[str, str] = {
     EmailGroup.RELEASES: EmailMode.NOW,
     EmailGroup.LOTTERY: EmailMode.NOW,
@@ -151,7 +152,7 @@ RETURNING id
 def notifications_email(*, kind: str, notification_ids: list[int]) -> int:
     """Consider notifications just created (all of one kind) for email, in the caller's
     transaction: returns how many emails at once were planned (and enqueued through the outbox)."""
-    if not notification_ids:
+    if not notification_ids or kind in OWN_EMAIL_KINDS:
         return 0
     group = group_of(kind)
     with connection.cursor() as cursor:
@@ -286,7 +287,8 @@ def emails_send(*, email_ids: list[int]) -> int:
                 continue  # sent already (a repeat) or gone with its person
             now = timezone.now()
             message = None
-            if email.user.is_active and email.user.email:
+            # No check of is_active: a deactivation's own notice is sent after the account stopped.
+            if email.user.email:
                 message = _message_now(email) if email.kind == OutgoingEmail.Kind.NOW else _message_digest(email)
             if message is None:
                 OutgoingEmail.objects.filter(pk=email.pk).update(sent_at=now, last_error="nothing to send")

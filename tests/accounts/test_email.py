@@ -254,3 +254,14 @@ def test_the_release_reminder_comes_once_in_each_persons_zone(settings):
     local = timezone.localtime(release_at, tokyo.tzinfo)
     assert note.title == f"Soon: {batch.project.name} · {batch.name} opens {local:%a %d %b %Y %H:%M} Asia/Tokyo"
     assert OutgoingEmail.objects.filter(notification=note).count() == 1
+
+
+def test_a_deactivation_notice_is_emailed_once_by_its_own_service(admin_user, django_capture_on_commit_callbacks):
+    from accounts.services import user_deactivate
+
+    person = factories.ContractorFactory()
+    mail.preferences_set(user=person, modes={EmailGroup.DECISIONS: EmailMode.OFF})
+    with django_capture_on_commit_callbacks(execute=True):
+        user_deactivate(user=person, by=admin_user, reason="Repeated copying of other people's answers.")
+    assert [m.to for m in django_mail.outbox] == [[person.email]]  # always sent, and only once
+    assert OutgoingEmail.objects.count() == 0 and DigestItem.objects.count() == 0

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from tests import factories
 from tests.hardening.matrix import MATRIX
 from tests.hardening.world import World
 
@@ -56,16 +57,31 @@ def visits(world: World) -> list[Visit]:
     return found
 
 
+def workspace_visits(world: World) -> list[Visit]:
+    """The workspace of every task type, claimed by the probing contractor ("contractor")."""
+    from tests.annotations.reviewing import PAYLOADS, claim_for, make_project, make_task
+
+    found = []
+    for task_type in sorted(PAYLOADS):
+        project = make_project(task_type, name=f"Sweep {task_type}")
+        factories.PayRateFactory(project=project)
+        make_task(project)
+        claim = claim_for(world.contractor, project)
+        url = reverse("work:claim", kwargs={"claim_id": claim.pk})
+        found.append(Visit("contractor", f"work:claim ({task_type})", url))
+    return found
+
+
 def session_cookie(user) -> dict:
     client = Client()
     client.force_login(user)
     return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
 
 
-def contexts(browser, base_url: str, world: World, *, viewport: dict, touch: bool = False) -> dict:
+def contexts(browser, base_url: str, world: World, people: set[str], *, viewport: dict, touch: bool = False) -> dict:
     """One signed-in browser context per person (and one anonymous)."""
     made = {}
-    for who in {visit.who for visit in visits(world)}:
+    for who in people:
         context = browser.new_context(base_url=base_url, viewport=viewport, has_touch=touch, is_mobile=touch,
                                       bypass_csp=True)  # axe is injected as an inline script
         context.set_default_timeout(15_000)

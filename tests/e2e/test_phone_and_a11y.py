@@ -20,15 +20,17 @@ SWEEP_SECONDS = 240
 
 @pytest.fixture
 def world(live_server):
-    return build_world()
+    world = build_world()
+    world.sweep = sweep.visits(world) + sweep.workspace_visits(world)
+    return world
 
 
 def _walk(browser, live_server, world, viewport, *, touch: bool, check_width: bool):
     problems: list[str] = []
     started = time.monotonic()
-    contexts = sweep.contexts(browser, live_server.url, world, viewport=viewport, touch=touch)
+    visits = world.sweep
+    contexts = sweep.contexts(browser, live_server.url, world, {v.who for v in visits}, viewport=viewport, touch=touch)
     pages = {who: context.new_page() for who, context in contexts.items()}
-    visits = sweep.visits(world)
     axe = sweep.AXE.read_text()
     try:
         for visit in visits:
