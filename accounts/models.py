@@ -220,3 +220,78 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+class EmailGroup(models.TextChoices):
+    """What a notification is about, for the person's email choice (accounts.mail maps each kind)."""
+
+    RELEASES = "releases", "Releases: announcements and the reminder before one opens"
+    LOTTERY = "lottery", "Lottery results"
+    GRADES = "grades", "Low grades (1 or 2) and appeal decisions"
+    DECISIONS = "decisions", "Flags, pauses and other decisions about you"
+    PAY = "pay", "Pay rate and grade policy changes"
+    OTHER = "other", "Everything else (sprints, announcements, other grades, qualifications)"
+
+
+class EmailMode(models.TextChoices):
+    NOW = "now", "At once"
+    DIGEST = "digest", "In a daily digest"
+    OFF = "off", "Off"
+
+
+class EmailPreference(models.Model):
+    """A person's choice of email for one group of notifications (no row: the group's default)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_preferences")
+    group = models.CharField(max_length=20, choices=EmailGroup.choices)
+    mode = models.CharField(max_length=10, choices=EmailMode.choices)
+    updated_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "group"], name="email_preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.group}={self.mode} for {self.user_id}"
+
+
+class OutgoingEmail(models.Model):
+    """One email to send: a notification's own (`n:<id>`) or a day's digest (`digest:<user>:<day>`).
+
+    The unique `key` is the idempotency key: an event has one row, and the sender sends a row only
+    while `sent_at` is empty, under the row's lock, so retries and repeats send one email."""
+
+    class Kind(models.TextChoices):
+        NOW = "now", "At once"
+        DIGEST = "digest", "Digest"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(sent_at__isnull=True),
+                                name="outgoing_email_unsent_idx")]
+
+    def __str__(self) -> str:
+        return f"email {self.key}"
+
+
+class DigestItem(models.Model):
+    """A notification waiting for its person's daily digest (`email` set once a digest holds it)."""
+
+    notification = models.OneToOneField(Notification, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    email = models.ForeignKey(OutgoingEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], condition=models.Q(email__isnull=True),
+                                name="digest_item_waiting_idx")]
+
+    def __str__(self) -> str:
+        return f"digest item {self.notification_id}"

@@ -6,6 +6,7 @@ records.
 A fan-out to many people is one `INSERT ... SELECT` (never a loop of saves), and each
 notification may carry a `key` so that delivering the same event twice inserts nothing:
 Celery delivers at least once, the unique (user, key) index makes the repeat harmless.
+Every notification created here is considered for email (`accounts.mail.notifications_email`, in the same transaction).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from taskhub.errors import DomainError, Forbidden, NotFound
 from taskhub.formats import local_time
 
 from .errors import AccountDecisionError, AccountStateError
+from .mail import notifications_email
 from .models import ApiToken, AuditEntry, Notification, Role, User
 from .selectors import notifications_unread_forget
 
@@ -85,13 +87,15 @@ def notifications_create_each(*, messages: list[tuple[int, str, str]], kind: str
         FROM unnest(%(users)s::bigint[], %(titles)s::text[], %(bodies)s::text[]) AS m(user_id, title, body)
         JOIN accounts_user u ON u.id = m.user_id AND u.is_active
         ON CONFLICT (user_id, key) WHERE key <> '' DO NOTHING
-        RETURNING user_id
+        RETURNING id, user_id
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, {"kind": kind, "url": url, "key": key, "now": timezone.now(), "users": user_ids,
                              "titles": titles, "bodies": bodies})
-        created = [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+        created = [row[1] for row in rows]
         _forget_unread(created)
+        notifications_email(kind=kind, notification_ids=[row[0] for row in rows])
     return len(created)
 
 
@@ -113,14 +117,17 @@ def _insert(recipients_sql: str, params: dict, *, kind, title, body, url, key, a
         FROM accounts_user u
         WHERE u.id IN ({recipients_sql}) AND u.is_active
         ON CONFLICT (user_id, key) WHERE key <> '' DO NOTHING
-        RETURNING user_id
+        RETURNING id, user_id
     """
     values = {**params, "kind": kind, "title": title, "body": body, "url": url, "key": key,
               "now": timezone.now(), "at": at}
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        user_ids = [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    user_ids = [row[1] for row in rows]
     _forget_unread(user_ids)
+    # The one boundary of email: every notification created here is considered for it.
+    notifications_email(kind=kind, notification_ids=[row[0] for row in rows])
     return user_ids
 
 

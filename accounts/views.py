@@ -1,16 +1,18 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from taskhub.errors import DomainError, apply_to_forms
 
-from . import selectors, services
-from .access import admin_required, authenticated
+from . import mail, selectors, services
+from .access import admin_required, authenticated, public
 from .filters import AuditEntryFilter
-from .forms import ApiTokenForm, ProfileForm
-from .models import Role
+from .forms import ApiTokenForm, EmailPreferencesForm, ProfileForm
+from .models import EmailGroup, Role
 
 HOME_BY_ROLE = {
     Role.CONTRACTOR: "work:dashboard",
@@ -36,6 +38,41 @@ def profile(request):
 
 
 @authenticated
+def email_preferences(request):
+    """What TaskHub emails the person, per group of notifications."""
+    form = EmailPreferencesForm(request.POST or None, initial_modes=mail.preferences_of(request.user))
+    if request.method == "POST" and form.is_valid():
+        mail.preferences_set(user=request.user, modes=form.cleaned_data)
+        messages.success(request, "Email choices saved.")
+        return redirect("email_preferences")
+    return render(request, "account/email_preferences.html", {"form": form,
+                                                             "digest_hour": settings.TASKHUB_EMAIL_DIGEST_HOUR},
+                  status=400 if form.errors else 200)
+
+
+# No sign-in and no CSRF token: the signed token in the address is the authority, and a mail
+# client's one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click" without a cookie.
+@public
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request, token):
+    """GET: a page that asks to confirm (one click). POST: switch that group (or all) off."""
+    found = mail.unsubscribe_read(token)
+    if found is None:
+        return render(request, "account/unsubscribe.html", {"invalid": True}, status=404)
+    person, group = found
+    label = "any notification" if group == mail.ALL_GROUPS else EmailGroup(group).label
+    if request.method == "POST":
+        scope = mail.ALL_GROUPS if request.POST.get("all") else group
+        mail.unsubscribe(user=person, group=scope)
+        return render(request, "account/unsubscribe.html", {
+            "done": True, "label": "any notification" if scope == mail.ALL_GROUPS else label,
+            "email": person.email})
+    return render(request, "account/unsubscribe.html", {"label": label, "email": person.email,
+                                                       "group_is_all": group == mail.ALL_GROUPS})
+
+
+@authenticated
 def notifications(request):
     page = Paginator(selectors.notifications_for(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "account/notifications.html", {"page": page, "notifications": page.object_list})
@@ -47,6 +84,18 @@ def notification_read(request, notification_id):
     """Mark one read, then follow its link (only to this site) or come back to the list."""
     notification = services.notification_mark_read(user=request.user, notification_id=notification_id)
     target = notification.url if request.POST.get("follow") else ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("notifications")
+
+
+@authenticated
+def notification_open(request, notification_id):
+    """A notification is a link to what it concerns: mark it read and go there (only within this
+    site; one without a link comes back to the list)."""
+    notification = services.notification_mark_read(user=request.user, notification_id=notification_id)
+    target = notification.url
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                    require_https=request.is_secure()):
         return redirect(target)

@@ -16,6 +16,12 @@ def batch_announce_release(batch_id: int, release_at: str) -> int:
     return services.batch_announce_release(batch_id=batch_id, release_at=release_at)
 
 
+@shared_task(name="projects.tasks.release_reminders_due")
+def release_reminders_due() -> int:
+    """Beat: the reminder before a scheduled release; keyed, so a repeat reminds nobody twice."""
+    return services.release_reminders_due()
+
+
 @shared_task(name="projects.tasks.batches_exhaust_finished")
 def batches_exhaust_finished() -> list[int]:
     """Beat: mark exhausted the open batches whose work is all done (a second net; submits do it)."""

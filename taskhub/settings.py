@@ -84,6 +84,8 @@ TEMPLATES = [
                 "accounts.access.role_context",
                 "accounts.context_processors.notifications",
             ],
+            # when/day/clock (one date and time style, in the viewer's zone) in every template.
+            "builtins": ["taskhub.templatetags.taskhub"],
         },
     },
 ]
@@ -149,6 +151,12 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaskHub <no-reply@taskhub.local>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Links in emails (notifications, unsubscribe) start with this address.
+TASKHUB_SITE_URL = env.str("TASKHUB_SITE_URL", default="http://127.0.0.1:8000")
+# The daily digest is sent at this hour (0-23) of each person's own time zone.
+TASKHUB_EMAIL_DIGEST_HOUR = env.int("TASKHUB_EMAIL_DIGEST_HOUR", default=8)
+# Contractors are reminded this long before a scheduled release opens (in-app and by email).
+TASKHUB_RELEASE_REMINDER = timedelta(minutes=env.int("TASKHUB_RELEASE_REMINDER_MINUTES", default=60))
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -351,6 +359,14 @@ CELERY_BEAT_SCHEDULE = {
     "open-close-due-sprints": {
         "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),
+    },
+    "email-digests-due": {
+        "task": "accounts.tasks.emails_digest_due",
+        "schedule": timedelta(minutes=15),
+    },
+    "release-reminders-due": {
+        "task": "projects.tasks.release_reminders_due",
+        "schedule": timedelta(minutes=5),
     },
     "deactivations-due": {
         "task": "accounts.tasks.users_deactivate_due",

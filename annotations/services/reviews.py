@@ -62,7 +62,7 @@ def review_create(
             if kind == Review.Kind.REVIEWER:
                 flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
                 notify_contractor(
-                    user_id=submission.contractor_id, kind="review_received",
+                    user_id=submission.contractor_id, kind="grade_low" if score <= 2 else "review_received",
                     title=f"Your work on {submission.project.name} was graded {score}/5",
                     body=reason or "See My work for the rubric marks.", key=f"review:{review.pk}",
                 )

@@ -291,9 +291,10 @@ def claim_submit(request, claim_id):
         things = f"{len(errors)} thing{'s' if len(errors) != 1 else ''}"
         return _back_to_workspace(request, claim, form="answer", errors=errors,
                                   message=f"Your answer was not sent: {things} to fix, shown at each field.")
-    messages.success(request, "Submitted. Here is your next task.")
     if request.POST.get("next") == "stop":
+        messages.success(request, "Submitted. You have stopped for now; your work is saved.")
         return redirect("work:dashboard")
+    messages.success(request, "Submitted. Here is your next task.")
     # A winner's own reservations on the project come before anything new.
     reserved = selectors.claims_held_for(user=request.user).filter(project=claim.project,
                                                                    status=claim.Status.RESERVED).first()

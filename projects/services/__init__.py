@@ -15,6 +15,7 @@ from .batches import (
     batches_exhaust_finished,
     batches_open_due,
     fair_share_caps_derive,
+    release_reminders_due,
 )
 from .endpoints import model_endpoint_check, model_endpoint_create, model_endpoint_update
 from .generation import (
@@ -73,6 +74,7 @@ __all__ = [
     "qualification_grant",
     "qualification_revoke",
     "rate_change_is_cut",
+    "release_reminders_due",
     "task_import_create",
     "task_import_files_purge",
     "task_import_run",

@@ -292,6 +292,25 @@ def batch_announce_release(*, batch_id: int, release_at: str) -> int:
     )
 
 
+def release_reminders_due(*, now: datetime | None = None) -> int:
+    """Beat: remind the eligible contractors of each scheduled batch that opens within
+    TASKHUB_RELEASE_REMINDER, with the time in each one's own zone (in-app, and by email for those
+    who chose it). Keyed by batch and release time: a repeat reminds nobody twice, a re-schedule
+    reminds anew. Returns how many reminders were created."""
+    now = now or timezone.now()
+    due = Batch.objects.select_related("project").filter(
+        status=S.SCHEDULED, release_at__gt=now, release_at__lte=now + settings.TASKHUB_RELEASE_REMINDER)
+    created = 0
+    for batch in due:
+        created += notifications_create_many(
+            users=contractors_eligible_for(project=batch.project),
+            kind="release_reminder", title=f"Soon: {batch.project.name} · {batch.name} opens {{at}}",
+            body=f"Release policy: {_POLICY_WORDS[batch.release_policy]}.", url=reverse("work:dashboard"),
+            key=f"release-reminder:{batch.pk}:{batch.release_at.isoformat()}", at=batch.release_at,
+        )
+    return created
+
+
 # --- Opening and closing -------------------------------------------------------------------
 
 

@@ -112,8 +112,8 @@ class VisualTaskType(TaskType):
                                                      "upload it first (Manage, the project's media)"}])
         if found["kind"] != self.media_kind:
             raise InvalidData(f"file: {name!r} is {found['kind']}, not {self.media_kind}",
-                              errors=[{"field": "file", "message": f"{name!r} is an {found['kind']} file; "
-                                                                  f"this task needs a {self.media_kind}"}])
+                              errors=[{"field": "file", "message": f"{name!r} is {_an(found['kind'])} file; "
+                                                                  f"this task needs {_an(self.media_kind)}"}])
         resolved = {**payload, "media": found["media"]}
         for key in self.measured_fields:
             if found.get(key) is not None:
@@ -173,3 +173,8 @@ class VisualTaskType(TaskType):
     def final_label(self, answers):
         marks = overlap.consensus([self.marks(a) for a in answers], self.iou, self.iou_threshold)
         return {self.marks_field: marks, "nothing_to_mark": not marks}
+
+
+def _an(noun: str) -> str:
+    """ "image" -> "an image", "video" -> "a video"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from accounts.mail import unsubscribe_token
 from tests.hardening.world import World
 
 CONTRACTORS = frozenset({"contractor", "reviewer"})
@@ -79,7 +80,11 @@ MATRIX: dict[str, Entry] = {
     "account_reset_password_done": _public(),
     "profile": Entry(EVERYONE),
     "notifications": Entry(EVERYONE),
+    # Email: each person's own choices; an unsubscribe link is its own authority (a signed token, no sign-in).
+    "email_preferences": Entry(EVERYONE),
+    "email_unsubscribe": _public(kwargs=lambda w: {"token": unsubscribe_token(w.other.pk, "pay")}),
     "notification_read": Entry(NOBODY, "post", lambda w: {"notification_id": w.notification_other.pk}, owner="other"),
+    "notification_open": Entry(NOBODY, "get", lambda w: {"notification_id": w.notification_other.pk}, owner="other"),
     "notifications_read_all": Entry(EVERYONE, "post"),
     # The contractor's pages and API: their own lists; someone else's claim or review is not found.
     "work:dashboard": Entry(CONTRACTORS),

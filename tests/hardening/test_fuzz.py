@@ -30,6 +30,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.mail import unsubscribe_token
 from projects.models import TaskImport
 from projects.services import task_import_run
 from tests import factories
@@ -129,6 +130,9 @@ def _valid(name: str, w: World) -> list[str]:
         "connect_timeout_seconds": ["5"], "read_timeout_seconds": ["30"], "max_reply_seconds": ["120"],
         "requests_per_task": ["30"], "requests_per_contractor_hour": ["120"], "is_default": ["", "on"],
         "is_active": ["on"],
+        # Email choices (issue 19): one per group.
+        **{group: ["now", "digest", "off"] for group in EMAIL_GROUPS}, "all": ["", "1"],
+        "List-Unsubscribe": ["One-Click"],
     }.get(name, ["A sensible reason that is long enough to pass the minimum length."])
 
 
@@ -225,6 +229,7 @@ def _claim(w: World) -> dict:
     return {"claim_id": w.claim_mine.pk}
 
 
+EMAIL_GROUPS = ("releases", "lottery", "grades", "decisions", "pay", "other")
 MINE = ("contractor",)  # "me"'s own claim, review, notification
 LEADING = ("lead", "admin")  # the probing lead's own sprint, and the flag and pause of their people
 SPANS = frozenset({"span_start", "span_end", "span_label"})
@@ -237,6 +242,9 @@ FUZZ: dict[str, Route] = {
     "account_change_password": Route(("oldpassword", "password1", "password2")),
     "profile": Route(("display_name", "timezone", "jurisdiction")),
     "notifications": Route(("page",), method="get"),
+    "email_preferences": Route(EMAIL_GROUPS),
+    "email_unsubscribe": Route(("all", "List-Unsubscribe"),
+                               kwargs=lambda w: {"token": unsubscribe_token(w.contractor.pk, "lottery")}),
     "notification_read": Route(("follow",), kwargs=lambda w: {"notification_id": w.notification_mine.pk},
                                roles=("contractor",)),
     "work:lottery_join": Route(("requested",), kwargs=lambda w: {"batch_id": w.lottery.pk}),
@@ -336,7 +344,7 @@ NO_INPUT = {
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
-    "manage:generation_retry",
+    "manage:generation_retry", "notification_open",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.
