@@ -352,6 +352,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sprints.tasks.sprints_open_close_due",
         "schedule": timedelta(minutes=1),
     },
+    "lead-alerts": {
+        "task": "sprints.tasks.lead_alerts_send",
+        "schedule": timedelta(minutes=1),
+    },
     "deactivations-due": {
         "task": "accounts.tasks.users_deactivate_due",
         "schedule": timedelta(minutes=1),

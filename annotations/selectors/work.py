@@ -81,7 +81,7 @@ def submissions_for(*, user) -> QuerySet[Submission]:
 
 def submissions_with_reviews_for(*, user, limit: int = 200) -> list[Submission]:
     """My work: submissions, newest first, each with `review_list` (current first) in 2 queries."""
-    reviews = Review.objects.select_related("appeal").order_by("kind", "created_at")
+    reviews = Review.objects.select_related("appeal", "second_opinion").order_by("kind", "created_at")
     return list(
         Submission.objects.filter(contractor=user)
         .select_related("project", "task")

@@ -27,6 +27,7 @@ from .lottery import (
 from .onboarding import onboarding_pass_check, onboarding_progress
 from .release import batch_release, batches_release_due
 from .reviews import review_create
+from .second_opinions import second_opinion_decide, second_opinion_grade, second_opinions_sample
 from .work import claim_draft_save, claim_heartbeat
 
 __all__ = [
@@ -60,6 +61,9 @@ __all__ = [
     "pause_appeal_decide",
     "pause_lift",
     "review_create",
+    "second_opinion_decide",
+    "second_opinion_grade",
+    "second_opinions_sample",
     "submission_grade_gold",
     "task_claim_next",
     "task_labels_compute",
