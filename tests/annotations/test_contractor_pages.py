@@ -64,7 +64,8 @@ PAGES = {
     "profile": lambda claim: reverse("profile"),
 }
 # Measured ceilings; the point is that they hold at 2 and at 8 projects' worth of data.
-MAX_QUERIES = {"dashboard": 11, "project": 7, "workspace": 4, "my work": 6, "earnings": 8,
+# The project page and the workspace read the project's FAQ (issue 20): one query each.
+MAX_QUERIES = {"dashboard": 11, "project": 8, "workspace": 5, "my work": 6, "earnings": 8,
                "notifications": 5, "profile": 4}
 
 
