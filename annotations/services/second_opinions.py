@@ -16,9 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
+from accounts.services import notification_create
+from taskhub.badges import badges_forget
 from taskhub.errors import Conflict, Forbidden
 from taskhub.hooks import pay_changed
 from taskhub.parsing import whole_number
@@ -91,6 +94,14 @@ def second_opinion_grade(*, opinion: SecondOpinion, reviewer, score: Any, marks:
             kind=ReviewEvent.Kind.SECOND_OPINION, actor=reviewer, submission=submission, review=review, at=now,
             data={"score": score, "marks": marks, "reason": reason, "first_score": review.score},
         )
+        if status == SecondOpinion.Status.DIFFERS:
+            # The lead who sampled it hears at once (the other leads of the person see the badge).
+            notification_create(
+                user=User(pk=opinion.requested_by_id), kind="second_opinion_differs",
+                title=f"A second opinion differs on {submission.project.name}: {review.score}/5 then {score}/5",
+                body="It waits for a decision by a lead or admin who did not give the first grade.",
+                url=reverse("lead:second_opinions"), key=f"second-opinion:{opinion.pk}:differs")
+    badges_forget(user_ids=[opinion.requested_by_id, reviewer.pk])
     opinion.refresh_from_db()
     return opinion
 
@@ -139,5 +150,6 @@ def second_opinion_decide(*, opinion: SecondOpinion, decider, outcome: str, reas
             flags_recompute_enqueue(contractor_id=submission.contractor_id, project_id=submission.project_id)
             pay_changed(contractor_id=submission.contractor_id)  # pay follows the decided grade
             onboarding_pass_check(contractor_id=submission.contractor_id, project=submission.project)
+    badges_forget(user_ids=[decider.pk])
     opinion.refresh_from_db()
     return opinion

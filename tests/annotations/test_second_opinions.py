@@ -89,6 +89,9 @@ def test_a_differing_second_opinion_changes_nothing_until_decided(graded):
     assert submission.final_grade == 4
     assert not Notification.objects.filter(user=graded["contractor"], kind="second_opinion_decided").exists()
     assert ReviewEvent.objects.filter(kind=ReviewEvent.Kind.SECOND_OPINION, review=opinion.review).exists()
+    # The lead who sampled it is told it differs; the contractor is not, until the decision.
+    told = Notification.objects.get(kind="second_opinion_differs")
+    assert told.user_id == opinion.requested_by_id and "4/5 then 2/5" in told.title
 
 
 def test_only_a_lead_or_admin_other_than_the_first_reviewer_decides(graded):
