@@ -105,3 +105,26 @@ def test_sprint_milestones_half_the_target_the_target_and_two_hours_left(team, w
     assert kinds == [f"sprint:{sprint_id}:ending", f"sprint:{sprint_id}:half", f"sprint:{sprint_id}:target"]
     member = Notification.objects.get(user=team["contractor"])
     assert member.kind == "sprint_ending" and "ends in less than 2 hours (4 of 4 done)" in member.title
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_beat_task_that_alerts_leads(celery_worker_process, work):
+    from sprints.tasks import lead_alerts_send as task
+    from tests.conftest import wait_for
+
+    lead = factories.LeadFactory()
+    contractor = factories.ContractorFactory()
+    project = work.project()
+    now = timezone.now()
+    sprint = Sprint.objects.create(lead=lead, name="Push", starts_at=now - timedelta(hours=5),
+                                   ends_at=now + timedelta(hours=1), target_submissions=4,
+                                   quality_target=Decimal("3.5"), status=Sprint.Status.OPEN)
+    sprint.projects.set([project])
+    SprintMember.objects.create(sprint=sprint, contractor=contractor)
+    ContractorFlag.objects.create(contractor=contractor, project=project, average=Decimal("1.5"),
+                                  threshold=Decimal("2.5"), grades_counted=5, created_at=now)
+    task.delay()
+    wait_for(lambda: Notification.objects.filter(user=lead).count() == 2, timeout=60)
+    assert sorted(Notification.objects.filter(user=lead).values_list("kind", flat=True)) == ["flag_opened",
+                                                                                             "sprint_ending"]
