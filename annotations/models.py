@@ -374,7 +374,8 @@ class Review(models.Model):
 
     @property
     def final_score(self) -> int:
-        """What pay follows: the revised score when an appeal revised it, else the score.
+        """What pay follows: the revised score when an appeal revised it, else the revised score when a
+        second opinion's decision revised it, else the score.
 
         The same rule, for the database, is the view annotations_final_grade (migration 0003),
         which triggers copy into `Submission.final_grade` for the earnings recompute.
@@ -382,7 +383,33 @@ class Review(models.Model):
         appeal = self._appeal_or_none()
         if appeal is not None and appeal.status == Appeal.Status.REVISED:
             return appeal.revised_score
+        opinion = self._second_opinion_or_none()
+        if opinion is not None and opinion.status == SecondOpinion.Status.REVISED:
+            return opinion.revised_score
         return self.score
+
+    @property
+    def appeal_or_none(self):
+        return self._appeal_or_none()
+
+    @property
+    def second_opinion_or_none(self):
+        return self._second_opinion_or_none()
+
+    @property
+    def decided_second_opinion(self):
+        """The second opinion of this grade once a lead or admin decided it (what the contractor reads);
+        before the decision the contractor sees nothing of it: it changes nothing yet."""
+        opinion = self._second_opinion_or_none()
+        if opinion is not None and opinion.status in (SecondOpinion.Status.STANDS, SecondOpinion.Status.REVISED):
+            return opinion
+        return None
+
+    def _second_opinion_or_none(self):
+        try:
+            return self.second_opinion
+        except SecondOpinion.DoesNotExist:
+            return None
 
     def can_be_appealed(self, now=None) -> bool:
         now = now or timezone.now()
@@ -427,6 +454,66 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"appeal {self.pk} of review {self.review_id} ({self.status})"
+
+
+class SecondOpinion(models.Model):
+    """A second, blind grade of graded work, sampled by a lead or an admin (issue 20).
+
+    The first grade stands until someone decides otherwise: a second opinion that agrees closes; one
+    that differs waits for a decision by a lead or admin who did not give the first grade, with a
+    reason the contractor reads (like an appeal). Only a decision "revised" changes the final grade
+    (annotations/sql/final_grade.sql, `Review.final_score`), so pay never moves on a second grade alone.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second grade"
+        AGREED = "agreed", "Agrees with the first grade"
+        DIFFERS = "differs", "Differs: waiting for a decision"
+        STANDS = "stands", "Decided: the first grade stands"
+        REVISED = "revised", "Decided: the grade was revised"
+
+    review = models.OneToOneField(Review, on_delete=models.PROTECT, related_name="second_opinion")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="second_opinions_given")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    marks = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_by_role = models.CharField(max_length=16, choices=ReviewerRole.choices, blank=True)
+    decision_reason = models.TextField(blank=True)
+    revised_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(reviewer__isnull=False, score__gte=1, score__lte=5,
+                                                  graded_at__isnull=False),
+                name="second_opinion_graded_when_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="revised", revised_score__gte=1, revised_score__lte=5)
+                | (~Q(status="revised") & Q(revised_score__isnull=True)),
+                name="second_opinion_revised_score_only_when_revised",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["stands", "revised"]) | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="second_opinion_decision_recorded",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_at"], condition=Q(status="pending"), name="second_opinion_pending_idx"),
+            models.Index(fields=["graded_at"], condition=Q(status="differs"), name="second_opinion_differs_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"second opinion {self.pk} of review {self.review_id} ({self.status})"
 
 
 def _respond_until_default():
@@ -569,6 +656,8 @@ class ReviewEvent(models.Model):
         RESPONDED = "responded", "Contractor answered a flag"
         PAUSE_APPEALED = "pause_appealed", "Pause appealed"
         PAUSE_APPEAL_DECIDED = "pause_appeal_decided", "Pause appeal decided"
+        SECOND_OPINION = "second_opinion", "Second opinion given"
+        SECOND_OPINION_DECIDED = "second_opinion_decided", "Second opinion decided"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

@@ -113,3 +113,44 @@ class Announcement(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Question(models.Model):
+    """A contractor's question on a task (asked from the workspace) or on a sprint, answered in place
+    by a lead; an answer on a project can be pinned to the project's FAQ (issue 20)."""
+
+    contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="questions")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="questions")
+    task = models.ForeignKey("projects.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sprint = models.ForeignKey(Sprint, null=True, blank=True, on_delete=models.CASCADE, related_name="questions")
+    body = models.TextField(max_length=2000)
+    answer = models.TextField(max_length=5000, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True, help_text="Shown in the project's FAQ since.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(project__isnull=False) | Q(sprint__isnull=False),
+                                   name="question_on_a_project_or_sprint"),
+            models.CheckConstraint(condition=Q(answered_at__isnull=True) | ~Q(answer=""),
+                                   name="question_answered_has_answer"),
+            models.CheckConstraint(condition=Q(pinned_at__isnull=True)
+                                   | Q(answered_at__isnull=False, project__isnull=False),
+                                   name="question_pinned_is_answered_on_a_project"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(answered_at__isnull=True), name="question_open_idx"),
+            models.Index(fields=["project", "pinned_at"], condition=Q(pinned_at__isnull=False),
+                         name="question_faq_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None

@@ -368,6 +368,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "projects.tasks.release_reminders_due",
         "schedule": timedelta(minutes=5),
     },
+    "lead-alerts": {
+        "task": "sprints.tasks.lead_alerts_send",
+        "schedule": timedelta(minutes=1),
+    },
     "deactivations-due": {
         "task": "accounts.tasks.users_deactivate_due",
         "schedule": timedelta(minutes=1),

@@ -23,6 +23,7 @@ urlpatterns = [
     path("review/", include("annotations.urls.review")),
     path("fairness/", include("annotations.urls.fairness")),
     path("lead/", include("sprints.urls")),
+    path("questions/", include("sprints.urls.questions")),
     path("manage/", include("projects.urls")),
     path("manage/", include("payouts.urls.manage")),
     path("manage/", include("annotations.urls.manage")),

@@ -96,6 +96,9 @@ def test_seed_demo_is_idempotent_and_gives_every_role_a_login(db, client):
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert (User.objects.count(), Project.objects.count(), Batch.objects.count(), Task.objects.count()) == counts
     assert counts[3] > 0
+    from sprints.models import Question
+
+    assert Question.objects.count() == 2 and Question.objects.filter(pinned_at__isnull=False).count() == 1
     for email, home in [("admin@taskhub.local", "/manage/"), ("lead@taskhub.local", "/lead/"),
                         ("alice@taskhub.local", "/work/")]:
         client.logout()

@@ -17,6 +17,8 @@ from .review import (
     review_next_for,
     review_queue,
     reviews_for_contractor,
+    second_opinion_get_for_grading,
+    second_opinions_pending_for,
     submission_final_grade,
     submission_get_for_review,
 )
@@ -59,6 +61,8 @@ __all__ = [
     "review_next_for",
     "review_queue",
     "reviews_for_contractor",
+    "second_opinion_get_for_grading",
+    "second_opinions_pending_for",
     "submission_final_grade",
     "submission_get_for_review",
     "submissions_for",

@@ -6,7 +6,16 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from taskhub.errors import NotFound
 
-from ..models import AgreementFigure, Appeal, ContractorFlag, ContractorPause, PauseAppeal, Review, Submission
+from ..models import (
+    AgreementFigure,
+    Appeal,
+    ContractorFlag,
+    ContractorPause,
+    PauseAppeal,
+    Review,
+    SecondOpinion,
+    Submission,
+)
 
 
 def contractor_pause_in_force(*, contractor_id: int, project_id: int):
@@ -127,7 +136,7 @@ def reviews_for_contractor(*, user) -> QuerySet:
     """Every review of this contractor's work, with its appeal (reviewer names are not loaded)."""
     return (
         Review.objects.filter(submission__contractor=user)
-        .select_related("submission", "submission__project", "submission__task", "appeal")
+        .select_related("submission", "submission__project", "submission__task", "appeal", "second_opinion")
         .order_by("-created_at", "-id")
     )
 
@@ -187,3 +196,22 @@ def agreement_figures(*, project_ids=None) -> QuerySet:
     if project_ids is not None:
         qs = qs.filter(project_id__in=project_ids)
     return qs
+
+
+def second_opinions_pending_for(*, reviewer) -> QuerySet[SecondOpinion]:
+    """Sampled graded work waiting for a blind second grade that this reviewer may give: never of
+    their own work, never of a grade they gave; oldest first."""
+    return (
+        SecondOpinion.objects.filter(status=SecondOpinion.Status.PENDING)
+        .exclude(review__reviewer=reviewer).exclude(review__submission__contractor=reviewer)
+        .select_related("review", "review__submission", "review__submission__project", "review__submission__task",
+                        "review__submission__contractor", "review__submission__claim")
+        .order_by("requested_at", "id")
+    )
+
+
+def second_opinion_get_for_grading(*, opinion_id: int, reviewer) -> SecondOpinion:
+    opinion = second_opinions_pending_for(reviewer=reviewer).filter(pk=opinion_id).first()
+    if opinion is None:
+        raise NotFound("No such second opinion waiting for you (it may have been given already).")
+    return opinion

@@ -88,7 +88,7 @@ def my_work_for(*, user, project_id: int | None = None, grade: int | str | None 
     """My work, filtered, newest first: each submission with its project and task, and `review_list`
     (current first, with their appeals) prefetched for the page of them that is read (2 queries a page).
     `grade` is a final grade 1–5 or "ungraded"; `appeal` one of APPEAL_STATES ("none": never appealed)."""
-    reviews = Review.objects.select_related("appeal").order_by("kind", "created_at")
+    reviews = Review.objects.select_related("appeal", "second_opinion").order_by("kind", "created_at")
     qs = (Submission.objects.filter(contractor=user).select_related("project", "task")
           .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
           .order_by("-submitted_at", "-id"))

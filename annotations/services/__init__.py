@@ -28,6 +28,7 @@ from .onboarding import onboarding_pass_check, onboarding_progress
 from .problems import problem_report_create, problem_report_resolve
 from .release import batch_release, batches_release_due
 from .reviews import review_create
+from .second_opinions import second_opinion_decide, second_opinion_grade, second_opinions_sample
 from .work import claim_draft_save, claim_heartbeat
 
 __all__ = [
@@ -63,6 +64,9 @@ __all__ = [
     "problem_report_create",
     "problem_report_resolve",
     "review_create",
+    "second_opinion_decide",
+    "second_opinion_grade",
+    "second_opinions_sample",
     "submission_grade_gold",
     "task_claim_next",
     "task_labels_compute",

@@ -1,13 +1,17 @@
 -- THE rule of the final grade, for the database: the revised score of an appeal decided "revised"
--- if there is one, else the score of the submission's current review (a human review or the
+-- if there is one, else the revised score of a second opinion decided "revised" (issue 20: a lead or
+-- admin decided, with a reason the contractor reads; a second grade alone never moves pay), else the
+-- score of the submission's current review (a human review or the
 -- automatic grade of a gold task; the unique index review_one_current_per_submission allows one).
 -- Calibration grades never count; a submission without a row is ungraded. Its Python twin is
 -- annotations.models.Review.final_score; tests/annotations/test_rules_agree.py proves they agree.
 CREATE OR REPLACE VIEW annotations_final_grade AS
 SELECT r.submission_id,
-       COALESCE(CASE WHEN a.status = 'revised' THEN a.revised_score END, r.score) AS grade
+       COALESCE(CASE WHEN a.status = 'revised' THEN a.revised_score END,
+                CASE WHEN o.status = 'revised' THEN o.revised_score END, r.score) AS grade
 FROM annotations_review r
 LEFT JOIN annotations_appeal a ON a.review_id = r.id
+LEFT JOIN annotations_secondopinion o ON o.review_id = r.id
 WHERE r.kind <> 'calibration';
 
 -- The final grade is kept on each submission (annotations_submission.final_grade) so the nightly
@@ -70,4 +74,14 @@ CREATE OR REPLACE TRIGGER annotations_appeal_final_grade_update AFTER UPDATE ON 
 CREATE OR REPLACE TRIGGER annotations_appeal_final_grade_delete AFTER DELETE ON annotations_appeal
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();
 CREATE OR REPLACE TRIGGER annotations_appeal_final_grade_truncate AFTER TRUNCATE ON annotations_appeal
+    FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();
+
+CREATE OR REPLACE TRIGGER annotations_secondopinion_final_grade_insert AFTER INSERT ON annotations_secondopinion
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();
+CREATE OR REPLACE TRIGGER annotations_secondopinion_final_grade_update AFTER UPDATE ON annotations_secondopinion
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();
+CREATE OR REPLACE TRIGGER annotations_secondopinion_final_grade_delete AFTER DELETE ON annotations_secondopinion
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();
+CREATE OR REPLACE TRIGGER annotations_secondopinion_final_grade_truncate AFTER TRUNCATE ON annotations_secondopinion
     FOR EACH STATEMENT EXECUTE FUNCTION annotations_final_grade_sync();

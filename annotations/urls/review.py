@@ -12,4 +12,6 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", views.grade, name="grade"),
     path("appeals/", views.appeals, name="appeals"),
     path("appeals/<int:appeal_id>/decide/", views.appeal_decide, name="appeal_decide"),
+    path("second-opinions/", views.second_opinions, name="second_opinions"),
+    path("second-opinions/<int:opinion_id>/", views.second_opinion_grade, name="second_opinion"),
 ]

@@ -142,3 +142,48 @@ def appeal_decide(request, appeal_id):
         return _appeals_page(request, error=exc, failed_id=appeal.pk, status=400)
     messages.success(request, f"Appeal {appeal.get_status_display().lower()}; the contractor sees your reason.")
     return redirect("review:appeals")
+
+
+# --- Second opinions (issue 20): a blind second grade of sampled graded work -----------------------
+
+
+@reviewer_required
+def second_opinions(request):
+    items = list(selectors.second_opinions_pending_for(reviewer=request.user)[:100])
+    return render(request, "review/second_opinions.html", {"items": items})
+
+
+@reviewer_required
+def second_opinion_grade(request, opinion_id):
+    """The work, its task and the grading form, without the first grade (blind)."""
+    opinion = selectors.second_opinion_get_for_grading(opinion_id=opinion_id, reviewer=request.user)
+    submission = opinion.review.submission
+    if request.method != "POST":
+        return _second_opinion_page(request, submission)
+    form = review_from_post(submission.project, request.POST)
+    try:
+        opinion = services.second_opinion_grade(opinion=opinion, reviewer=request.user, **form)
+    except Conflict as exc:
+        return _second_opinion_page(request, submission, form=form, error=exc.message, status=409, conflict=True)
+    except DomainError as exc:
+        if exc.status != 400:
+            raise
+        return _second_opinion_page(request, submission, form=form, error=exc.message, errors=exc.errors,
+                                    status=400)
+    if opinion.status == opinion.Status.AGREED:
+        messages.success(request, f"Second opinion saved: {opinion.score}/5 agrees with the first grade.")
+    else:
+        messages.info(request, f"Second opinion saved: {opinion.score}/5 differs from the first grade; a lead or "
+                               "admin who did not give it decides. Pay does not change until then.")
+    return redirect("review:second_opinions")
+
+
+def _second_opinion_page(request, submission, *, form=None, error=None, errors=(), status=200, conflict=False):
+    back = reverse("review:second_opinions")
+    context = {
+        "submission": submission, "task": submission.task, "project": submission.project,
+        "answer": submission.answer, "form": form or {"marks": {}}, "second_opinion": True,
+        "error": error, "errors": list(errors), "conflict": conflict, "query": "",
+        "reason_min_chars": settings.TASKHUB_LOW_GRADE_REASON_MIN_CHARS, "next_url": back, "skip_url": back,
+    }
+    return media_csp_allow(render(request, "review/grade.html", context, status=status), context["project"])

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import lead_required
 from annotations import selectors as review_selectors
 from annotations import services as review_services
-from annotations.models import ProblemReport
+from annotations.models import ProblemReport, Review
 from annotations.services.flags import AppealOutcome, Decision
 from annotations.tasks import agreement_figures_compute
 from projects.models import Project
@@ -28,19 +28,21 @@ from .. import selectors, services
 
 def _flags_page(request, *, error=None, failed_id=None, status=200):
     open_flags = list(selectors.flags_open_for_lead(lead=request.user)[:200])
-    grades = {}
+    graded = {}
     if open_flags:
+        # The graded submissions behind each flag, with their reasons, appeals and second opinions (one query).
         recent = (
-            review_selectors.current_reviews_with_final_grade()
+            Review.objects.exclude(kind=Review.Kind.CALIBRATION)
             .filter(submission__contractor_id__in={f.contractor_id for f in open_flags},
                     submission__project_id__in={f.project_id for f in open_flags})
-            .order_by("-created_at")
-            .values_list("submission__contractor_id", "submission__project_id", "final_grade")
+            .select_related("submission", "submission__task", "appeal", "second_opinion")
+            .order_by("-created_at", "-id")
         )
-        for contractor_id, project_id, grade_value in recent[:5000]:
-            grades.setdefault((contractor_id, project_id), []).append(grade_value)
+        for review in recent[:5000]:
+            graded.setdefault((review.submission.contractor_id, review.submission.project_id), []).append(review)
     for flag in open_flags:
-        flag.recent_grades = grades.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
+        flag.graded = graded.get((flag.contractor_id, flag.project_id), [])[: flag.project.flag_window]
+        flag.recent_grades = [r.submission.final_grade or r.score for r in flag.graded]
     context = {
         "flags": open_flags, "now": timezone.now(),
         "pauses": list(selectors.pauses_in_force_for_lead(lead=request.user)[:200]),

@@ -65,8 +65,9 @@ PAGES = {
 }
 # Measured ceilings; the point is that they hold at 2 and at 8 projects' worth of data. The pay outlook
 # (annotations.selectors.pay: 3 queries) is on the dashboard, project and workspace pages, and the
-# dashboard's effective hourly rate per project is 1 more.
-MAX_QUERIES = {"dashboard": 15, "project": 10, "workspace": 7, "my work": 9, "earnings": 8,
+# dashboard's effective hourly rate per project is 1 more. The project page and the workspace read the
+# project's FAQ (issue 20): one query each.
+MAX_QUERIES = {"dashboard": 15, "project": 11, "workspace": 8, "my work": 9, "earnings": 8,
                "notifications": 5, "profile": 4}
 
 

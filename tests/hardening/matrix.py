@@ -152,6 +152,24 @@ MATRIX: dict[str, Entry] = {
     "lead:problems": Entry(LEADS),
     # "other"'s report is on the other lead's project: the probing lead may not close it.
     "lead:problem_resolve": Entry(ADMINS, "post", lambda w: {"report_id": w.report_other.pk}, owner="other_lead"),
+    # The lead's day (issue 20). A person's page: only the people a lead leads ("reviewer" is in nobody's
+    # sprint); graded work and second opinions of their own people; a differing second opinion is decided
+    # by a lead of that person on that project (or an admin), never by its first reviewer.
+    "lead:person": Entry(ADMINS, "get", lambda w: {"contractor_id": w.reviewer.pk}),
+    "lead:graded": Entry(LEADS),
+    "lead:second_opinions": Entry(LEADS),
+    "lead:second_opinions_sample": Entry(LEADS, "post"),
+    "lead:second_opinion_decide": Entry(ADMINS, "post", lambda w: {"opinion_id": w.second_opinion_differs.pk},
+                                        owner="other_lead"),
+    "review:second_opinions": Entry(REVIEWERS),
+    "review:second_opinion": Entry(REVIEWERS, "get", lambda w: {"opinion_id": w.second_opinion_pending.pk}),
+    "lead:questions": Entry(LEADS),
+    "lead:question_answer": Entry(ADMINS, "post", lambda w: {"question_id": w.question_other.pk}, owner="other_lead"),
+    "lead:question_pin": Entry(ADMINS, "post", lambda w: {"question_id": w.question_other.pk}, owner="other_lead"),
+    # Questions: one's own; another's claim or a sprint one is not in is not found.
+    "questions:mine": Entry(CONTRACTORS),
+    "questions:ask_claim": Entry(NOBODY, "post", _claim, owner="other"),
+    "questions:ask_sprint": Entry(NOBODY, "post", _sprint, owner="other"),
     # Admins set up the marketplace and pay people.
     "manage:home": Entry(ADMINS),
     "manage:batch_schedule": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),

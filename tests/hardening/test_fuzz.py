@@ -95,7 +95,7 @@ def _valid(name: str, w: World) -> list[str]:
         return [str(pk) for pk in ids_of[name]]
     return {
         "choice": ["A", "B", "tie"], "strength": ["slight", "clear", "strong"], "decision": ["warn", "pause", "clear"],
-        "outcome": ["upheld", "revised"], "score": ["4", "1", "5"], "revised_score": ["3", "4"],
+        "outcome": ["upheld", "revised", "stands"], "score": ["4", "1", "5"], "revised_score": ["3", "4"],
         "score__accuracy": ["4"], "score__clarity": ["5"], "mark__accuracy": ["4"], "mark__clarity": ["4"],
         "overall": ["4"], "unit": ["per_task", "per_hour"], "currency": ["USD", "EUR"], "amount": ["1.75", "250"],
         "release_policy": ["first_come", "fair_share", "lottery"], "fallback_policy": ["first_come", "fair_share"],
@@ -133,6 +133,8 @@ def _valid(name: str, w: World) -> list[str]:
         # Email choices (issue 19): one per group.
         **{group: ["now", "digest", "off"] for group in EMAIL_GROUPS}, "all": ["", "1"],
         "List-Unsubscribe": ["One-Click"],
+        # The lead's day (issue 20).
+        "size": ["3"], "pin": ["", "on"], "pinned": ["", "on"], "grade": ["", "3"], "reviewer": [""],
     }.get(name, ["A sensible reason that is long enough to pass the minimum length."])
 
 
@@ -279,6 +281,19 @@ FUZZ: dict[str, Route] = {
                                       roles=("admin",)),
     "lead:pause_lift": Route(("reason",), kwargs=lambda w: {"pause_id": w.pause_mine.pk}, roles=LEADING),
     "lead:figures_recompute": Route(("project",)),
+    # The lead's day (issue 20).
+    "lead:graded": Route(("project", "contractor", "reviewer", "grade", "from", "until", "page"), method="get"),
+    "lead:second_opinions_sample": Route(("size", "project")),
+    "lead:second_opinion_decide": Route(("outcome", "reason", "revised_score"),
+                                        kwargs=lambda w: {"opinion_id": w.second_opinion_differs.pk},
+                                        roles=("admin",)),
+    "review:second_opinion": Route(("score", "mark__accuracy", "mark__clarity", "mark__unknown", "reason"),
+                                   kwargs=lambda w: {"opinion_id": w.second_opinion_pending.pk}),
+    "lead:question_answer": Route(("answer", "pin"), kwargs=lambda w: {"question_id": w.question_mine.pk},
+                                  roles=LEADING),
+    "lead:question_pin": Route(("pinned",), kwargs=lambda w: {"question_id": w.question_mine.pk}, roles=LEADING),
+    "questions:ask_claim": Route(("body",), kwargs=_claim, roles=MINE),
+    "questions:ask_sprint": Route(("body",), kwargs=lambda w: {"sprint_id": w.sprint_mine.pk}, roles=MINE),
     "manage:batch_schedule": Route(("release_at", "release_policy", "fair_share_cap", "fallback_policy",
                                     "lottery_max_per_person", "reservation_opens_at", "urgent", "urgent_reason"),
                                    kwargs=lambda w: {"batch_id": w.draft.pk}),
@@ -344,12 +359,14 @@ NO_INPUT = {
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
-    "manage:generation_retry", "notification_open",
+    "manage:generation_retry", "notification_open", "questions:mine", "lead:person", "lead:second_opinions",
+    "lead:questions", "review:second_opinions",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.
 PAGES_AFTER = [("contractor", "work:dashboard"), ("contractor", "work:my_work"), ("contractor", "payouts:earnings"),
                ("reviewer", "review:queue"), ("lead", "lead:sprints"), ("lead", "lead:flags"),
+               ("lead", "lead:second_opinions"), ("lead", "lead:questions"), ("contractor", "questions:mine"),
                ("admin", "manage:home"), ("admin", "manage:calendar"), ("admin", "manage:imports"),
                ("admin", "payouts_manage:payouts")]
 

@@ -33,6 +33,7 @@ from annotations.models import (
     ProblemReport,
     Review,
     ReviewerRole,
+    SecondOpinion,
     Submission,
 )
 from payouts import services as payout_services
@@ -49,7 +50,7 @@ from projects.models import (
     WebhookDelivery,
 )
 from projects.services import webhook_create, webhooks_emit
-from sprints.models import Sprint, SprintMember
+from sprints.models import Question, Sprint, SprintMember
 from tests import factories
 
 RUBRIC = [{"key": "accuracy", "label": "Accuracy"}, {"key": "clarity", "label": "Clarity"}]
@@ -108,6 +109,13 @@ class World:
     # Problem reports (issue 19): "other"'s on the other lead's project, "me"'s on the probing lead's.
     report_other: ProblemReport
     report_mine: ProblemReport
+    # The lead's day (issue 20): a pending second opinion of "me"'s grade (any reviewer but its first may
+    # give it), a differing one on "other"'s work on the other lead's project (theirs or an admin's to
+    # decide), "other"'s question there, and "me"'s question on the shared project the lead leads.
+    second_opinion_pending: SecondOpinion
+    second_opinion_differs: SecondOpinion
+    question_other: Question
+    question_mine: Question
 
     @property
     def people(self) -> dict[str, User | None]:
@@ -270,15 +278,31 @@ def build_world() -> World:
                                                    prompts_failed=1, errors=[{"line": 1, "field": "prompt",
                                                                               "message": "side A: down"}])
     report_other = ProblemReport.objects.create(
-        claim=_claim(rating_tasks[2], other, status=Claim.Status.RELEASED), task=rating_tasks[2], project=rating,
+        claim=_claim(rating_tasks[3], other, status=Claim.Status.RELEASED), task=rating_tasks[3], project=rating,
         contractor=other, kind=ProblemReport.Kind.BROKEN, reason="The response is cut off mid-sentence.",
         active_seconds=120, created_at=now)
     report_mine = ProblemReport.objects.create(
         claim=_claim(shared_tasks[3], me, status=Claim.Status.RELEASED), task=shared_tasks[3], project=shared,
         contractor=me, kind=ProblemReport.Kind.UNCLEAR, reason="Both responses are the same text.",
         active_seconds=60, created_at=now)
-    Task.objects.filter(pk__in=[rating_tasks[2].pk, shared_tasks[3].pk]).update(claim_count=0)  # released
+    Task.objects.filter(pk__in=[rating_tasks[3].pk, shared_tasks[3].pk]).update(claim_count=0)  # released
+    graded_other = _submission(rating_tasks[2], other, rating_answer)
+    peer_review = Review.objects.create(
+        submission=graded_other, reviewer=reviewer, kind=Review.Kind.REVIEWER, reviewer_role=ReviewerRole.PEER,
+        score=3, marks={"accuracy": 3, "clarity": 3}, created_at=now - timedelta(minutes=40))
+    second_opinion_differs = SecondOpinion.objects.create(
+        review=peer_review, requested_by=other_lead, requested_at=now - timedelta(minutes=10),
+        status=SecondOpinion.Status.DIFFERS, reviewer=other_lead, score=1, marks={"accuracy": 1, "clarity": 1},
+        reason="The summary misses the revenge plot entirely.", graded_at=now - timedelta(minutes=5))
+    second_opinion_pending = SecondOpinion.objects.create(review=review_mine, requested_by=other_lead,
+                                                          requested_at=now - timedelta(minutes=10))
+    question_other = Question.objects.create(contractor=other, project=rating, task=rating_tasks[1],
+                                             body="May a summary be a single sentence?", created_at=now)
+    question_mine = Question.objects.create(contractor=me, project=shared, task=shared_tasks[0],
+                                            body="Is a tie allowed when both are wrong?", created_at=now)
     return World(
+        second_opinion_pending=second_opinion_pending, second_opinion_differs=second_opinion_differs,
+        question_other=question_other, question_mine=question_mine,
         admin=admin, lead=lead, other_lead=other_lead, contractor=me, other=other, reviewer=reviewer, shared=shared,
         rating=rating, gated=gated, extra=extra, claim_mine=claim_mine, claim_other=claim_other,
         submission_other=submission_other, submission_waiting=submission_waiting, review_other=review_other,

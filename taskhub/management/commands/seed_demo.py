@@ -18,7 +18,7 @@ from payouts.services import earnings_recompute, ledger_bonus_add, wage_floor_se
 from projects.models import Batch, GradePolicy, PayRate, Project, Task
 from projects.services import media_file_create, model_endpoint_create, qualification_grant
 from sprints.models import Sprint, SprintMember
-from sprints.services import announcement_post
+from sprints.services import announcement_post, questions
 from taskhub.demo import DEMO_PASSWORD, DEMO_PEOPLE
 
 PEOPLE = [(email, name, Role(role), tz, jur) for email, name, role, tz, jur in DEMO_PEOPLE]
@@ -295,6 +295,7 @@ class Command(BaseCommand):
         sprint.projects.set([rating, pairwise])
         SprintMember.objects.bulk_create(SprintMember(sprint=sprint, contractor=m) for m in members)
         scores = {c["key"]: 4 for c in rating.rubric}
+        asked_on = None
         for person, count in ((members[1], 4), (members[2], 3), (members[0], 2)):
             for i in range(count):
                 claim = work.task_claim_next(contractor=person, project=rating)
@@ -302,6 +303,7 @@ class Command(BaseCommand):
                     break
                 submission = work.claim_submit(claim=claim, contractor=person, answer={
                     "scores": scores, "overall": 4 - i % 2, "comment": "Accurate and clear; a little long."})
+                asked_on = asked_on or claim
                 if i < 2:
                     grade = 5 - i * 2
                     work.review_create(
@@ -311,6 +313,15 @@ class Command(BaseCommand):
         work.task_claim_next(contractor=members[2], project=rating)  # someone at work right now
         announcement_post(author=lead, sprint=sprint, title="Ratings push is on",
                           body="Target 30 ratings by tomorrow. Quality first: read the rubric before you start.")
+        # Questions (issue 20): one answered and pinned to the project's FAQ, one waiting for the lead.
+        if asked_on is not None:
+            question = questions.question_ask_on_claim(
+                claim=asked_on, contractor=asked_on.contractor,
+                body="Should a long but correct answer lose points on clarity?")
+            questions.question_answer(question=question, lead=lead, pin=True,
+                                      answer="Only if the length hides the answer. Say so in your comment.")
+        questions.question_ask_on_sprint(sprint=sprint, contractor=members[2],
+                                         body="Do ratings done after midnight still count for the push?")
 
     def _project(self, *, slug, **fields) -> Project:
         fields.setdefault("status", Project.Status.ACTIVE)

@@ -23,9 +23,9 @@ from projects.selectors import contractors_eligible_for
 from taskhub.errors import DomainError, Forbidden, InvalidInput
 from taskhub.parsing import moment, object_id, text, whole_number
 
-from .errors import SprintError
-from .models import SPRINT_MAX_DAYS, Announcement, Sprint, SprintMember
-from .selectors import led_by, sprint_summary
+from ..errors import SprintError
+from ..models import SPRINT_MAX_DAYS, Announcement, Sprint, SprintMember
+from ..selectors import led_by, sprint_summary
 
 S = Sprint.Status
 

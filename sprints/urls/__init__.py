@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import flags, sprints
+from ..views import flags, people, questions, sprints
 
 app_name = "lead"
 
@@ -22,4 +22,13 @@ urlpatterns = [
     path("figures/recompute/", flags.figures_recompute, name="figures_recompute"),
     path("problems/", flags.problems, name="problems"),
     path("problems/<int:report_id>/resolve/", flags.problem_resolve, name="problem_resolve"),
+    # Issue 20: a page per person, graded work again, second opinions, questions.
+    path("people/<int:contractor_id>/", people.person, name="person"),
+    path("graded/", people.graded, name="graded"),
+    path("second-opinions/", people.second_opinions, name="second_opinions"),
+    path("second-opinions/sample/", people.second_opinions_sample, name="second_opinions_sample"),
+    path("second-opinions/<int:opinion_id>/decide/", people.second_opinion_decide, name="second_opinion_decide"),
+    path("questions/", questions.lead_questions, name="questions"),
+    path("questions/<int:question_id>/answer/", questions.question_answer, name="question_answer"),
+    path("questions/<int:question_id>/pin/", questions.question_pin, name="question_pin"),
 ]

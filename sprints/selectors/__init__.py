@@ -23,7 +23,8 @@ from annotations.selectors import flags_open, pause_appeals_open, pauses_in_forc
 from projects.models import Project
 from taskhub.errors import NotFound
 
-from .models import Announcement, Sprint, SprintMember
+from ..models import Announcement, Sprint, SprintMember
+from .pace import sprint_pace
 
 # Who counts as "active now" on the board: a heartbeat (or a claim) this recent.
 ACTIVE_WINDOW = timedelta(minutes=10)
@@ -336,6 +337,9 @@ def sprint_board(*, sprint: Sprint, now: datetime | None = None) -> dict:
             totals["average_grade"] is not None and totals["average_grade"] >= sprint.quality_target
         ),
         "active": active_now(sprint=sprint, now=now),
+        "pace": sprint_pace(starts_at=sprint.starts_at, ends_at=sprint.ends_at,
+                            now=now if sprint.status != Sprint.Status.CLOSED else max(now, sprint.ends_at),
+                            completed=totals["submitted"], target=target),
     }
 
 
@@ -366,15 +370,16 @@ def sprint_review_query(*, sprint: Sprint) -> str:
 # --- A lead's people -------------------------------------------------------------------------
 
 
-def led_by(lead) -> Q:
+def led_by(lead, *, contractor: str = "contractor_id", project: str = "project_id") -> Q:
     """Over rows with a `contractor` and a `project` (flags, pauses): those of a person who is a member of
     a sprint the lead runs that includes that row's project (admins: everyone). A lead's authority is
     over their own people on their own projects: leading someone on one project gives none over their
-    work on another."""
+    work on another. `contractor` and `project` name those columns on other rows (a review's:
+    "submission__contractor_id", "submission__project_id")."""
     if _is_admin(lead):
         return Q()
     return Q(Exists(SprintMember.objects.filter(
-        sprint__lead=lead, contractor_id=OuterRef("contractor_id"), sprint__projects=OuterRef("project_id"),
+        sprint__lead=lead, contractor_id=OuterRef(contractor), sprint__projects=OuterRef(project),
     )))
 
 
@@ -393,9 +398,14 @@ def problem_reports_for_lead(*, lead, status: str | None = ProblemReport.Status.
     return reports.filter(status=status) if status else reports
 
 
+def problem_reports_open_for_lead(*, lead) -> QuerySet[ProblemReport]:
+    """The open problem reports the lead has to read (the navigation's badge counts them)."""
+    return ProblemReport.objects.filter(on_projects_led_by(lead), status=ProblemReport.Status.OPEN)
+
+
 def problem_reports_open_count(*, lead) -> int:
-    """How many open problem reports the lead has to read (for a badge in the navigation; one query)."""
-    return ProblemReport.objects.filter(on_projects_led_by(lead), status=ProblemReport.Status.OPEN).count()
+    """How many open problem reports the lead has to read (one query)."""
+    return problem_reports_open_for_lead(lead=lead).count()
 
 
 def flags_open_for_lead(*, lead) -> QuerySet[ContractorFlag]:
