@@ -174,6 +174,7 @@ MATRIX: dict[str, Entry] = {
     "payouts_manage:statement_csv": Entry(ADMINS, "get", _payout),
     "payouts_manage:mark_paid": Entry(ADMINS, "post", _payout),
     "payouts_manage:wage_floor": Entry(ADMINS),
+    "payouts_manage:bonuses": Entry(ADMINS),
     "api-schema": _public(json=True),
     "api-docs": _public(),
     # Data out: everyone's own API tokens; exports, final labels, webhooks and the admin API for admins.

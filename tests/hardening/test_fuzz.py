@@ -289,6 +289,7 @@ FUZZ: dict[str, Route] = {
     "payouts_manage:approve": Route(("payout",), multi=frozenset({"payout"})),
     "payouts_manage:mark_paid": Route(("external_reference",), kwargs=lambda w: {"payout_id": w.payout_mine.pk}),
     "payouts_manage:wage_floor": Route(("weeks",), method="get"),
+    "payouts_manage:bonuses": Route(("kind", "contractor", "project", "amount", "currency", "reason", "token")),
     "api-review-next": Route(QUEUE, method="get"),
     "api-review-create": Route(("score", "marks", "reason"), json=True,
                                kwargs=lambda w: {"submission_id": w.submission_waiting.pk}),
