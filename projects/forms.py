@@ -51,6 +51,14 @@ class ProjectSetupForm(forms.ModelForm):
     )
     wage_floor_reason = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                                         label="Why end the guarantee")
+    instructions_change_note = forms.CharField(
+        required=False, max_length=500, label="What changed in the instructions",
+        help_text="Needed when you edit them: each edit is a new version with this note, shown in its history.",
+    )
+    instructions_material = forms.BooleanField(
+        required=False, label="Material change: tell the contractors",
+        help_text="It changes how the work is done; everyone who may work on the project is notified.",
+    )
 
     class Meta:
         model = Project

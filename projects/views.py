@@ -75,6 +75,9 @@ def _project_fields(form: ProjectSetupForm, rubric: list[dict], project: Project
     fields["lineage_reason"] = data.get("lineage_reason", "")
     fields["wage_floor_guaranteed"] = data.get("wage_floor_guaranteed", False)
     fields["wage_floor_reason"] = data.get("wage_floor_reason", "")
+    if project is not None:
+        fields["instructions_change_note"] = data.get("instructions_change_note", "")
+        fields["instructions_material"] = data.get("instructions_material", False)
     return fields
 
 

@@ -84,7 +84,7 @@ def submissions_with_reviews_for(*, user, limit: int = 200) -> list[Submission]:
     reviews = Review.objects.select_related("appeal").order_by("kind", "created_at")
     return list(
         Submission.objects.filter(contractor=user)
-        .select_related("project", "task")
+        .select_related("project", "task", "instructions_version")
         .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
         .order_by("-submitted_at", "-id")[:limit]
     )

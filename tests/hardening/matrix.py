@@ -88,6 +88,8 @@ MATRIX: dict[str, Entry] = {
     "work:lottery_leave": Entry(CONTRACTORS, "post", lambda w: {"batch_id": w.lottery.pk}),
     "work:project": Entry(NOBODY, "get", _gated, owner="other"),
     "work:start": Entry(NOBODY, "post", _gated, owner="other"),
+    # The instructions' history: the contractors who may work on the project, and everyone who grades work.
+    "work:instructions": Entry(REVIEWERS, "get", _gated, owner="other"),
     "work:claim": Entry(NOBODY, "get", _claim, owner="other"),
     "work:heartbeat": Entry(NOBODY, "post", _claim, owner="other"),
     "work:draft": Entry(NOBODY, "post", _claim, owner="other"),

@@ -216,7 +216,8 @@ PROJECT = ("name", "slug", "task_type", "status", "description", "instructions",
            "policy-pay_grade_4", "policy-pay_grade_3", "policy-pay_grade_2", "policy-pay_grade_1",
            "policy-pay_ungraded", "policy-effective_from", "policy-reason", "policy-apply_to_past", "continues",
            "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason", "grants_name", "pass_rule",
-           "pass_min_submissions", "pass_min_average", "pass_min_agreement")
+           "pass_min_submissions", "pass_min_average", "pass_min_agreement", "instructions_change_note",
+           "instructions_material")
 
 
 def _claim(w: World) -> dict:
@@ -329,6 +330,7 @@ NO_INPUT = {
     "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels",
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
+    "work:instructions",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
     "manage:generation_retry",
 }

@@ -98,7 +98,8 @@ def test_editing_a_project_keeps_its_type_and_saves_the_rubric(client_for, admin
     # The policy as it is (the defaults): lowering it would need the notice period.
     data = _project_post(slug=project.slug, task_type="rating", **{"rubric-0-key": "honest",
                                                                     "rubric-0-label": "Honesty",
-                                                                    "policy-pay_grade_3": "100"})
+                                                                    "policy-pay_grade_3": "100",
+                                                                    "instructions_change_note": "First real text"})
     response = client_for(admin_user).post(reverse("manage:project_edit", args=[project.pk]), data)
     assert response.status_code == 302
     project.refresh_from_db()
