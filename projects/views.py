@@ -36,13 +36,16 @@ from .forms import (
     RateChangeForm,
     ScheduleReleaseForm,
     TaskImportForm,
+    quiet,
     rubric_formset,
+    with_one_more_row,
 )
 from .models import Batch, MediaFile, ModelEndpoint, PairwiseGeneration, PayRate, Project
 
 VISUAL_TYPES = ("image_regions", "video_spans")
-# The set-up form names the type settings field differently from the service.
-_SETUP_ALIASES = {"task_config": "task_config_json"}
+# The set-up form validates the type settings at each setting's own field (projects.settings_form); a
+# refusal the service still finds there is shown above the form.
+_SETUP_ALIASES: dict[str, str] = {}
 
 
 @admin_required
@@ -68,7 +71,7 @@ def _project_fields(form: ProjectSetupForm, rubric: list[dict], project: Project
     for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
         if fields.get(name) in (None, ""):
             fields.pop(name, None)  # left blank: the project keeps what it has (or the default)
-    fields["task_config"] = data.get("task_config_json") or {}
+    fields["task_config"] = data.get("task_config") or {}
     fields["rubric"] = rubric
     if data.get("continues") is not None and (project is None or project.continues_id is None):
         fields["continues"] = data["continues"]
@@ -96,8 +99,22 @@ def _setup_page(request, *, project, form, rubric, rate_form, policy_form, statu
     return render(request, "manage/project_form.html", context, status=status)
 
 
+def _add_row_page(request, *, project):
+    """"Add a criterion" without script: the form as typed, with one more empty rubric row."""
+    data = with_one_more_row(request.POST) or request.POST
+    form = ProjectSetupForm(data, instance=project)
+    rubric = rubric_formset(data)
+    rate_form = None if project else InitialRateForm(data, prefix="rate")
+    policy_form = GradePolicyForm(data, prefix="policy", changing=project is not None)
+    quiet(form, rubric, rate_form, policy_form)
+    return _setup_page(request, project=project, form=form, rubric=rubric, rate_form=rate_form,
+                       policy_form=policy_form)
+
+
 @admin_required
 def project_create(request):
+    if request.method == "POST" and "add_row" in request.POST:
+        return _add_row_page(request, project=None)
     if request.method == "POST":
         form = ProjectSetupForm(request.POST)
         rubric = rubric_formset(request.POST)
@@ -132,6 +149,8 @@ def project_create(request):
 @admin_required
 def project_edit(request, project_id):
     project = get_object_or_404(Project, pk=project_id)
+    if request.method == "POST" and "add_row" in request.POST:
+        return _add_row_page(request, project=project)
     if request.method == "POST":
         form = ProjectSetupForm(request.POST, instance=Project.objects.get(pk=project.pk))
         rubric = rubric_formset(request.POST)

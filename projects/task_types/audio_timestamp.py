@@ -4,7 +4,7 @@ from .base import Number, Strict, TaskType
 
 
 class Config(Strict):
-    labels: list[str] = Field(min_length=1)
+    labels: list[str] = Field(min_length=1, description="The labels a span may have, e.g. speech, music.")
 
 
 class Payload(Strict):

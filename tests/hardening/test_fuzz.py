@@ -113,7 +113,8 @@ def _valid(name: str, w: World) -> list[str]:
         "rate-currency": ["USD"], "rate-unit": ["per_task"], "rubric-TOTAL_FORMS": ["1"], "rubric-INITIAL_FORMS": ["0"],
         "rubric-0-key": ["accuracy"], "rubric-0-label": ["Accuracy"], "rubric-0-description": [""],
         "slug": ["a-new-project"], "name": ["A new name"], "instructions": ["Read the prompt, then choose."],
-        "task_config_json": ["{}"], "email": ["someone.new@example.com"], "login": ["someone.new@example.com"],
+        "config__audio_timestamp__labels": ["speech"], "email": ["someone.new@example.com"],
+        "login": ["someone.new@example.com"],
         "password": ["a-long-password-1234"], "password1": ["a-long-password-1234"],
         "password2": ["a-long-password-1234"], "oldpassword": [factories.PASSWORD], "title": ["Hello team"],
         "display_name": ["Me"], "external_reference": ["TRX-1"], "batch_name": ["A new batch"],
@@ -211,13 +212,15 @@ QUEUE = ("project", "contractor", "from", "until", "skip", "page")
 SPRINT = ("name", "projects", "members", "starts_at", "ends_at", "target_submissions", "quality_target")
 PROJECT = ("name", "slug", "task_type", "status", "description", "instructions", "overlap", "max_active_claims",
            "claim_minutes", "is_onboarding", "qualification", "review_sample_rate", "flag_threshold", "flag_window",
-           "flag_min_grades", "task_config_json", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS", "rubric-0-key",
+           "flag_min_grades", "config__audio_timestamp__labels", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS",
+           "rubric-0-key",
            "rubric-0-label", "rubric-0-description", "rate-amount", "rate-currency", "rate-unit", "policy-pay_grade_5",
            "policy-pay_grade_4", "policy-pay_grade_3", "policy-pay_grade_2", "policy-pay_grade_1",
            "policy-pay_ungraded", "policy-effective_from", "policy-reason", "policy-apply_to_past", "continues",
            "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason", "grants_name", "pass_rule",
            "pass_min_submissions", "pass_min_average", "pass_min_agreement", "instructions_change_note",
-           "instructions_material")
+           "instructions_material", "config__image_regions__iou_threshold", "config__image_regions__polygons",
+           "add_row")
 
 
 def _claim(w: World) -> dict:
