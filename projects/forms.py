@@ -246,6 +246,37 @@ class GradePolicyForm(forms.Form):
         return percents_of(grade_policy_in_force(project=project, at=timezone.now()))
 
 
+class BatchCreateForm(forms.Form):
+    """A new draft batch of a project; its tasks come by import, its release by scheduling."""
+
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label="— choose a project —")
+    batch_name = forms.CharField(max_length=200, label="Batch name")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.exclude(status=Project.Status.ARCHIVED).order_by("name")
+
+
+class DecisionForm(forms.Form):
+    """A decision about a person (deactivation, reactivation, a revoked qualification): the reason they
+    read and, where it applies, when it takes effect. The services check the reason's length."""
+
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="The person reads it; it is kept in the audit trail.")
+    effective_at = forms.DateTimeField(required=False, widget=_LOCAL, input_formats=_FORMATS, label="Takes effect",
+                                       help_text="In your time zone. Blank: now. The person is told at once.")
+
+
+class QualificationGrantForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), label="Qualification (onboarding project)",
+                                     empty_label="— choose —")
+    note = forms.CharField(max_length=500, required=False, help_text="Why it is granted by hand (kept on record).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.filter(is_onboarding=True).order_by("name")
+
+
 class MarkdownPreviewForm(forms.Form):
     instructions = forms.CharField(required=False, max_length=100_000)
 

@@ -146,6 +146,11 @@ MATRIX: dict[str, Entry] = {
     # Admins set up the marketplace and pay people.
     "manage:home": Entry(ADMINS),
     "manage:batch_schedule": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),
+    "manage:batches": Entry(ADMINS),
+    "manage:batch": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),
+    "manage:batch_close": Entry(ADMINS, "post", lambda w: {"batch_id": w.draft.pk}),
+    "manage:people": Entry(ADMINS),
+    "manage:person": Entry(ADMINS, "get", lambda w: {"user_id": w.other.pk}),
     "manage:projects": Entry(ADMINS),
     "manage:project_create": Entry(ADMINS),
     "manage:project_edit": Entry(ADMINS, "get", lambda w: {"project_id": w.rating.pk}),

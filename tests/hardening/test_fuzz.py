@@ -273,6 +273,11 @@ FUZZ: dict[str, Route] = {
                                     "lottery_max_per_person", "reservation_opens_at", "urgent", "urgent_reason"),
                                    kwargs=lambda w: {"batch_id": w.draft.pk}),
     "manage:project_create": Route(PROJECT),
+    "manage:batches": Route(("project", "batch_name", "page")),
+    "manage:people": Route(("q", "role", "page"), method="get"),
+    "manage:person": Route(("action", "reason", "deactivate-reason", "deactivate-effective_at", "reactivate-reason",
+                            "grant-project", "grant-note", "revoke-reason", "revoke-effective_at", "project"),
+                           kwargs=lambda w: {"user_id": w.other.pk}),
     "manage:project_edit": Route(PROJECT, kwargs=lambda w: {"project_id": w.extra.pk}),
     "manage:rate_change": Route(("amount", "currency", "unit", "effective_from", "reason", "confirm_unusual",
                                  "action"), kwargs=lambda w: {"project_id": w.shared.pk}),
@@ -324,7 +329,7 @@ NO_INPUT = {
     "account_reset_password_from_key_done", "account_reset_password_from_key", "account_reset_password_done",
     "notifications_read_all", "work:dashboard", "work:lottery_leave", "work:project", "work:claim", "work:my_work",
     "review:appeals", "fairness:index", "fairness:batch", "lead:home", "lead:sprints", "lead:sprint_board",
-    "lead:sprint_board_fragment", "lead:sprint_roster", "lead:flags", "manage:home", "manage:projects",
+    "lead:sprint_board_fragment", "lead:sprint_roster", "lead:flags", "manage:home", "manage:projects", "manage:batch",
     "manage:import_detail", "manage:import_progress", "payouts_manage:draft", "payouts_manage:statement",
     "payouts_manage:statement_csv", "payouts:earnings", "payouts:statement", "payouts:statement_csv", "api-projects",
     "api-claims", "api-schema", "api-docs", "api_token_revoke", "manage_data:export_detail",
@@ -335,7 +340,7 @@ NO_INPUT = {
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
     "work:instructions",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
-    "manage:generation_retry",
+    "manage:generation_retry", "manage:batch_close",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.
