@@ -802,6 +802,7 @@ class MediaFile(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="media_files")
     name = models.CharField(max_length=255)

@@ -48,6 +48,7 @@ from .forms import (
 from .models import Batch, MediaFile, ModelEndpoint, PairwiseGeneration, PayRate, Project, Qualification
 
 VISUAL_TYPES = ("image_regions", "video_spans")
+MEDIA_TYPES = (*VISUAL_TYPES, "audio_timestamp")  # the types with a media library
 # The set-up form validates the type settings at each setting's own field (projects.settings_form); a
 # refusal the service still finds there is shown above the form.
 _SETUP_ALIASES: dict[str, str] = {}
@@ -539,7 +540,7 @@ def release_calendar(request):
 
 
 def _media_project(project_id) -> Project:
-    return get_object_or_404(Project.objects.filter(task_type__in=VISUAL_TYPES), pk=project_id)
+    return get_object_or_404(Project.objects.filter(task_type__in=MEDIA_TYPES), pk=project_id)
 
 
 @admin_required

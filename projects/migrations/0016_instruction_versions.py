@@ -44,4 +44,8 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("project", "number"), name="instruction_version_number_once"),
         ),
         migrations.RunPython(first_versions, migrations.RunPython.noop),
+        # Audio clips join the media library (audio time-stamping).
+        migrations.AlterField(model_name="mediafile", name="kind",
+                              field=models.CharField(choices=[("image", "Image"), ("video", "Video"),
+                                                              ("audio", "Audio")], max_length=8)),
     ]
