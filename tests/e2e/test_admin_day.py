@@ -81,3 +81,35 @@ def test_the_payout_desk_says_why_nothing_was_drafted(page, login):
     page.get_by_role("button", name="Draft payouts for").click()
     expect(page.get_by_text("Drafted 0 payouts for")).to_be_visible()
     expect(page.locator('#draft-outcome [data-code="nothing_unpaid"]')).to_contain_text("nothing unpaid in the period")
+
+
+def test_batches_and_people_are_managed_in_the_app(page, login):
+    from projects.models import Batch
+
+    factories.ProjectFactory(name="Rated replies")
+    person = factories.ContractorFactory(display_name="Bo Worker")
+    login(factories.AdminFactory())
+    page.goto("/manage/")
+    page.get_by_role("link", name="Batches", exact=True).click()
+    page.get_by_label("Project").select_option(label="Rated replies")
+    page.get_by_label("Batch name").fill("Week 49")
+    page.get_by_role("button", name="Create draft batch").click()
+    expect(page.get_by_role("heading", name="Rated replies · Week 49")).to_be_visible()
+    expect(page.get_by_role("link", name="Schedule the release")).to_be_visible()
+    page.get_by_role("button", name="Close the batch").click()
+    expect(page.locator("#batch-status")).to_have_text("Closed")
+    assert Batch.objects.get(name="Week 49").status == "closed"
+
+    page.goto("/manage/")
+    page.get_by_role("link", name="People: roles, qualifications, deactivation").click()
+    page.get_by_label("Email or name").fill(person.email)
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=person.email).click()
+    page.locator(".deactivate-form").get_by_label("Reason").fill("short")
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator('[data-field="deactivate-reason"]')).to_be_visible()  # too short: said at the field
+    page.locator(".deactivate-form").get_by_label("Reason").fill("Shared the account with someone else, twice.")
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.locator("#account-state")).to_contain_text("Shared the account with someone else")
+    person.refresh_from_db()
+    assert not person.is_active
