@@ -8,7 +8,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import Batch, GradePolicy, ModelEndpoint, PayRate, PayTerms, Project, Task
+from projects.models import (
+    Batch,
+    GradePolicy,
+    InstructionVersion,
+    ModelEndpoint,
+    PayRate,
+    PayTerms,
+    Project,
+    Task,
+)
 
 
 class Claim(models.Model):
@@ -252,6 +261,11 @@ class Submission(models.Model):
     is_gold = models.BooleanField(default=False)
     # Whether a human grades it: all submissions, or the project's sampled share.
     needs_review = models.BooleanField(default=True)
+    # The project's instructions in force when it was submitted (set by claim_submit); reviewers and
+    # appeal deciders see it, and what changed since.
+    instructions_version = models.ForeignKey(
+        InstructionVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
     # Kept by the database itself (triggers, see annotations/sql/ and payouts/sql/), so the nightly
     # earnings recompute reads one table instead of joining rates, policies, reviews, appeals and the
     # ledger. Whatever a writer puts in these columns is ignored; the triggers own

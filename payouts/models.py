@@ -141,6 +141,10 @@ class PayoutPeriod(models.Model):
 
     start = models.DateTimeField()
     end = models.DateTimeField()
+    # What the latest draft of this period did and why nothing more was drafted, as the drafting
+    # service counted it (payouts.services.payouts_draft_explained); the payout desk shows it.
+    last_draft = models.JSONField(default=dict, blank=True)
+    last_drafted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-start"]

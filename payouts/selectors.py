@@ -41,6 +41,15 @@ def ledger_entries_for_submissions(*, user, submission_ids) -> dict[int, list[Le
     return found
 
 
+def manual_entries_recent() -> QuerySet[LedgerEntry]:
+    """Bonuses and adjustments added by hand, newest first (the payout desk's bonuses page)."""
+    return (
+        LedgerEntry.objects.filter(source_type=LedgerEntry.Source.MANUAL)
+        .select_related("contractor", "project", "created_by")
+        .order_by("-created_at", "-id")
+    )
+
+
 @dataclass(frozen=True)
 class Balance:
     currency: str

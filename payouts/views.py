@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import admin_required, contractor_required
-from taskhub.errors import DomainError, InvalidInput
+from taskhub.errors import DomainError, InvalidInput, apply_to_forms
 from taskhub.parsing import object_id, whole_number_or_none
 from taskhub.spreadsheets import safe_cell
 
 from . import selectors, services
-from .models import Payout
+from .forms import BonusForm
+from .models import LedgerEntry, Payout
 
 EARNINGS_WEEKS = 12
 LEDGER_PAGE = 100
@@ -157,6 +158,7 @@ def manage_payouts(request):
         "status": status,
         "statuses": [(value, label, counts.get(value, 0)) for value, label in Payout.Status.choices],
         "last_closed": services.payout_period_last_closed(),
+        "current": services.payout_period_for(at=timezone.now()),
     }
     return render(request, "payouts/manage_payouts.html", context)
 
@@ -165,8 +167,8 @@ def manage_payouts(request):
 @admin_required
 def manage_payouts_draft(request):
     period = services.payout_period_last_closed()
-    drafted = services.payouts_draft(period=period)
-    messages.success(request, f"Drafted {drafted} payout(s) for {period}.")
+    outcome = services.payouts_draft_explained(period=period)
+    (messages.success if outcome.drafted else messages.info)(request, outcome.summary)
     return redirect("payouts_manage:payouts")
 
 
@@ -206,6 +208,28 @@ def manage_payout_mark_paid(request, payout_id: int):
     else:
         messages.success(request, f"Payout {payout.pk} is paid (reference {payout.external_reference}).")
     return redirect("payouts_manage:payouts")
+
+
+@admin_required
+def manage_bonuses(request):
+    """Bonuses and adjustments with their reasons: the form, and the latest ones added by hand."""
+    form = BonusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        add = services.ledger_bonus_add if data["kind"] == LedgerEntry.Kind.BONUS else services.ledger_adjustment_add
+        try:
+            entry = add(contractor=data["contractor"], amount=data["amount"], currency=data["currency"],
+                        reason=data["reason"], created_by=request.user, project=data["project"],
+                        idempotency_key=data["token"])
+        except DomainError as exc:
+            apply_to_forms([form], exc, aliases={"idempotency_key": "token"})
+        else:
+            messages.success(request, f"{entry.get_kind_display()} of {entry.amount} {entry.currency} for "
+                                      f"{entry.contractor.email} added; they read the reason on their ledger.")
+            return redirect("payouts_manage:bonuses")
+    return render(request, "payouts/manage_bonuses.html", {
+        "form": form, "entries": selectors.manual_entries_recent()[:100],
+    }, status=400 if form.errors else 200)
 
 
 @admin_required

@@ -87,6 +87,9 @@ class ProjectAdminForm(forms.ModelForm):
     once, after every other check, inside the admin's request transaction."""
 
     updated_by = None  # the signed-in admin, set by ProjectAdmin.get_form
+    instructions_change_note = forms.CharField(required=False, max_length=500,
+                                               help_text="Needed when the instructions change (a new version).")
+    instructions_material = forms.BooleanField(required=False, help_text="A material change: contractors are told.")
 
     class Meta:
         model = Project
@@ -97,6 +100,8 @@ class ProjectAdminForm(forms.ModelForm):
         if self.errors or self.instance.pk is None:
             return
         fields = {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        fields["instructions_change_note"] = self.cleaned_data.get("instructions_change_note", "")
+        fields["instructions_material"] = self.cleaned_data.get("instructions_material", False)
         try:
             self.saved = services.project_update(project=Project.objects.get(pk=self.instance.pk),
                                                  updated_by=self.updated_by, fields=fields)
@@ -120,7 +125,7 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     readonly_fields = ["task_type", "is_onboarding", "continues", "archived_at", "wage_floor_guarantee_ends_at"]
     fields = ["task_type", "is_onboarding", "continues", "archived_at", "wage_floor_guarantee_ends_at",
-              *_ADMIN_PROJECT_FIELDS]
+              *_ADMIN_PROJECT_FIELDS, "instructions_change_note", "instructions_material"]
     inlines = [PayRateInline, GradePolicyInline]
 
     def has_add_permission(self, request):

@@ -6,16 +6,16 @@ activates it), so `datetime-local` values become aware datetimes here.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import slugify
 
-from taskhub.errors import InvalidInput
-from taskhub.parsing import json_value
+from taskhub.parsing import whole_number_or_none
 
-from . import task_types
+from . import settings_form, task_types
+from .errors import InvalidData
 from .models import GRADE_POLICY_FIELDS, Batch, GradePolicy, ModelEndpoint, PayRate, Project, TaskImport
 from .selectors import grade_policy_in_force, percents_of
 
@@ -30,10 +30,6 @@ class ProjectSetupForm(forms.ModelForm):
     """The project's own fields, its lineage answers and its wage-floor guarantee; the rubric rows,
     the first rate and the grade policy are separate."""
 
-    task_config_json = forms.CharField(
-        required=False, label="Type settings (JSON)", widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='Type-specific settings, e.g. {"labels": ["speech", "music"]} for audio. Leave {} if none.',
-    )
     continues = forms.ModelChoiceField(
         queryset=Project.objects.none(), required=False, label="Continues",
         help_text="The same work under a new name: its rates, grade policy and the notice before any cut carry over, "
@@ -51,6 +47,14 @@ class ProjectSetupForm(forms.ModelForm):
     )
     wage_floor_reason = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                                         label="Why end the guarantee")
+    instructions_change_note = forms.CharField(
+        required=False, max_length=500, label="What changed in the instructions",
+        help_text="Needed when you edit them: each edit is a new version with this note, shown in its history.",
+    )
+    instructions_material = forms.BooleanField(
+        required=False, label="Material change: tell the contractors",
+        help_text="It changes how the work is done; everyone who may work on the project is notified.",
+    )
 
     class Meta:
         model = Project
@@ -79,12 +83,23 @@ class ProjectSetupForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["task_type"].choices = task_types.choices()
+        # No type is preselected: the admin chooses what kind of work this is.
+        self.fields["task_type"].choices = [("", "— choose the task type —"), *task_types.choices()]
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = ("The project's address, made from the name (you may edit it); "
+                                         "unique, letters, digits and hyphens.")
+        # The type settings: one field per setting of each type's schema (only the project's own type once
+        # it exists); the page shows the chosen type's fieldset.
+        self.settings_types = [self.instance.task_type] if self.instance.pk else [t.key for t in task_types.all_types()]
+        for key in self.settings_types:
+            for name, field in settings_form.settings_fields(key).items():
+                self.fields[name] = field
+        if self.instance.pk:
+            self.initial.update(settings_form.settings_initial(self.instance.task_type, self.instance.task_config))
         qualification = self.fields["qualification"]
         qualification.queryset = Project.objects.filter(is_onboarding=True).exclude(
             pk=self.instance.pk if self.instance.pk else None
         ).order_by("name")
-        self.fields["task_config_json"].initial = json.dumps(self.instance.task_config or {})
         # Left empty, they keep what the project has (the defaults for a new one).
         for name in ("estimated_minutes", "idle_minutes"):
             self.fields[name].required = False
@@ -107,21 +122,40 @@ class ProjectSetupForm(forms.ModelForm):
         # whose errors the view puts back on these fields; the form only parses input.
         pass
 
-    def clean_task_config_json(self):
-        raw = (self.cleaned_data.get("task_config_json") or "").strip() or "{}"
-        try:
-            value = json_value(raw, field="task_config_json")  # strict JSON, bounded nesting (taskhub.parsing)
-        except InvalidInput as exc:
-            raise forms.ValidationError(f"The type settings {exc.message}.") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError("Type settings must be a JSON object, like {}.")
-        return value
+    def settings_groups(self) -> list[dict]:
+        """Each type's settings fields, for the page (a fieldset per type)."""
+        groups = []
+        for key in self.settings_types:
+            kind = task_types.get(key)
+            names = list(settings_form.settings_fields(key))
+            groups.append({"key": key, "label": kind.label, "fields": [self[name] for name in names]})
+        return groups
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("slug") or "").strip() and data.get("name"):
+            slug = slugify(data["name"])[: Project._meta.get_field("slug").max_length].strip("-")
+            if not slug:
+                self.add_error("slug", "The name has no letters or digits to make an address from: type a slug.")
+            data["slug"] = slug
+        elif not (data.get("slug") or "").strip() and "slug" not in self.errors:
+            self.add_error("slug", "Give the project a name (the slug is made from it) or type a slug.")
+        key = self.instance.task_type if self.instance.pk else data.get("task_type")
+        if key in self.settings_types:
+            config = settings_form.settings_from(key, data)
+            try:
+                data["task_config"] = task_types.get(key).validate_config(config)
+            except InvalidData as exc:
+                for name, message in settings_form.settings_errors(key, exc):
+                    self.add_error(name, message)
+        return data
 
 
 class RubricRowForm(forms.Form):
-    key = forms.SlugField(max_length=40, required=False, help_text="Short id, e.g. helpful.")
-    label = forms.CharField(max_length=80, required=False)
-    description = forms.CharField(max_length=300, required=False)
+    key = forms.SlugField(max_length=40, required=False, label="Key", help_text="Short id, e.g. helpful.")
+    label = forms.CharField(max_length=80, required=False, label="Label", help_text="What reviewers read.")
+    description = forms.CharField(max_length=300, required=False, label="Description",
+                                  help_text="Optional: what a 5 looks like.")
     # The anchor words of a 1–5 score on this criterion (blank: the defaults, "Very poor" and "Excellent").
     low = forms.CharField(max_length=80, required=False, label="What 1 means")
     high = forms.CharField(max_length=80, required=False, label="What 5 means")
@@ -157,12 +191,34 @@ class _RubricFormSetBase(forms.BaseFormSet):
         ]
 
 
-RubricFormSet = forms.formset_factory(RubricRowForm, formset=_RubricFormSetBase, extra=2, max_num=20,
+RUBRIC_MAX_ROWS = 20
+RubricFormSet = forms.formset_factory(RubricRowForm, formset=_RubricFormSetBase, extra=1, max_num=RUBRIC_MAX_ROWS,
                                       validate_max=True)
 
 
 def rubric_formset(data=None, *, rubric=None) -> forms.BaseFormSet:
     return RubricFormSet(data, prefix="rubric", initial=rubric or [])
+
+
+def with_one_more_row(data):
+    """The posted set-up form with one more empty rubric row (the "Add a criterion" button without
+    script), or None when it cannot have more."""
+    total = whole_number_or_none(data.get("rubric-TOTAL_FORMS"), minimum=0, maximum=RUBRIC_MAX_ROWS - 1)
+    if total is None:
+        return None
+    data = data.copy()
+    data["rubric-TOTAL_FORMS"] = str(total + 1)
+    return data
+
+
+def quiet(*forms_):
+    """Show posted forms as they were typed, without their errors (nothing was submitted yet)."""
+    for form in forms_:
+        if isinstance(form, forms.BaseFormSet):
+            form._errors, form._non_form_errors = [], form.error_class()
+            quiet(*form.forms)
+        elif form is not None:
+            form._errors = forms.utils.ErrorDict()
 
 
 class InitialRateForm(forms.Form):
@@ -208,6 +264,37 @@ class GradePolicyForm(forms.Form):
         if project is None or not project.pk:
             return dict(GradePolicy.DEFAULT_PERCENTS)
         return percents_of(grade_policy_in_force(project=project, at=timezone.now()))
+
+
+class BatchCreateForm(forms.Form):
+    """A new draft batch of a project; its tasks come by import, its release by scheduling."""
+
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label="— choose a project —")
+    batch_name = forms.CharField(max_length=200, label="Batch name")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.exclude(status=Project.Status.ARCHIVED).order_by("name")
+
+
+class DecisionForm(forms.Form):
+    """A decision about a person (deactivation, reactivation, a revoked qualification): the reason they
+    read and, where it applies, when it takes effect. The services check the reason's length."""
+
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="The person reads it; it is kept in the audit trail.")
+    effective_at = forms.DateTimeField(required=False, widget=_LOCAL, input_formats=_FORMATS, label="Takes effect",
+                                       help_text="In your time zone. Blank: now. The person is told at once.")
+
+
+class QualificationGrantForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), label="Qualification (onboarding project)",
+                                     empty_label="— choose —")
+    note = forms.CharField(max_length=500, required=False, help_text="Why it is granted by hand (kept on record).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.filter(is_onboarding=True).order_by("name")
 
 
 class MarkdownPreviewForm(forms.Form):

@@ -5,7 +5,9 @@ Images are opened by Pillow, which recognises the format by its signature, check
 the MP4 (`ftyp` box) or WebM/Matroska (EBML) signature, then the container is opened by FFmpeg's
 demuxer of that one format (PyAV; never a probe over every format, so a playlist cannot make it
 fetch other files), must hold a video stream in a codec browsers play (H.264, VP8, VP9, AV1), and
-its first frame must decode. The duration, frame rate and size come from the container.
+its first frame must decode. The duration, frame rate and size come from the container. Audio clips
+(audio time-stamping) are sniffed for the WAV, MP3, Ogg and FLAC signatures and opened the same way, by
+that one demuxer; they must hold an audio stream with a recorded duration.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
 VIDEO_CODECS = {"h264", "vp8", "vp9", "av1"}
 # An image larger than this many pixels is refused (Pillow warns at this and refuses at twice it).
 MAX_IMAGE_PIXELS = 50_000_000
-ACCEPTED = "JPEG, PNG, WebP or GIF images; MP4 or WebM video (H.264, VP8, VP9 or AV1)"
+ACCEPTED = "JPEG, PNG, WebP or GIF images; MP4 or WebM video (H.264, VP8, VP9 or AV1); WAV, MP3, Ogg or FLAC audio"
+# Audio containers by signature: (FFmpeg demuxer, content type).
+AUDIO_FORMATS = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"), "ogg": ("ogg", "audio/ogg"),
+                 "flac": ("flac", "audio/flac")}
 
 
 @dataclass(frozen=True)
 class MediaFacts:
-    kind: str  # "image" or "video"
+    kind: str  # "image", "video" or "audio"
     format: str  # JPEG, PNG, WEBP, GIF, mp4, webm
     content_type: str
     width: int
@@ -57,6 +62,44 @@ def _container(head: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm"  # FFmpeg's one demuxer for WebM and Matroska
     return None
+
+
+def _audio_container(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"fLaC":
+        return "flac"
+    return None
+
+
+def _audio(stream: BinaryIO, name: str, container: str) -> float:
+    """The duration in seconds of a playable audio clip."""
+    stream.seek(0)
+    demuxer, _content_type = AUDIO_FORMATS[container]
+    try:
+        with av.open(stream, mode="r", format=demuxer) as media:
+            audio = [s for s in media.streams if s.type == "audio"]
+            if not audio:
+                raise MediaRefused.at("file", f"{name} is a {container.upper()} file with no audio in it")
+            duration = None
+            if media.duration:
+                duration = media.duration / av.time_base
+            elif audio[0].duration is not None and audio[0].time_base is not None:
+                duration = float(audio[0].duration * audio[0].time_base)
+    except MediaRefused:
+        raise
+    except (av.FFmpegError, ValueError, OSError, EOFError) as exc:
+        raise MediaRefused.at("file", f"{name} looks like {container.upper()} audio but cannot be read: "
+                                      f"{exc}") from None
+    finally:
+        stream.seek(0)
+    if not duration or duration <= 0:
+        raise MediaRefused.at("file", f"{name}: the clip's duration is not recorded in the file")
+    return float(duration)
 
 
 def _image(stream: BinaryIO, name: str) -> tuple[str, int, int] | None:
@@ -134,13 +177,18 @@ def _video(stream: BinaryIO, name: str, container: str) -> tuple[int, int, float
 
 
 def media_inspect(stream: BinaryIO, *, name: str = "the file") -> MediaFacts:
-    """The facts of an accepted image or video, or MediaRefused saying what the file is and why not."""
+    """The facts of an accepted image, video or audio clip, or MediaRefused saying what the file is and why not."""
     sha256, size = _digest(stream)
     if not size:
         raise MediaRefused.at("file", f"{name} is empty")
     head = stream.read(64)
     stream.seek(0)
     container = _container(head)
+    sound = _audio_container(head) if container is None else None
+    if sound is not None:
+        duration = _audio(stream, name, sound)
+        return MediaFacts(kind="audio", format=sound, content_type=AUDIO_FORMATS[sound][1], width=0, height=0,
+                          size_bytes=size, sha256=sha256, duration_seconds=duration)
     if container is None:
         image = _image(stream, name)
         if image is None:

@@ -45,6 +45,8 @@ class Project(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True, help_text="Markdown; rendered safely on the project page.")
+    # The number of the latest `InstructionVersion` (the text above); kept by the service that writes it.
+    instructions_version = models.PositiveIntegerField(default=1, editable=False)
     task_type = models.CharField(max_length=32, choices=task_types.choices)
     rubric = models.JSONField(
         default=list,
@@ -225,6 +227,30 @@ class Project(models.Model):
             keys.add(criterion["key"])
         if self.qualification_id and self.qualification_id == self.pk:
             raise ValidationError({"qualification": "A project cannot be its own qualification."})
+
+
+class InstructionVersion(models.Model):
+    """One version of a project's instructions: each edit is a new row with its change note, never
+    edited. A material change is told to the project's contractors; each submission records the
+    version it was done under (annotations.Submission.instructions_version)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="instruction_versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    change_note = models.CharField(max_length=500, blank=True)
+    material = models.BooleanField(default=False, help_text="Changes how the work is done: contractors are told.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="instruction_version_number_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} of {self.project}"
 
 
 class Qualification(models.Model):
@@ -797,6 +823,7 @@ class MediaFile(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="media_files")
     name = models.CharField(max_length=255)

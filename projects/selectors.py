@@ -14,6 +14,7 @@ rate and policy until its own apply.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +44,7 @@ from taskhub.errors import NotFound
 from .models import (
     Batch,
     GradePolicy,
+    InstructionVersion,
     LineageDecision,
     PayRate,
     Project,
@@ -50,6 +52,57 @@ from .models import (
     Task,
     TaskImport,
 )
+
+# --- Versioned instructions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "added", "removed" or "same"
+    text: str
+
+
+@dataclass
+class VersionWithDiff:
+    version: InstructionVersion
+    # The lines changed from the version before (with a little context), empty for the first version.
+    diff: list[DiffLine] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+
+
+def _diff(before: str, after: str, context: int = 2) -> tuple[list[DiffLine], int, int]:
+    lines: list[DiffLine] = []
+    added = removed = 0
+    a, b = before.splitlines(), after.splitlines()
+    for group in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_grouped_opcodes(context):
+        if lines:
+            lines.append(DiffLine("gap", "…"))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines.extend(DiffLine("same", line) for line in a[i1:i2])
+                continue
+            lines.extend(DiffLine("removed", line) for line in a[i1:i2])
+            lines.extend(DiffLine("added", line) for line in b[j1:j2])
+            removed += i2 - i1
+            added += j2 - j1
+    return lines, added, removed
+
+
+def instruction_history(*, project: Project, limit: int = 50) -> list[VersionWithDiff]:
+    """A project's instruction versions, newest first, each with what changed from the one before."""
+    versions = list(InstructionVersion.objects.filter(project=project).select_related("created_by")
+                    .order_by("-number")[: limit + 1])
+    history = []
+    for index, version in enumerate(versions[:limit]):
+        before = versions[index + 1] if index + 1 < len(versions) else None
+        if before is None:
+            history.append(VersionWithDiff(version=version))
+            continue
+        lines, added, removed = _diff(before.text, version.text)
+        history.append(VersionWithDiff(version=version, diff=lines, added=added, removed=removed))
+    return history
+
 
 # --- The rate in force ---------------------------------------------------------------------
 

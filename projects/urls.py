@@ -8,6 +8,11 @@ app_name = "manage"
 
 urlpatterns = [
     path("", views.manage_home, name="home"),
+    path("people/", views.people, name="people"),
+    path("people/<int:user_id>/", views.person, name="person"),
+    path("batches/", views.batch_list, name="batches"),
+    path("batches/<int:batch_id>/", views.batch_detail, name="batch"),
+    path("batches/<int:batch_id>/close/", views.batch_close, name="batch_close"),
     path("batches/<int:batch_id>/schedule/", views.batch_schedule, name="batch_schedule"),
     path("projects/", views.project_list, name="projects"),
     path("projects/new/", views.project_create, name="project_create"),

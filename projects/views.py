@@ -18,31 +18,40 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import services as account_services
 from accounts.access import admin_required, authenticated
+from accounts.models import Role, User
 from taskhub.errors import DomainError, apply_to_forms
 from taskhub.formats import local_time
 from taskhub.markdown import render_markdown
 from taskhub.parsing import whole_number_or_none
 
 from . import selectors, services, task_types
-from .errors import MediaRefused, ModelError
+from .errors import MediaRefused, ModelError, ProjectSetupError
 from .forms import (
+    BatchCreateForm,
+    DecisionForm,
     GradePolicyForm,
     InitialRateForm,
     MarkdownPreviewForm,
     ModelEndpointForm,
     PairwiseGenerationForm,
     ProjectSetupForm,
+    QualificationGrantForm,
     RateChangeForm,
     ScheduleReleaseForm,
     TaskImportForm,
+    quiet,
     rubric_formset,
+    with_one_more_row,
 )
-from .models import Batch, MediaFile, ModelEndpoint, PairwiseGeneration, PayRate, Project
+from .models import Batch, MediaFile, ModelEndpoint, PairwiseGeneration, PayRate, Project, Qualification
 
 VISUAL_TYPES = ("image_regions", "video_spans")
-# The set-up form names the type settings field differently from the service.
-_SETUP_ALIASES = {"task_config": "task_config_json"}
+MEDIA_TYPES = (*VISUAL_TYPES, "audio_timestamp")  # the types with a media library
+# The set-up form validates the type settings at each setting's own field (projects.settings_form); a
+# refusal the service still finds there is shown above the form.
+_SETUP_ALIASES: dict[str, str] = {}
 
 
 @admin_required
@@ -68,13 +77,16 @@ def _project_fields(form: ProjectSetupForm, rubric: list[dict], project: Project
     for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
         if fields.get(name) in (None, ""):
             fields.pop(name, None)  # left blank: the project keeps what it has (or the default)
-    fields["task_config"] = data.get("task_config_json") or {}
+    fields["task_config"] = data.get("task_config") or {}
     fields["rubric"] = rubric
     if data.get("continues") is not None and (project is None or project.continues_id is None):
         fields["continues"] = data["continues"]
     fields["lineage_reason"] = data.get("lineage_reason", "")
     fields["wage_floor_guaranteed"] = data.get("wage_floor_guaranteed", False)
     fields["wage_floor_reason"] = data.get("wage_floor_reason", "")
+    if project is not None:
+        fields["instructions_change_note"] = data.get("instructions_change_note", "")
+        fields["instructions_material"] = data.get("instructions_material", False)
     return fields
 
 
@@ -93,8 +105,22 @@ def _setup_page(request, *, project, form, rubric, rate_form, policy_form, statu
     return render(request, "manage/project_form.html", context, status=status)
 
 
+def _add_row_page(request, *, project):
+    """"Add a criterion" without script: the form as typed, with one more empty rubric row."""
+    data = with_one_more_row(request.POST) or request.POST
+    form = ProjectSetupForm(data, instance=project)
+    rubric = rubric_formset(data)
+    rate_form = None if project else InitialRateForm(data, prefix="rate")
+    policy_form = GradePolicyForm(data, prefix="policy", changing=project is not None)
+    quiet(form, rubric, rate_form, policy_form)
+    return _setup_page(request, project=project, form=form, rubric=rubric, rate_form=rate_form,
+                       policy_form=policy_form)
+
+
 @admin_required
 def project_create(request):
+    if request.method == "POST" and "add_row" in request.POST:
+        return _add_row_page(request, project=None)
     if request.method == "POST":
         form = ProjectSetupForm(request.POST)
         rubric = rubric_formset(request.POST)
@@ -129,6 +155,8 @@ def project_create(request):
 @admin_required
 def project_edit(request, project_id):
     project = get_object_or_404(Project, pk=project_id)
+    if request.method == "POST" and "add_row" in request.POST:
+        return _add_row_page(request, project=project)
     if request.method == "POST":
         form = ProjectSetupForm(request.POST, instance=Project.objects.get(pk=project.pk))
         rubric = rubric_formset(request.POST)
@@ -284,6 +312,128 @@ def import_progress(request, import_id):
     return render(request, "manage/_import_progress.html", _import_context(task_import))
 
 
+# --- Batches --------------------------------------------------------------------------------
+
+
+@admin_required
+def batch_list(request):
+    """Batches that are not closed, with their counts and what can be done next (import, schedule,
+    close), and the form that creates a draft batch."""
+    form = BatchCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.batch_create_draft(project=form.cleaned_data["project"],
+                                                name=form.cleaned_data["batch_name"], created_by=request.user)
+        except DomainError as exc:
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, f"Draft batch “{batch.name}” created: import its tasks, then schedule it.")
+            return redirect("manage:batch", batch_id=batch.pk)
+    page = Paginator(selectors.batches_overview(), 50).get_page(request.GET.get("page"))
+    return render(request, "manage/batches.html", {"form": form, "page": page},
+                  status=400 if form.errors else 200)
+
+
+@admin_required
+def batch_detail(request, batch_id):
+    batch = get_object_or_404(selectors.batches_with_counts().select_related("project"), pk=batch_id)
+    imports = batch.imports.order_by("-created_at")[:20]
+    return render(request, "manage/batch.html", {"batch": batch, "imports": imports})
+
+
+@require_POST
+@admin_required
+def batch_close(request, batch_id):
+    batch = get_object_or_404(Batch, pk=batch_id)
+    try:
+        services.batch_close(batch=batch)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{batch.name} is closed: no more of its tasks are handed out; claims already "
+                                  "held may still be submitted.")
+    return redirect("manage:batch", batch_id=batch.pk)
+
+
+# --- People -------------------------------------------------------------------------------
+
+
+@admin_required
+def people(request):
+    """Everyone, searchable by email or name and filtered by role, each linking to their page."""
+    query = (request.GET.get("q") or "")[:200].replace("\x00", "")
+    role = request.GET.get("role") or ""
+    users = User.objects.order_by("email")
+    if query:
+        users = users.filter(Q(email__icontains=query) | Q(display_name__icontains=query))
+    if role in Role.values:
+        users = users.filter(role=role)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(request, "manage/people.html", {"page": page, "q": query, "role": role, "roles": Role.choices})
+
+
+def _person_page(request, person, *, forms_=None, status=200):
+    forms_ = forms_ or {}
+    return render(request, "manage/person.html", {
+        "person": person, "qualifications": Qualification.objects.filter(contractor=person).select_related(
+            "project", "granted_by", "revoked_by").order_by("-granted_at"),
+        "deactivate_form": forms_.get("deactivate") or DecisionForm(prefix="deactivate"),
+        "reactivate_form": forms_.get("reactivate") or DecisionForm(prefix="reactivate"),
+        "grant_form": forms_.get("grant") or QualificationGrantForm(prefix="grant"),
+        "revoke_form": forms_.get("revoke") or DecisionForm(prefix="revoke"),
+        "revoke_failed": forms_.get("revoke_project"),
+        "now": timezone.now(),
+    }, status=status)
+
+
+@admin_required
+def person(request, user_id):
+    """One person: their role, their qualifications and their account, and the decisions about them,
+    each through its service (notice and reason, audited)."""
+    person = get_object_or_404(User, pk=user_id)
+    if request.method != "POST":
+        return _person_page(request, person)
+    action = request.POST.get("action", "")
+    if action not in ("deactivate", "reactivate", "grant", "revoke"):
+        messages.error(request, "Choose what to do: deactivate, reactivate, grant or revoke.")
+        return redirect("manage:person", user_id=person.pk)
+    form = (QualificationGrantForm if action == "grant" else DecisionForm)(request.POST, prefix=action)
+    extra = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if action == "deactivate":
+                account_services.user_deactivate(user=person, by=request.user, reason=data["reason"],
+                                                 effective_at=data["effective_at"])
+                done = f"{person.email} is told, with your reason; the account stops working " + (
+                    "now." if not data["effective_at"] else f"at {local_time(data['effective_at'], request.user)}.")
+            elif action == "reactivate":
+                account_services.user_reactivate(user=person, by=request.user, reason=data["reason"])
+                done = f"{person.email} is active again and told why."
+            elif action == "grant":
+                services.qualification_grant(contractor=person, project=data["project"], granted_by=request.user,
+                                             note=data["note"])
+                done = f"{person.email} holds {data['project'].qualification_name} and is told what it unlocks."
+            else:
+                project = Project.objects.filter(is_onboarding=True, pk=whole_number_or_none(
+                    request.POST.get("project"), minimum=1)).first()
+                if project is None:
+                    raise ProjectSetupError.at("reason", "Choose the qualification to revoke.")
+                extra["revoke_project"] = project.pk
+                services.qualification_revoke(contractor=person, project=project, revoked_by=request.user,
+                                              reason=data["reason"], effective_at=data["effective_at"])
+                done = f"{person.email} no longer holds {project.qualification_name} and is told why."
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, done)
+            return redirect("manage:person", user_id=person.pk)
+    person.refresh_from_db()
+    return _person_page(request, person, forms_={action: form, **extra}, status=400)
+
+
 # --- Releases -------------------------------------------------------------------------------
 
 
@@ -390,7 +540,7 @@ def release_calendar(request):
 
 
 def _media_project(project_id) -> Project:
-    return get_object_or_404(Project.objects.filter(task_type__in=VISUAL_TYPES), pk=project_id)
+    return get_object_or_404(Project.objects.filter(task_type__in=MEDIA_TYPES), pk=project_id)
 
 
 @admin_required

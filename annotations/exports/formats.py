@@ -191,7 +191,7 @@ def redteam(parts: Parts) -> Statement:
 def audio_spans(parts: Parts) -> Statement:
     return Statement(
         select=(
-            "json_build_object('clip', t.payload->>'audio_url', 'duration_seconds', "
+            "json_build_object('clip', coalesce(t.payload->>'audio_url', t.payload->>'file'), 'duration_seconds', "
             "(t.payload->>'duration_seconds')::float8, 'start', (span->>'start')::float8, "
             f"'end', (span->>'end')::float8, 'label', span->>'label', {parts.common_fields()})"
         ),

@@ -124,7 +124,7 @@ def submission_get_for_review(*, submission_id: int, reviewer) -> Submission:
     submission = (
         Submission.objects.filter(pk=submission_id)
         .exclude(contractor=reviewer)
-        .select_related("project", "task", "contractor", "claim")
+        .select_related("project", "task", "contractor", "claim", "instructions_version")
         .first()
     )
     if submission is None:
@@ -162,7 +162,7 @@ def appeals_open_for(*, decider) -> QuerySet:
         .exclude(contractor=decider)
         .exclude(Q(review__reviewer=decider))
         .select_related("review", "review__submission", "review__submission__project",
-                        "review__submission__task", "contractor")
+                        "review__submission__task", "review__submission__instructions_version", "contractor")
         .order_by("created_at", "id")
     )
 

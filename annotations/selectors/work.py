@@ -89,7 +89,7 @@ def my_work_for(*, user, project_id: int | None = None, grade: int | str | None 
     (current first, with their appeals) prefetched for the page of them that is read (2 queries a page).
     `grade` is a final grade 1–5 or "ungraded"; `appeal` one of APPEAL_STATES ("none": never appealed)."""
     reviews = Review.objects.select_related("appeal", "second_opinion").order_by("kind", "created_at")
-    qs = (Submission.objects.filter(contractor=user).select_related("project", "task")
+    qs = (Submission.objects.filter(contractor=user).select_related("project", "task", "instructions_version")
           .prefetch_related(Prefetch("reviews", queryset=reviews, to_attr="review_list"))
           .order_by("-submitted_at", "-id"))
     if project_id is not None:

@@ -468,7 +468,8 @@ def _refusal(claim: Claim, now: datetime) -> ClaimError:
 # with the heartbeat's bounds) only if it is still within its deadline, its task counts the
 # submission, and the submission is written. Returns nothing when the claim was not active; else
 # the submission's id, its active seconds, whether the task now has all its submissions and the
-# batch. The submission's cached pay columns are filled by its triggers (annotations sql/).
+# batch. The submission's cached pay columns are filled by its triggers (annotations sql/); it records
+# the project's latest instructions version, the one in force as it is submitted.
 _SUBMIT_SQL = f"""
 WITH submitted AS (
     UPDATE annotations_claim SET {ACTIVE_TIME_CREDIT_SQL}, status = 'submitted', finished_at = %(now)s
@@ -480,11 +481,14 @@ WITH submitted AS (
     RETURNING t.submitted_count >= t.overlap AS task_done
 )
 INSERT INTO annotations_submission
-    (claim_id, task_id, contractor_id, project_id, answer, active_seconds, submitted_at, is_gold, needs_review)
+    (claim_id, task_id, contractor_id, project_id, answer, active_seconds, submitted_at, is_gold, needs_review,
+     instructions_version_id)
 SELECT submitted.id, submitted.task_id, %(contractor)s, %(project)s, %(answer)s::jsonb, submitted.active_seconds,
-       %(now)s, %(is_gold)s, %(needs_review)s
+       %(now)s, %(is_gold)s, %(needs_review)s,
+       (SELECT v.id FROM projects_instructionversion v WHERE v.project_id = %(project)s ORDER BY v.number DESC LIMIT 1)
 FROM submitted
-RETURNING id, active_seconds, (SELECT task_done FROM counted), (SELECT batch_id FROM submitted)
+RETURNING id, active_seconds, (SELECT task_done FROM counted), (SELECT batch_id FROM submitted),
+          instructions_version_id
 """
 
 
@@ -524,10 +528,11 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
         if row is None:
             claim.refresh_from_db(fields=["status", "deadline", "reserved_until"])
             raise _refusal(claim, now)
-        submission_id, active_seconds, task_done, batch_id = row
+        submission_id, active_seconds, task_done, batch_id, version_id = row
         submission = Submission(
             id=submission_id, claim=claim, task=task, contractor=contractor, project=project, answer=cleaned,
             active_seconds=active_seconds, submitted_at=now, is_gold=is_gold, needs_review=params["needs_review"],
+            instructions_version_id=version_id,
         )
         submission._state.adding = False
         submission._state.db = connection.alias

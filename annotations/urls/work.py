@@ -11,6 +11,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/lottery/", release.lottery_join, name="lottery_join"),
     path("batches/<int:batch_id>/lottery/leave/", release.lottery_leave, name="lottery_leave"),
     path("projects/<slug:slug>/", work.project_detail, name="project"),
+    path("projects/<slug:slug>/instructions/", work.instructions_history, name="instructions"),
     path("projects/<slug:slug>/start/", work.project_start, name="start"),
     path("claims/<int:claim_id>/", work.claim_detail, name="claim"),
     path("claims/<int:claim_id>/open/", work.claim_open, name="open"),

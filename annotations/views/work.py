@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.access import contractor_required
+from accounts.access import authenticated, can_review, contractor_required
 from accounts.selectors import audit_entries_about, notifications_unread_for
 from projects import selectors as project_selectors
 from projects.media import media_csp_allow
@@ -89,6 +89,21 @@ def project_detail(request, slug):
         context["progress"] = services.onboarding_progress(contractor_id=request.user.pk, project=project)
         context["held"] = project_selectors.qualification_held(contractor=request.user, project=project)
     return render(request, "work/project.html", context)
+
+
+@authenticated
+def instructions_history(request, slug):
+    """Every version of a project's instructions with its change note and what changed, for the
+    contractors who may work on it and for the people who grade its work."""
+    if can_review(request.user):
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise Http404("No such project.")
+    else:
+        project = _eligible_project(request, slug)
+    return render(request, "work/instructions_history.html", {
+        "project": project, "history": project_selectors.instruction_history(project=project),
+    })
 
 
 @require_POST

@@ -9,6 +9,7 @@ from .payouts import (
     payout_period_last_closed,
     payouts_approve,
     payouts_draft,
+    payouts_draft_explained,
 )
 from .recompute import earnings_recompute, earnings_recompute_enqueue, submission_cache_rebuild
 
@@ -22,6 +23,7 @@ __all__ = [
     "payout_period_last_closed",
     "payouts_approve",
     "payouts_draft",
+    "payouts_draft_explained",
     "submission_cache_rebuild",
     "wage_floor_set",
 ]

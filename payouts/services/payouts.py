@@ -16,6 +16,7 @@ project's guarantee, after the rate-cut notice (projects.services.project_update
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -147,24 +148,113 @@ RETURNING payout_id
 """
 
 
-def payouts_draft(*, period: PayoutPeriod, now: datetime | None = None) -> int:
-    """Draft one payout per contractor (and currency) holding their unpaid entries; return how many.
+# What a draft finds, counted in the draft's own transaction just before it inserts: per contractor and
+# currency, the sum of the entries no payout holds yet, and whether a payout for the period exists.
+_DRAFT_COUNTS_SQL = """
+WITH unpaid AS (
+    SELECT e.contractor_id, e.currency, e.amount
+    FROM payouts_ledgerentry e
+    WHERE (e.created_at < %(end)s
+           OR (e.source_type = 'wage_floor'
+               AND e.source_id IN (SELECT t.id FROM payouts_wagefloortopup t WHERE t.period_id = %(period_id)s)))
+      AND NOT EXISTS (SELECT 1 FROM payouts_payoutline pl WHERE pl.entry_id = e.id)
+),
+totals AS (
+    SELECT u.contractor_id, u.currency, SUM(u.amount) AS total,
+           EXISTS (SELECT 1 FROM payouts_payout p WHERE p.contractor_id = u.contractor_id
+                   AND p.period_id = %(period_id)s AND p.currency = u.currency) AS has_payout
+    FROM unpaid u GROUP BY 1, 2
+)
+SELECT COUNT(*),
+       COUNT(*) FILTER (WHERE total > 0 AND has_payout),
+       COUNT(*) FILTER (WHERE total <= 0),
+       (SELECT COUNT(*) FROM payouts_payout p WHERE p.period_id = %(period_id)s)
+FROM totals
+"""
+
+
+@dataclass(frozen=True)
+class DraftOutcome:
+    """What one draft of a period did: how many payouts it drafted, and each count of contractors it
+    drafted nothing for with the reason (`{"code", "count", "message"}`)."""
+
+    period: PayoutPeriod
+    drafted: int
+    reasons: list[dict] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        head = f"Drafted {self.drafted} payout{'' if self.drafted == 1 else 's'} for {self.period}"
+        if not self.reasons:
+            return head + "."
+        return head + ": " + "; ".join(r["message"] for r in self.reasons) + "."
+
+    def as_json(self) -> dict:
+        return {"drafted": self.drafted, "reasons": self.reasons}
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _draft_reasons(*, period: PayoutPeriod, groups: int, already: int, not_positive: int,
+                   earlier: int) -> list[dict]:
+    reasons = []
+    if groups == 0:
+        message = f"nothing unpaid in the period: every ledger entry written before {period.end:%Y-%m-%d} " \
+                  "is already in a payout"
+        if earlier:
+            message += f" ({_plural(earlier, 'payout was', 'payouts were')} drafted for this period before)"
+        reasons.append({"code": "nothing_unpaid", "count": 0, "message": message})
+    if already:
+        reasons.append({"code": "already_drafted", "count": already, "message": (
+            f"{_plural(already, 'contractor already has', 'contractors already have')} a payout for this period; "
+            "what they earned since waits for the next period")})
+    if not_positive:
+        reasons.append({"code": "not_positive", "count": not_positive, "message": (
+            f"{_plural(not_positive, 'contractor', 'contractors')} with corrections at least as large as the new "
+            "work (an unpaid sum of zero or less): it waits for a later period")})
+    return reasons
+
+
+def payouts_draft_explained(*, period: PayoutPeriod, now: datetime | None = None) -> DraftOutcome:
+    """Draft one payout per contractor (and currency) holding their unpaid entries, and say why anyone
+    with unpaid entries got none (or that nothing was unpaid, or that the period has not ended). The
+    outcome is kept on the period for the payout desk.
 
     Safe to run any number of times, from any number of workers: a contractor who already has
     a payout for the period gets nothing new, and an entry is never in two payouts.
     """
     now = now or timezone.now()
     if period.end > now:
-        raise PayoutError(f"The period {period} has not ended yet; payouts are drafted once it has.",
-                          code="period_open")
+        outcome = DraftOutcome(period=period, drafted=0, reasons=[{
+            "code": "period_open", "count": 0,
+            "message": f"the period has not ended (ends {period.end:%Y-%m-%d %H:%M} UTC)"}])
+        return outcome
+    params = {"end": period.end, "period_id": period.pk}
     with transaction.atomic(), connection.cursor() as cursor:
         # Drafting runs one at a time so each payout's total is exactly the sum of its lines.
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(DRAFT_LOCK))
         # The floor is measured against the pay the rules give now, so the period's pay is caught up first.
         earnings_recompute(submitted_from=period.start, submitted_before=period.end)
         wage_floor_top_ups_add(period=period)
-        cursor.execute(_DRAFT_SQL, {"end": period.end, "period_id": period.pk})
-        return len({payout_id for (payout_id,) in cursor.fetchall()})
+        cursor.execute(_DRAFT_COUNTS_SQL, params)
+        groups, already, not_positive, earlier = cursor.fetchone()
+        cursor.execute(_DRAFT_SQL, params)
+        drafted = len({payout_id for (payout_id,) in cursor.fetchall()})
+        outcome = DraftOutcome(period=period, drafted=drafted, reasons=_draft_reasons(
+            period=period, groups=groups, already=already, not_positive=not_positive, earlier=earlier))
+        PayoutPeriod.objects.filter(pk=period.pk).update(last_draft=outcome.as_json(), last_drafted_at=now)
+    return outcome
+
+
+def payouts_draft(*, period: PayoutPeriod, now: datetime | None = None) -> int:
+    """`payouts_draft_explained`, as the number drafted; an open period is refused."""
+    outcome = payouts_draft_explained(period=period, now=now)
+    if outcome.reasons and outcome.reasons[0]["code"] == "period_open":
+        raise PayoutError(f"The period {period} has not ended yet; payouts are drafted once it has.",
+                          code="period_open")
+    return outcome.drafted
 
 
 def payouts_approve(*, payout_ids: Iterable[int], approved_by: User, now: datetime | None = None) -> list[int]:

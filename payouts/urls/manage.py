@@ -13,5 +13,6 @@ urlpatterns = [
     path("payouts/<int:payout_id>/", views.manage_statement, name="statement"),
     path("payouts/<int:payout_id>/statement.csv", views.manage_statement_csv, name="statement_csv"),
     path("payouts/<int:payout_id>/paid/", views.manage_payout_mark_paid, name="mark_paid"),
+    path("payouts/bonuses/", views.manage_bonuses, name="bonuses"),
     path("wage-floor/", views.manage_wage_floor, name="wage_floor"),
 ]

@@ -25,6 +25,7 @@ from .generation import (
     pairwise_generations_resume,
 )
 from .imports import task_import_create, task_import_files_purge, task_import_run
+from .instructions import instructions_change_notify, instructions_version_add
 from .lineage import project_lineage_decline, project_lineage_set
 from .media import media_file_create
 from .policies import grade_policy_set
@@ -55,6 +56,8 @@ __all__ = [
     "batches_open_due",
     "fair_share_caps_derive",
     "grade_policy_set",
+    "instructions_change_notify",
+    "instructions_version_add",
     "media_file_create",
     "model_endpoint_check",
     "model_endpoint_create",

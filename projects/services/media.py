@@ -1,4 +1,4 @@
-"""The media library of a project: images and clips uploaded once, checked by their content
+"""The media library of a project: images, video and audio clips uploaded once, checked by their content
 (`projects.media.media_inspect`), stored in the default storage (MEDIA_ROOT in development, an
 S3-compatible bucket in production) and named by `file` in import rows."""
 
@@ -15,6 +15,9 @@ from ..media import media_inspect
 from ..models import MediaFile, Project
 
 NAME_MAX = MediaFile._meta.get_field("name").max_length
+# The kind of file each type's tasks show; the types without one have no media library.
+MEDIA_KINDS = {"image_regions": "image", "video_spans": "video", "audio_timestamp": "audio"}
+_A = {"image": "an image", "video": "a video", "audio": "an audio clip"}
 
 
 def media_file_create(*, project: Project, uploaded_file: File, uploaded_by=None, name: str | None = None) -> MediaFile:
@@ -22,9 +25,10 @@ def media_file_create(*, project: Project, uploaded_file: File, uploaded_by=None
 
     Refused (MediaRefused at `file`, nothing stored): a file that is not an accepted image or video,
     one larger than TASKHUB_MEDIA_MAX_BYTES, or a name the library already has."""
-    if project.task_type not in ("image_regions", "video_spans"):
-        raise MediaRefused.at("file", f"{project.name!r} is a {project.type.label.lower()} project; only image "
-                                      "and video projects have a media library")
+    wanted = MEDIA_KINDS.get(project.task_type)
+    if wanted is None:
+        raise MediaRefused.at("file", f"{project.name!r} is a {project.type.label.lower()} project; only image, "
+                                      "video and audio projects have a media library")
     name = Path(name or getattr(uploaded_file, "name", "") or "upload").name.strip()[:NAME_MAX]
     if not name:
         raise MediaRefused.at("file", "the file has no name")
@@ -33,10 +37,8 @@ def media_file_create(*, project: Project, uploaded_file: File, uploaded_by=None
     if size > limit:
         raise MediaRefused.at("file", f"{name} is {size:,} bytes; the largest file accepted is {limit:,} bytes")
     facts = media_inspect(uploaded_file, name=name)
-    wanted = "image" if project.task_type == "image_regions" else "video"
     if facts.kind != wanted:
-        raise MediaRefused.at("file", f"{name} is {'an image' if facts.kind == 'image' else 'a video'}; "
-                                      f"this project's tasks need {'an image' if wanted == 'image' else 'a video'}")
+        raise MediaRefused.at("file", f"{name} is {_A[facts.kind]}; this project's tasks need {_A[wanted]}")
     if MediaFile.objects.filter(project=project, name=name).exists():
         raise MediaRefused.at("file", f"the library already has a file named {name}; rename the file or "
                                       "use the one there")

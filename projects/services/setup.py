@@ -27,6 +27,7 @@ from taskhub.parsing import text
 from ..errors import ProjectSetupError
 from ..models import GRADE_POLICY_FIELDS, Batch, GradePolicy, Project
 from ..selectors import grade_policy_in_force, lineage_candidates, percents_of, rate_in_force
+from .instructions import instructions_version_add, instructions_version_first
 from .lineage import lineage_answer_pending, lineage_refuse_pending
 from .policies import grade_policy_set, parse_percents, policy_change_is_cut
 from .rates import pay_rate_set, rate_change_is_cut
@@ -36,8 +37,10 @@ _PROJECT_FIELDS = ("name", "slug", "task_type", "status", "description", "instru
                    "qualification", "review_sample_rate", "flag_threshold", "flag_window", "flag_min_grades", "rubric",
                    "task_config", "grants_name",
                    "pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement")
-# Not model fields: the set-up form's answers about the lineage and the wage-floor guarantee.
-_DECISION_FIELDS = ("continues", "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason")
+# Not model fields: the set-up form's answers about the lineage, the wage-floor guarantee and an edit
+# of the instructions (its change note, and whether contractors must be told).
+_DECISION_FIELDS = ("continues", "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason",
+                    "instructions_change_note", "instructions_material")
 
 
 def _errors_from(exc: ValidationError) -> ProjectSetupError:
@@ -99,6 +102,7 @@ def project_create(
         status = model_fields.get("status", Project.Status.DRAFT)
         # Created as a draft: it opens (below) once its rate, policy and lineage answers are in.
         project = _save_project(Project(), fields={**model_fields, "status": Project.Status.DRAFT}, now=now)
+        instructions_version_first(project=project, by=created_by, now=now)
         pending = lineage_answer_pending(project=project, by=created_by, continues=continues,
                                          decline_reason=answers.get("lineage_reason", ""), now=now)
         earliest = now + settings.TASKHUB_RATE_CUT_NOTICE
@@ -174,7 +178,13 @@ def project_update(*, project: Project, updated_by, fields: dict, grade_policy: 
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         opening = model_fields.get("status") == Project.Status.ACTIVE and locked.status != Project.Status.ACTIVE
+        previous = locked.instructions or ""
+        edited = "instructions" in model_fields and (model_fields["instructions"] or "") != previous
         _save_project(locked, fields=model_fields, now=now)
+        if edited:
+            instructions_version_add(project=locked, text_now=locked.instructions, by=updated_by, now=now,
+                                     change_note=answers.get("instructions_change_note", ""),
+                                     material=bool(answers.get("instructions_material")), previous=previous)
         pending = lineage_answer_pending(project=locked, by=updated_by, continues=answers.get("continues"),
                                          decline_reason=answers.get("lineage_reason", ""), now=now)
         if opening:

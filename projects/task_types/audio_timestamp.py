@@ -4,11 +4,15 @@ from .base import Number, Strict, TaskType
 
 
 class Config(Strict):
-    labels: list[str] = Field(min_length=1)
+    labels: list[str] = Field(min_length=1, description="The labels a span may have, e.g. speech, music.")
 
 
 class Payload(Strict):
-    audio_url: str = Field(min_length=1, max_length=2_000, pattern=r"^(https?://|/)")
+    # A URL, or the name of a clip uploaded to the project's media library (`file`, resolved to its stored
+    # name in `media`, with its measured duration).
+    audio_url: str | None = Field(default=None, min_length=1, max_length=2_000, pattern=r"^(https?://|/)")
+    file: str | None = Field(default=None, min_length=1, max_length=255)
+    media: str | None = Field(default=None, min_length=1, max_length=300)
     duration_seconds: Number = Field(gt=0, le=6 * 3600)
     transcript: str | None = Field(default=None, max_length=200_000)
 
@@ -38,6 +42,23 @@ class AudioTimestamp(TaskType):
     answer_schema = Answer
     config_schema = Config
     example_payload = {"audio_url": "/static/demo/chime.wav", "duration_seconds": 4.0}
+
+    def validate_payload(self, payload, *, project=None, storable=False):
+        if isinstance(payload, dict) and payload.get("file") and project is not None:
+            name = payload["file"]
+            found = project.media_index().get(name) if isinstance(name, str) else None
+            if found is None or found["kind"] != "audio":
+                self.fail("file", f"no audio clip named {name!r} in the project's media library; upload it first "
+                                  "(Manage, the project's media library)")
+            payload = {**payload, "media": found["media"], "duration_seconds": found["duration_seconds"]}
+        return super().validate_payload(payload, project=project, storable=storable)
+
+    def check_payload(self, payload, project):
+        if (payload.audio_url is None) == (payload.file is None):
+            self.fail("audio_url", "give either audio_url (a URL) or file (an uploaded clip), not "
+                                   f"{'both' if payload.audio_url else 'neither'}")
+        if payload.file is not None and project is not None and payload.media is None:
+            self.fail("file", "the clip was not found in the project's media library")
 
     def answer_from_form(self, post):
         starts, ends, labels = post.getlist("span_start"), post.getlist("span_end"), post.getlist("span_label")

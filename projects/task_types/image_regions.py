@@ -11,8 +11,8 @@ MAX_SIDE = 30_000  # pixels; Pillow's decompression-bomb guard refuses far less 
 
 class Config(VisualConfig):
     # The smallest box (or polygon bounding box) side that counts as a mark, in image pixels.
-    min_region_size: float = Field(default=4, ge=1, le=1_000)
-    polygons: bool = True
+    min_region_size: float = Field(default=4, ge=1, le=1_000, description="The smallest side of a mark, in pixels.")
+    polygons: bool = Field(default=True, description="Contractors may draw polygons as well as boxes.")
 
 
 class Payload(Strict):

@@ -16,7 +16,8 @@ DEFAULT_HARM_CATEGORIES = [
 
 
 class Config(Strict):
-    harm_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_HARM_CATEGORIES), min_length=1)
+    harm_categories: list[str] = Field(default_factory=lambda: list(DEFAULT_HARM_CATEGORIES), min_length=1,
+                                       description="The harm categories a contractor chooses from.")
 
 
 class Payload(Strict):

@@ -10,8 +10,8 @@ Seconds = Field(ge=0, le=MAX_DURATION, allow_inf_nan=False)
 
 class Config(VisualConfig):
     # The shortest span that counts as a mark, in seconds.
-    min_span_seconds: float = Field(default=0.04, gt=0, le=3600)
-    key_frame_boxes: bool = True
+    min_span_seconds: float = Field(default=0.04, gt=0, le=3600, description="The shortest span that counts (s).")
+    key_frame_boxes: bool = Field(default=True, description="Contractors may box the subject on one key frame.")
 
 
 class Payload(Strict):

@@ -25,11 +25,13 @@ MediaUrl = Field(default=None, min_length=1, max_length=2_000, pattern=r"^(https
 
 
 class VisualConfig(Strict):
-    labels: list[str] = Field(min_length=1, max_length=50)
+    labels: list[str] = Field(min_length=1, max_length=50, description="The labels a mark may have, e.g. car, person.")
     # A mark agrees with another (gold, or a second contractor's) when they overlap by at least this.
-    iou_threshold: float = Field(default=DEFAULT_IOU_THRESHOLD, gt=0, le=1)
+    iou_threshold: float = Field(default=DEFAULT_IOU_THRESHOLD, gt=0, le=1,
+                                 description="How far two marks must overlap to agree (0–1, e.g. 0.5).")
     # Hosts whose https URLs tasks may point at; the Content Security Policy lets the pages load them.
-    media_hosts: list[str] = Field(default_factory=list, max_length=20)
+    media_hosts: list[str] = Field(default_factory=list, max_length=20,
+                                   description="Hosts whose https URLs tasks may point at, e.g. images.example.org.")
 
 
 def check_labels(config: VisualConfig) -> None:

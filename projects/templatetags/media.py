@@ -17,7 +17,7 @@ def media_src(payload) -> str:
         return ""
     if payload.get("media"):
         return media_url(payload["media"])
-    return payload.get("image_url") or payload.get("video_url") or ""
+    return payload.get("image_url") or payload.get("video_url") or payload.get("audio_url") or ""
 
 
 @register.filter

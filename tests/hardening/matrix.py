@@ -93,6 +93,8 @@ MATRIX: dict[str, Entry] = {
     "work:lottery_leave": Entry(CONTRACTORS, "post", lambda w: {"batch_id": w.lottery.pk}),
     "work:project": Entry(NOBODY, "get", _gated, owner="other"),
     "work:start": Entry(NOBODY, "post", _gated, owner="other"),
+    # The instructions' history: the contractors who may work on the project, and everyone who grades work.
+    "work:instructions": Entry(REVIEWERS, "get", _gated, owner="other"),
     "work:claim": Entry(NOBODY, "get", _claim, owner="other"),
     "work:heartbeat": Entry(NOBODY, "post", _claim, owner="other"),
     "work:draft": Entry(NOBODY, "post", _claim, owner="other"),
@@ -173,6 +175,11 @@ MATRIX: dict[str, Entry] = {
     # Admins set up the marketplace and pay people.
     "manage:home": Entry(ADMINS),
     "manage:batch_schedule": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),
+    "manage:batches": Entry(ADMINS),
+    "manage:batch": Entry(ADMINS, "get", lambda w: {"batch_id": w.draft.pk}),
+    "manage:batch_close": Entry(ADMINS, "post", lambda w: {"batch_id": w.draft.pk}),
+    "manage:people": Entry(ADMINS),
+    "manage:person": Entry(ADMINS, "get", lambda w: {"user_id": w.other.pk}),
     "manage:projects": Entry(ADMINS),
     "manage:project_create": Entry(ADMINS),
     "manage:project_edit": Entry(ADMINS, "get", lambda w: {"project_id": w.rating.pk}),
@@ -203,6 +210,7 @@ MATRIX: dict[str, Entry] = {
     "payouts_manage:statement_csv": Entry(ADMINS, "get", _payout),
     "payouts_manage:mark_paid": Entry(ADMINS, "post", _payout),
     "payouts_manage:wage_floor": Entry(ADMINS),
+    "payouts_manage:bonuses": Entry(ADMINS),
     "api-schema": _public(json=True),
     "api-docs": _public(),
     # Data out: everyone's own API tokens; exports, final labels, webhooks and the admin API for admins.

@@ -114,7 +114,8 @@ def _valid(name: str, w: World) -> list[str]:
         "rate-currency": ["USD"], "rate-unit": ["per_task"], "rubric-TOTAL_FORMS": ["1"], "rubric-INITIAL_FORMS": ["0"],
         "rubric-0-key": ["accuracy"], "rubric-0-label": ["Accuracy"], "rubric-0-description": [""],
         "slug": ["a-new-project"], "name": ["A new name"], "instructions": ["Read the prompt, then choose."],
-        "task_config_json": ["{}"], "email": ["someone.new@example.com"], "login": ["someone.new@example.com"],
+        "config__audio_timestamp__labels": ["speech"], "email": ["someone.new@example.com"],
+        "login": ["someone.new@example.com"],
         "password": ["a-long-password-1234"], "password1": ["a-long-password-1234"],
         "password2": ["a-long-password-1234"], "oldpassword": [factories.PASSWORD], "title": ["Hello team"],
         "display_name": ["Me"], "external_reference": ["TRX-1"], "batch_name": ["A new batch"],
@@ -218,13 +219,15 @@ SPRINT = ("name", "projects", "members", "starts_at", "ends_at", "target_submiss
 PROJECT = ("name", "slug", "task_type", "status", "description", "instructions", "overlap", "max_active_claims",
            "claim_minutes", "estimated_minutes", "idle_minutes",
            "is_onboarding", "qualification", "review_sample_rate", "flag_threshold", "flag_window",
-           "flag_min_grades", "task_config_json", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS", "rubric-0-key",
-           "rubric-0-label", "rubric-0-description",
+           "flag_min_grades", "config__audio_timestamp__labels", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS",
+           "rubric-0-key", "rubric-0-label", "rubric-0-description",
            "rubric-0-low", "rubric-0-high", "rate-amount", "rate-currency", "rate-unit", "policy-pay_grade_5",
            "policy-pay_grade_4", "policy-pay_grade_3", "policy-pay_grade_2", "policy-pay_grade_1",
            "policy-pay_ungraded", "policy-effective_from", "policy-reason", "policy-apply_to_past", "continues",
            "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason", "grants_name", "pass_rule",
-           "pass_min_submissions", "pass_min_average", "pass_min_agreement")
+           "pass_min_submissions", "pass_min_average", "pass_min_agreement", "instructions_change_note",
+           "instructions_material", "config__image_regions__iou_threshold", "config__image_regions__polygons",
+           "add_row")
 
 
 def _claim(w: World) -> dict:
@@ -298,6 +301,11 @@ FUZZ: dict[str, Route] = {
                                     "lottery_max_per_person", "reservation_opens_at", "urgent", "urgent_reason"),
                                    kwargs=lambda w: {"batch_id": w.draft.pk}),
     "manage:project_create": Route(PROJECT),
+    "manage:batches": Route(("project", "batch_name", "page")),
+    "manage:people": Route(("q", "role", "page"), method="get"),
+    "manage:person": Route(("action", "reason", "deactivate-reason", "deactivate-effective_at", "reactivate-reason",
+                            "grant-project", "grant-note", "revoke-reason", "revoke-effective_at", "project"),
+                           kwargs=lambda w: {"user_id": w.other.pk}),
     "manage:project_edit": Route(PROJECT, kwargs=lambda w: {"project_id": w.extra.pk}),
     "manage:rate_change": Route(("amount", "currency", "unit", "effective_from", "reason", "confirm_unusual",
                                  "action"), kwargs=lambda w: {"project_id": w.shared.pk}),
@@ -318,6 +326,7 @@ FUZZ: dict[str, Route] = {
     "payouts_manage:approve": Route(("payout",), multi=frozenset({"payout"})),
     "payouts_manage:mark_paid": Route(("external_reference",), kwargs=lambda w: {"payout_id": w.payout_mine.pk}),
     "payouts_manage:wage_floor": Route(("weeks",), method="get"),
+    "payouts_manage:bonuses": Route(("kind", "contractor", "project", "amount", "currency", "reason", "token")),
     "api-review-next": Route(QUEUE, method="get"),
     "api-review-create": Route(("score", "marks", "reason"), json=True,
                                kwargs=lambda w: {"submission_id": w.submission_waiting.pk}),
@@ -348,7 +357,7 @@ NO_INPUT = {
     "account_reset_password_from_key_done", "account_reset_password_from_key", "account_reset_password_done",
     "notifications_read_all", "work:dashboard", "work:lottery_leave", "work:project", "work:claim",
     "review:appeals", "fairness:index", "fairness:batch", "lead:home", "lead:sprints", "lead:sprint_board",
-    "lead:sprint_board_fragment", "lead:sprint_roster", "lead:flags", "manage:home", "manage:projects",
+    "lead:sprint_board_fragment", "lead:sprint_roster", "lead:flags", "manage:home", "manage:projects", "manage:batch",
     "manage:import_detail", "manage:import_progress", "payouts_manage:draft", "payouts_manage:statement",
     "payouts_manage:statement_csv", "payouts:earnings", "payouts:entry", "payouts:statement", "payouts:statement_csv",
     "api-projects",
@@ -358,9 +367,10 @@ NO_INPUT = {
     "api-admin-webhook-resend", "api-admin-batch", "api-admin-batch-release", "api-admin-batch-labels",
     "api-admin-import", "api-admin-export", "api-admin-export-download", "work:open", "api-claim-open",
     "fairness:project", "api-fairness-batch", "api-fairness-project", "media",
+    "work:instructions",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
     "manage:generation_retry", "notification_open", "questions:mine", "lead:person", "lead:second_opinions",
-    "lead:questions", "review:second_opinions",
+    "lead:questions", "review:second_opinions", "manage:batch_close",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.

@@ -90,7 +90,7 @@ def test_a_lowering_through_the_set_up_page_leaves_past_balances(paid, admin_use
     assert 'name="policy-effective_from"' in page and 'name="policy-apply_to_past"' in page
     data = {
         "name": project.name, "slug": project.slug, "task_type": project.task_type, "status": "active",
-        "description": "", "instructions": "x", "task_config_json": "{}", "overlap": "1", "max_active_claims": "3",
+        "description": "", "instructions": project.instructions, "overlap": "1", "max_active_claims": "3",
         "claim_minutes": "30", "review_sample_rate": "100", "flag_threshold": "2.50", "flag_window": "10",
         "flag_min_grades": "3", "wage_floor_guaranteed": "on", "rubric-TOTAL_FORMS": "0",
         "rubric-INITIAL_FORMS": "0", "rubric-MIN_NUM_FORMS": "0", "rubric-MAX_NUM_FORMS": "20",

@@ -187,7 +187,7 @@ def test_the_set_up_page_creates_a_continuation_and_asks_about_look_alikes(musen
     client = client_for(admin_user)
     data = {
         "name": "Nova", "slug": "nova", "task_type": "pairwise", "status": "active", "description": "",
-        "instructions": "", "task_config_json": "{}", "overlap": "1", "max_active_claims": "3",
+        "instructions": "", "overlap": "1", "max_active_claims": "3",
         "claim_minutes": "30", "review_sample_rate": "100", "flag_threshold": "2.50", "flag_window": "10",
         "flag_min_grades": "3", "qualification": str(onboarding.pk), "wage_floor_guaranteed": "on",
         "rubric-TOTAL_FORMS": "0", "rubric-INITIAL_FORMS": "0", "rubric-MIN_NUM_FORMS": "0",

@@ -22,7 +22,7 @@ def _project_post(**overrides):
     data = {
         "name": "Helpful pairs", "slug": "helpful-pairs", "task_type": "pairwise", "status": "active",
         "description": "Pick the better reply.", "instructions": "# Read both\nThen **choose**.",
-        "task_config_json": "{}", "overlap": "2", "max_active_claims": "3", "claim_minutes": "45",
+        "overlap": "2", "max_active_claims": "3", "claim_minutes": "45",
         "review_sample_rate": "100", "flag_threshold": "2.50", "flag_window": "10", "flag_min_grades": "3",
         "rubric-TOTAL_FORMS": "2", "rubric-INITIAL_FORMS": "0", "rubric-MIN_NUM_FORMS": "0",
         "rubric-MAX_NUM_FORMS": "20",
@@ -57,8 +57,7 @@ def test_an_admin_creates_a_project_with_rubric_rate_and_grade_policy(client_for
         ({"task_type": "essay"}, "task_type"),
         ({"overlap": "0"}, "overlap"),
         ({"max_active_claims": "-1"}, "max_active_claims"),
-        ({"task_config_json": "{not json"}, "task_config_json"),
-        ({"task_config_json": "[1, 2]"}, "task_config_json"),
+        ({"task_type": ""}, "task_type"),
         ({"rate-amount": "-3"}, "rate-amount"),
         ({"rate-currency": "dollars"}, "rate-currency"),
         ({"policy-pay_grade_2": "150"}, "policy-pay_grade_2"),
@@ -78,10 +77,43 @@ def test_bad_project_input_shows_field_errors_and_saves_nothing(client_for, admi
 
 
 def test_type_settings_the_type_refuses_are_a_field_error_and_nothing_is_saved(client_for, admin_user):
-    response = client_for(admin_user).post(reverse("manage:project_create"), _project_post(
-        task_type="audio_timestamp", task_config_json=json.dumps({"labels": "speech"})))
+    client = client_for(admin_user)
+    response = client.post(reverse("manage:project_create"), _project_post(
+        task_type="image_regions", **{"config__image_regions__labels": "car\ncar"}))
     assert response.status_code == 400
-    assert b'data-field="task_config_json"' in response.content
+    body = response.content.decode()
+    assert 'data-field="config__image_regions__labels"' in body and "line 2: the label" in body
+    response = client.post(reverse("manage:project_create"), _project_post(
+        task_type="image_regions", **{"config__image_regions__labels": "car", "config__image_regions__iou_threshold":
+                                      "1.5"}))
+    assert response.status_code == 400
+    assert b'data-field="config__image_regions__iou_threshold"' in response.content
+    assert not Project.objects.exists()
+
+
+def test_type_settings_are_fields_of_the_types_schema_and_saved_as_its_config(client_for, admin_user):
+    client = client_for(admin_user)
+    page = client.get(reverse("manage:project_create")).content.decode()
+    assert 'name="task_config_json"' not in page
+    assert 'name="config__audio_timestamp__labels"' in page and 'name="config__video_spans__key_frame_boxes"' in page
+    assert '<option value="" selected>— choose the task type —</option>' in page  # no audio default
+    response = client.post(reverse("manage:project_create"), _project_post(
+        task_type="image_regions", slug="", name="Street scenes: cars & people",
+        **{"config__image_regions__labels": " car \n\nperson", "config__image_regions__min_region_size": "8"}))
+    assert response.status_code == 302
+    project = Project.objects.get()
+    assert project.slug == "street-scenes-cars-people"  # made from the name
+    assert project.task_config["labels"] == ["car", "person"] and project.task_config["min_region_size"] == 8
+    assert project.task_config["iou_threshold"] == 0.5  # the schema's default
+    edit = client.get(reverse("manage:project_edit", args=[project.pk])).content.decode()
+    assert "car\nperson</textarea>" in edit and 'name="config__audio_timestamp__labels"' not in edit
+
+
+def test_add_a_criterion_without_script_keeps_what_was_typed(client_for, admin_user):
+    response = client_for(admin_user).post(reverse("manage:project_create"), _project_post(add_row="1", name="Kept"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="rubric-2-key"' in body and 'value="Kept"' in body and 'class="error"' not in body
     assert not Project.objects.exists()
 
 
@@ -98,7 +130,8 @@ def test_editing_a_project_keeps_its_type_and_saves_the_rubric(client_for, admin
     # The policy as it is (the defaults): lowering it would need the notice period.
     data = _project_post(slug=project.slug, task_type="rating", **{"rubric-0-key": "honest",
                                                                     "rubric-0-label": "Honesty",
-                                                                    "policy-pay_grade_3": "100"})
+                                                                    "policy-pay_grade_3": "100",
+                                                                    "instructions_change_note": "First real text"})
     response = client_for(admin_user).post(reverse("manage:project_edit", args=[project.pk]), data)
     assert response.status_code == 302
     project.refresh_from_db()

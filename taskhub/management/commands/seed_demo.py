@@ -15,7 +15,7 @@ from accounts.models import Role, User
 from annotations import services as work
 from payouts.models import WageFloor
 from payouts.services import earnings_recompute, ledger_bonus_add, wage_floor_set
-from projects.models import Batch, GradePolicy, PayRate, Project, Task
+from projects.models import Batch, GradePolicy, InstructionVersion, PayRate, Project, Task
 from projects.services import media_file_create, model_endpoint_create, qualification_grant
 from sprints.models import Sprint, SprintMember
 from sprints.services import announcement_post, questions
@@ -326,6 +326,9 @@ class Command(BaseCommand):
     def _project(self, *, slug, **fields) -> Project:
         fields.setdefault("status", Project.Status.ACTIVE)
         project, _ = Project.objects.get_or_create(slug=slug, defaults=fields)
+        # Its instructions as version 1 (the set-up service does this for projects made in the app).
+        InstructionVersion.objects.get_or_create(project=project, number=1, defaults={
+            "text": project.instructions, "change_note": "First version."})
         return project
 
     def _batch(self, project, name, status, now, admin, tasks, *, release_at=None, policy=Batch.Policy.FIRST_COME,
