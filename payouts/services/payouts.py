@@ -118,15 +118,20 @@ def wage_floor_top_ups_add(*, period: PayoutPeriod) -> int:
         return max(cursor.rowcount, 0)
 
 
-_DRAFT_SQL = """
-WITH unpaid AS (
+# The period's entries no payout holds yet (before its end, and its own wage-floor top-ups): one definition,
+# read by the draft and by the counts that explain it.
+_UNPAID_CTE = """
+unpaid AS (
     SELECT e.id, e.contractor_id, e.currency, e.amount
     FROM payouts_ledgerentry e
     WHERE (e.created_at < %(end)s
            OR (e.source_type = 'wage_floor'
                AND e.source_id IN (SELECT t.id FROM payouts_wagefloortopup t WHERE t.period_id = %(period_id)s)))
       AND NOT EXISTS (SELECT 1 FROM payouts_payoutline pl WHERE pl.entry_id = e.id)
-),
+)"""
+
+_DRAFT_SQL = """
+WITH """ + _UNPAID_CTE + """,
 totals AS (
     SELECT contractor_id, currency, SUM(amount) AS total, COUNT(*) AS entries
     FROM unpaid
@@ -151,14 +156,7 @@ RETURNING payout_id
 # What a draft finds, counted in the draft's own transaction just before it inserts: per contractor and
 # currency, the sum of the entries no payout holds yet, and whether a payout for the period exists.
 _DRAFT_COUNTS_SQL = """
-WITH unpaid AS (
-    SELECT e.contractor_id, e.currency, e.amount
-    FROM payouts_ledgerentry e
-    WHERE (e.created_at < %(end)s
-           OR (e.source_type = 'wage_floor'
-               AND e.source_id IN (SELECT t.id FROM payouts_wagefloortopup t WHERE t.period_id = %(period_id)s)))
-      AND NOT EXISTS (SELECT 1 FROM payouts_payoutline pl WHERE pl.entry_id = e.id)
-),
+WITH """ + _UNPAID_CTE + """,
 totals AS (
     SELECT u.contractor_id, u.currency, SUM(u.amount) AS total,
            EXISTS (SELECT 1 FROM payouts_payout p WHERE p.contractor_id = u.contractor_id
