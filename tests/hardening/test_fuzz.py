@@ -210,11 +210,9 @@ ENDPOINT = ("name", "base_url", "model", "api_key_env", "system_prompt", "temper
 QUEUE = ("project", "contractor", "from", "until", "skip", "page")
 SPRINT = ("name", "projects", "members", "starts_at", "ends_at", "target_submissions", "quality_target")
 PROJECT = ("name", "slug", "task_type", "status", "description", "instructions", "overlap", "max_active_claims",
-           "claim_minutes", "estimated_minutes", "idle_minutes",
-           "is_onboarding", "qualification", "review_sample_rate", "flag_threshold", "flag_window",
+           "claim_minutes", "is_onboarding", "qualification", "review_sample_rate", "flag_threshold", "flag_window",
            "flag_min_grades", "task_config_json", "rubric-TOTAL_FORMS", "rubric-INITIAL_FORMS", "rubric-0-key",
-           "rubric-0-label", "rubric-0-description",
-           "rubric-0-low", "rubric-0-high", "rate-amount", "rate-currency", "rate-unit", "policy-pay_grade_5",
+           "rubric-0-label", "rubric-0-description", "rate-amount", "rate-currency", "rate-unit", "policy-pay_grade_5",
            "policy-pay_grade_4", "policy-pay_grade_3", "policy-pay_grade_2", "policy-pay_grade_1",
            "policy-pay_ungraded", "policy-effective_from", "policy-reason", "policy-apply_to_past", "continues",
            "lineage_reason", "wage_floor_guaranteed", "wage_floor_reason", "grants_name", "pass_rule",
