@@ -12,6 +12,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.text import slugify
 
+from taskhub import parsing
+from taskhub.errors import DomainError
 from taskhub.parsing import whole_number_or_none
 
 from . import settings_form, task_types
@@ -71,9 +73,22 @@ class ProjectSetupForm(forms.ModelForm):
                   "estimated_minutes": "Estimated active minutes per task",
                   "idle_minutes": "Idle limit of the task page's clock (minutes)"}
 
+    # Typed minutes go through the one parser (ASCII digits, within the model's bounds); blank keeps
+    # what the project has (the defaults for a new one).
+    estimated_minutes = forms.CharField(required=False, label="Estimated active minutes per task",
+                                        help_text="Shown until 10 submissions are measured; then their median.")
+    idle_minutes = forms.CharField(required=False, label="Idle limit of the task page's clock (minutes)",
+                                   help_text="The clock pauses after this long without input (1–60).")
+    _MINUTES_BOUNDS = {"estimated_minutes": 1440, "idle_minutes": 60}
+
     def _kept(self, name):
-        value = self.cleaned_data.get(name)
-        return value if value is not None else getattr(self.instance, name)
+        value = self.data.get(self.add_prefix(name), "")
+        if value in (None, ""):
+            return getattr(self.instance, name)
+        try:
+            return parsing.whole_number(value, field=name, minimum=1, maximum=self._MINUTES_BOUNDS[name])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def clean_estimated_minutes(self):
         return self._kept("estimated_minutes")
@@ -100,9 +115,6 @@ class ProjectSetupForm(forms.ModelForm):
         qualification.queryset = Project.objects.filter(is_onboarding=True).exclude(
             pk=self.instance.pk if self.instance.pk else None
         ).order_by("name")
-        # Left empty, they keep what the project has (the defaults for a new one).
-        for name in ("estimated_minutes", "idle_minutes"):
-            self.fields[name].required = False
         for name in ("pass_rule", "pass_min_submissions", "pass_min_average", "pass_min_agreement"):
             self.fields[name].required = False  # only onboarding projects use them; blank keeps the default
         self.fields["continues"].queryset = Project.objects.exclude(

@@ -136,11 +136,11 @@ def _problem_key(claim_id) -> str:
     return f"workspace_problem:{claim_id}"
 
 
-def _back_to_workspace(request, claim, *, form: str, message: str, errors, values=None):
+def _back_to_workspace(request, claim, *, form: str, message: str, errors, values=None, raw_errors=()):
     """Post, redirect, get: a refused form comes back on the task page's own address (a reload never
     sends it again), its errors at their fields, read once from the session."""
     request.session[_problem_key(claim.pk)] = {"form": form, "message": message, "errors": list(errors),
-                                               "values": values or {}}
+                                               "raw_errors": list(raw_errors), "values": values or {}}
     return redirect("work:claim", claim_id=claim.pk)
 
 
@@ -161,6 +161,8 @@ def _workspace(request, claim, *, answer, problem=None, status=200):
         "claim": claim, "task": claim.task, "project": claim.project, "answer": answer or {},
         "config": _task_config(claim.project),
         "errors": errors, "error": problem.get("message") if form == "answer" else None,
+        # The answer's own locations, for workspaces that mark errors on what was drawn (regions, spans).
+        "raw_errors": problem.get("raw_errors", []) if form == "answer" else [],
         "side_form": form if form in ("release", "report") else None,
         "side_errors": {e["field"]: e["message"] for e in problem.get("errors", [])} if form in ("release", "report")
         else {},
@@ -302,10 +304,12 @@ def claim_submit(request, claim_id):
         # (An answer too large to keep as a draft is not kept; the errors still say what to fix.)
         with contextlib.suppress(DomainError):
             services.claim_draft_save(claim=claim, contractor=request.user, draft=answer)
-        errors = claim.project.type.form_errors(_items(exc, "answer"), claim.project)
-        things = f"{len(errors)} thing{'s' if len(errors) != 1 else ''}"
-        return _back_to_workspace(request, claim, form="answer", errors=errors,
-                                  message=f"Your answer was not sent: {things} to fix, shown at each field.")
+        raw = _items(exc, "answer")
+        errors = claim.project.type.form_errors(raw, claim.project)
+        n = len(errors) or len(raw)
+        return _back_to_workspace(request, claim, form="answer", errors=errors, raw_errors=raw,
+                                  message=f"Your answer was not sent: {n} thing{'s' if n != 1 else ''} to fix, "
+                                          "shown at each field.")
     if request.POST.get("next") == "stop":
         messages.success(request, "Submitted. You have stopped for now; your work is saved.")
         return redirect("work:dashboard")

@@ -73,6 +73,16 @@ class VisualTaskType(TaskType):
     media_kind: ClassVar[str]  # the media library's kind: "image" or "video"
     marks_field: ClassVar[str]  # "regions" or "spans"
 
+    def form_errors(self, errors, project=None):
+        """A mark's own errors (`regions.2.x`) are shown at its row by the workspace's script, from the
+        answer's locations; the rest at their fields."""
+        def at_a_mark(item) -> bool:
+            parts = str(item.get("field", "")).split(".")
+            return len(parts) > 1 and parts[0] == self.marks_field and parts[1].isdigit()
+
+        own = [e for e in errors or [] if not at_a_mark(e)]
+        return super().form_errors(own, project)
+
     def form_field(self, loc, project=None):
         if loc.split(".")[0] == "nothing_to_mark":
             return "nothing_to_mark", "'nothing to mark'"

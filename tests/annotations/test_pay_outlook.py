@@ -86,3 +86,20 @@ def test_a_project_paying_nothing_per_hour_is_listed_on_its_own_on_the_dashboard
     row = html.split('data-project-hourly="Pays nothing"')[1].split("</tr>")[0]
     assert "0.00" in row and "pays nothing" in row
     assert "400.00 USD/h" in html.split('data-project-hourly="Well paid"')[1].split("</tr>")[0]
+
+
+def test_the_set_up_form_takes_the_estimate_the_idle_limit_and_anchor_words():
+    from projects.forms import ProjectSetupForm, rubric_formset
+
+    base = {"name": "Nova", "slug": "nova-x", "task_type": "pairwise", "status": "active", "overlap": "1",
+            "max_active_claims": "3", "claim_minutes": "30", "review_sample_rate": "100", "flag_threshold": "2.50",
+            "flag_window": "10", "flag_min_grades": "3", "task_config_json": "{}"}
+    kept = ProjectSetupForm(base)
+    assert kept.is_valid(), kept.errors
+    assert (kept.cleaned_data["estimated_minutes"], kept.cleaned_data["idle_minutes"]) == (10, 5)
+    bad = ProjectSetupForm({**base, "estimated_minutes": "٣", "idle_minutes": "90"})
+    assert not bad.is_valid() and {"estimated_minutes", "idle_minutes"} <= set(bad.errors)
+    rubric = rubric_formset({"rubric-TOTAL_FORMS": "1", "rubric-INITIAL_FORMS": "0", "rubric-0-key": "honest",
+                             "rubric-0-label": "Honesty", "rubric-0-low": "Made up", "rubric-0-high": "Every fact"})
+    assert rubric.is_valid() and rubric.rubric() == [
+        {"key": "honest", "label": "Honesty", "description": "", "low": "Made up", "high": "Every fact"}]
