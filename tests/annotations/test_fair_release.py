@@ -453,7 +453,8 @@ class TestSchedulePagePeriods:
         page = client_for(admin_user).get(reverse("manage:batch_schedule", args=[batch.pk])).content.decode()
         assert "Fair-share cap schedule" in page
         assert "5 per person today: 9 task slots ÷ 2 eligible contractors" in page
-        for when in ("Sat 01 Mar 2031 09:00", "Sat 01 Mar 2031 21:00", "Sun 02 Mar 2031 01:00", "Sun 02 Mar 2031 09:00"):
+        for when in ("Sat 01 Mar 2031 09:00", "Sat 01 Mar 2031 21:00", "Sun 02 Mar 2031 01:00",
+                     "Sun 02 Mar 2031 09:00"):
             assert when in page
         assert "no cap any more" in page
 
