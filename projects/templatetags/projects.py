@@ -9,7 +9,7 @@ register = template.Library()
 @register.inclusion_tag("projects/_qualifications_card.html", takes_context=True)
 def qualifications_card(context):
     """The signed-in person's qualifications, for their profile page."""
-    return {"qualifications": list(qualifications_of(user=context["user"]))}
+    return {"qualifications": list(qualifications_of(user=context["user"])), "user": context["user"]}
 
 
 @register.filter
