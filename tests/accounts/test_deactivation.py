@@ -130,15 +130,18 @@ def test_a_scheduled_deactivation_is_carried_out_by_a_real_worker(celery_worker_
 
 
 # Where an account's is_active is written, a qualification revoked or a user deleted: only the decision
-# services (and the migrations' and tests' own set-up). A new writer elsewhere reopens a door.
+# services (and the migrations' and tests' own set-up), called only where an admin decides with a reason:
+# the Django admin's actions and the people page of /manage/ (projects/views.py). A new writer elsewhere
+# reopens a door.
 _WRITERS = {
     r"is_active\s*=\s*False|is_active=False|\.update\(is_active": {"accounts/services.py"},
     # (accounts' own revoked_at is an API token's, revoked by its owner: no decision about a person.)
     r"revoked_at\s*=|revoked_at=": {"projects/services/qualifications.py", "projects/models.py",
                                     "accounts/models.py", "accounts/services.py"},
-    r"user_deactivate\(|users_deactivate_due\(": {"accounts/services.py", "accounts/admin.py", "accounts/tasks.py"},
+    r"user_deactivate\(|users_deactivate_due\(": {"accounts/services.py", "accounts/admin.py", "accounts/tasks.py",
+                                                 "projects/views.py"},
     r"qualification_revoke\(": {"projects/services/qualifications.py", "projects/admin.py",
-                                "projects/services/__init__.py"},
+                                "projects/services/__init__.py", "projects/views.py"},
 }
 _APPS = ("accounts", "projects", "annotations", "sprints", "payouts", "taskhub")
 

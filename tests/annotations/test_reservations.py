@@ -224,7 +224,7 @@ class TestDashboard:
         page = client_for(winner).get(reverse("work:dashboard")).content.decode()
         assert "Reserved for you" in page
         until = timezone.localtime(drawn_at + timedelta(hours=24), winner.tzinfo)
-        assert f"{until:%a %-d %b %H:%M} EST" in page or f"{until:%a %-d %b %H:%M} EDT" in page
+        assert f"{until:%a %d %b %Y %H:%M} EST" in page or f"{until:%a %d %b %Y %H:%M} EDT" in page
         for win in wins(winner, batch):
             assert reverse("work:open", args=[win.pk]) in page and reverse("work:release", args=[win.pk]) in page
 

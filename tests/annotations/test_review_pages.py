@@ -8,6 +8,7 @@ from django.utils.html import escape
 
 from annotations import selectors, services
 from annotations.models import Review
+from taskhub.formats import local_time
 from tests import factories
 from tests.annotations.reviewing import _sprint_with_member, make_project, peer_reviewer, reviewer, submit
 
@@ -43,7 +44,7 @@ def test_a_contractor_sees_every_review_with_the_role_but_never_the_name(client_
     assert "Automatic (known answer)" in page and "5/5" in page
     assert "Peer reviewer" in page and "calibration: does not affect your grade or pay" in page
     review = Review.objects.get(submission=submission)
-    assert review.created_at.strftime("%Y-%m-%d") in page
+    assert local_time(review.created_at, submission.contractor) in page  # the one date style, their zone
     for secret in (grader.email, "Dana Grader", peer.email, str(peer)):
         assert escape(secret) not in page
     assert "Appeal this grade" in page
