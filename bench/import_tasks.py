@@ -1,7 +1,8 @@
 """Benchmark: import 100,000 pairwise tasks from a JSON Lines file.
 
-Measures the whole import service (store the upload, validate every line against the task
-type, check duplicates, COPY in one transaction) and, on the same database in the same run,
+Measures the whole import service (store the upload, then one pass in one transaction: every
+line checked against the task type and for duplicates while the clean rows stream into a COPY)
+and, on the same database in the same run,
 a bare COPY of the same 100,000 rows into projects_task as the baseline: the floor any
 import that writes through PostgreSQL could reach. Prints both times, rows/s and the ratio
 (goal: at most 1.5x), then removes everything it created.
@@ -95,7 +96,8 @@ def main() -> int:
             size = write_file(path)
             print(f"file: {ROWS:,} lines, {size / 1e6:.1f} MB")
 
-            write_phase = timed(imports, "_write")
+            check_phase = timed(imports, "_check_file")
+            analyze_phase = timed(imports, "_refresh_statistics")
             started = time.perf_counter()
             with path.open("rb") as handle:
                 task_import = task_import_create(batch=service_batch, uploaded_file=File(handle, name=path.name),
@@ -111,13 +113,14 @@ def main() -> int:
             baseline = copy_baseline(baseline_batch)
             assert Task.objects.filter(batch=baseline_batch).count() == ROWS
 
-        written = write_phase[0]
-        checked = service - stored - written
+        checked, analyzed = check_phase[0], analyze_phase[0]
+        rest = service - stored - checked - analyzed
         print(f"service import, total:                {service:7.2f}s  {ROWS / service:10,.0f} rows/s")
-        print(f"  store upload {stored:.2f}s, validate {checked:.2f}s, write (one COPY transaction) {written:.2f}s")
+        print(f"  store upload {stored:.2f}s, check every line while its rows stream into the COPY {checked:.2f}s, "
+              f"the COPY's end and the commit {rest:.2f}s, ANALYZE {analyzed:.2f}s")
         print(f"bare COPY of the same rows (baseline): {baseline:7.2f}s  {ROWS / baseline:10,.0f} rows/s")
         ratio = service / baseline
-        print(f"ratio service / bare COPY: {ratio:.2f}x (write phase with its ANALYZE: {written / baseline:.2f}x)")
+        print(f"ratio service / bare COPY: {ratio:.2f}x")
         print(f"goal: import <= 1.5x a bare COPY: {ratio:.2f}x {'PASS' if ratio <= 1.5 else 'BELOW GOAL'} "
               f"(load average {os.getloadavg()[0]:.2f}; the machine may be shared)")
         return 0

@@ -1,16 +1,20 @@
 """Task imports: an uploaded file becomes a batch's tasks, all of them or none.
 
 `task_import_create` stores the upload and enqueues the run once the row is committed.
-`task_import_run` does the work in two passes:
+`task_import_run` does the work in ONE pass inside ONE transaction:
 
-1. Validation streams the file, checks every line against the task type and against the
-   other lines and the batch (duplicate external ids), and writes the cleaned rows to a
-   temporary file in COPY format. Progress is saved every few thousand lines in small
-   autocommitted updates, so the admin page can show it while the run goes on.
-2. If no line was bad, ONE transaction locks the batch, streams the rows into
-   projects_task with PostgreSQL COPY and marks the import done. A failure, or a worker
-   killed half-way, leaves nothing written; a re-run (Celery redelivers unacknowledged
-   tasks) starts over and completes.
+- the batch is locked (or the upload's new batch created) and its external ids read;
+- the file is streamed, every line checked against the task type and against the other
+  lines and the batch (duplicate external ids), and each clean row is handed at once to a
+  PostgreSQL COPY into projects_task. Python checks the next lines while PostgreSQL writes
+  the last ones, so the import takes about as long as the COPY alone;
+- once a line is bad nothing more is written, the rest of the file is still checked (so the
+  admin sees every error), and the transaction is rolled back: a failure, or a worker killed
+  half-way, leaves nothing written; a re-run (Celery redelivers unacknowledged tasks) starts
+  over and completes.
+
+Progress is saved every few thousand lines from a connection of its own (autocommitted), so the
+admin page can show it while the run's transaction is still open.
 
 A run holds a session-level advisory lock on its import, so two workers never run the
 same import; the lock goes with the connection if the worker dies.
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -209,47 +212,184 @@ def _fail(task_import: TaskImport, errors: list[dict], error_count: int) -> Task
     return task_import
 
 
-def _save_progress(task_import: TaskImport, on_progress: ProgressCallback | None) -> None:
-    TaskImport.objects.filter(pk=task_import.pk).update(
-        processed_lines=task_import.processed_lines, processed_bytes=task_import.processed_bytes,
-    )
-    if on_progress:
-        on_progress(task_import)
+class _Progress:
+    """Saves a run's progress where other sessions see it while the run's transaction is open: on
+    a connection of its own, autocommitted, opened on first use. Saving is best effort (a lost
+    progress update only delays what the page shows), and `on_progress` is called either way."""
+
+    def __init__(self, task_import: TaskImport, on_progress: ProgressCallback | None) -> None:
+        self.task_import = task_import
+        self.on_progress = on_progress
+        self._conn: psycopg.Connection | None = None
+
+    def _execute(self, sql: str, params: list) -> None:
+        try:
+            if self._conn is None:
+                params_ = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+                self._conn = psycopg.connect(**params_, autocommit=True)
+            self._conn.execute(sql, params)
+        except psycopg.Error:
+            logger.warning("saving the progress of task import %s failed", self.task_import.pk, exc_info=True)
+
+    def save(self) -> None:
+        ti = self.task_import
+        self._execute("UPDATE projects_taskimport SET processed_lines = %s, processed_bytes = %s WHERE id = %s",
+                      [ti.processed_lines, ti.processed_bytes, ti.pk])
+        if self.on_progress:
+            self.on_progress(ti)
+
+    def detected(self, **fields) -> None:
+        """The detected format and the shuffle's seed, saved before any record is read, so a re-run
+        after a crash reads the file the same way and draws the same order."""
+        columns = ", ".join(f"{name} = %s" for name in fields)
+        self._execute(f"UPDATE projects_taskimport SET {columns} WHERE id = %s",
+                      [*fields.values(), self.task_import.pk])
+
+    def writing(self) -> None:
+        """Every line is checked; what is left is PostgreSQL finishing the COPY and the commit."""
+        ti = self.task_import
+        ti.status = ST.WRITING
+        self._execute("UPDATE projects_taskimport SET status = %s, processed_lines = %s, processed_bytes = %s "
+                      "WHERE id = %s AND status = %s", [ST.WRITING, ti.processed_lines, ti.processed_bytes, ti.pk,
+                                                        ST.VALIDATING])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+class _Rows:
+    """The COPY's input: clean rows, prefixed with the batch's columns, handed to PostgreSQL in
+    chunks of about COPY_CHUNK_BYTES. After the first bad line it only counts."""
+
+    def __init__(self, copy, prefix: bytes) -> None:
+        self.copy = copy
+        self.prefix = prefix
+        self.count = 0
+        self._chunk: list[bytes] = []
+        self._size = 0
+        self.open = True
+
+    def add(self, row: bytes) -> None:
+        self.count += 1
+        if not self.open:
+            return
+        self._chunk.append(self.prefix)
+        self._chunk.append(row)
+        self._size += len(self.prefix) + len(row)
+        if self._size >= COPY_CHUNK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._chunk and self.open:
+            self.copy.write(b"".join(self._chunk))
+        self._chunk.clear()
+        self._size = 0
+
+    def stop(self) -> None:
+        """A line was bad: nothing more goes to PostgreSQL (the transaction will be rolled back)."""
+        self._chunk.clear()
+        self.open = False
+
+
+class _Invalid(Exception):
+    """The file has bad lines: roll the run's transaction back (check.errors says why)."""
 
 
 def _run(task_import: TaskImport, on_progress: ProgressCallback | None) -> TaskImport:
-    batch = task_import.batch
-    project = task_import.project
-    if batch is not None and batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
-        message = f"The batch is {batch.get_status_display().lower()}; tasks cannot be imported into it."
-        return _fail(task_import, [importers.LineError(None, message, "batch").as_dict()], 1)
     if not task_import.file:
         gone = importers.LineError(None, "The uploaded file is no longer stored.", "file")
         return _fail(task_import, [gone.as_dict()], 1)
 
     check = _Validation()
-    with task_import.file.open("rb") as raw, tempfile.TemporaryFile() as rows_file:
-        reader = importers.LineReader(raw, max_line_bytes=settings.TASKHUB_IMPORT_MAX_LINE_BYTES,
-                                      max_bytes=settings.TASKHUB_IMPORT_MAX_BYTES,
-                                      max_lines=settings.TASKHUB_IMPORT_MAX_LINES)
-        try:
-            records = _records(task_import, project, reader)
-            if records is None:
-                check.add(importers.LineError(None, "The file is empty: there are no tasks to import."))
-            else:
-                _validate(task_import, project, reader, records, rows_file, check, on_progress)
-        except importers.FileError as exc:
-            check.add(importers.LineError(exc.line, exc.message))
-        except _FormatRefused as exc:
-            check.add(exc.error)
-        task_import.processed_bytes = reader.position() or task_import.total_bytes
-        if check.error_count == 0 and check.rows == 0:
-            check.add(importers.LineError(None, "The file has no tasks in it, only blank lines or a header."))
-        if check.error_count:
-            return _fail(task_import, check.errors, check.error_count)
-        _save_progress(task_import, on_progress)
-        rows_file.seek(0)
-        return _write(task_import, rows_file, check.rows)
+    progress = _Progress(task_import, on_progress)
+    try:
+        with task_import.file.open("rb") as raw:
+            reader = importers.LineReader(raw, max_line_bytes=settings.TASKHUB_IMPORT_MAX_LINE_BYTES,
+                                          max_bytes=settings.TASKHUB_IMPORT_MAX_BYTES,
+                                          max_lines=settings.TASKHUB_IMPORT_MAX_LINES)
+            with transaction.atomic():
+                batch = _batch_for_writing(task_import)
+                existing = _existing_ids(batch)
+                now = timezone.now()
+                prefix = f"{batch.pk}\t{batch.project_id}\t{batch.project.overlap}\t0\t0\t{now.isoformat()}\t"
+                # What the checks read from the database is read now: while the COPY runs, its
+                # connection takes no other statement (the guard makes a forgotten one fail, not hang).
+                task_import.project.media_index()
+                with connection.cursor() as cursor, \
+                        cursor.copy(f"COPY projects_task ({COPY_COLUMNS}) FROM STDIN") as copy, \
+                        connection.execute_wrapper(_no_statement_during_copy):
+                    rows = _Rows(copy, prefix.encode())
+                    _check_file(task_import, reader, rows, existing, check, progress)
+                    if check.error_count:
+                        raise _Invalid
+                    rows.flush()
+                    progress.writing()
+                done = TaskImport.objects.filter(pk=task_import.pk, status__in=[ST.VALIDATING, ST.WRITING]).update(
+                    status=ST.DONE, imported_count=rows.count, finished_at=now, batch=batch,
+                    format=task_import.format, seed=task_import.seed,
+                    processed_lines=task_import.processed_lines, processed_bytes=task_import.total_bytes,
+                    errors=[], error_count=0,
+                )
+                if not done:
+                    raise _WriteRefused("The import was taken over by another run; nothing was written by this one.")
+    except _Invalid:
+        return _fail(task_import, check.errors, check.error_count)
+    except _WriteRefused as exc:
+        return _fail(task_import, [importers.LineError(None, exc.message, "batch").as_dict()], 1)
+    except (psycopg.errors.UniqueViolation, DatabaseError) as exc:
+        if not _is_unique_violation(exc):
+            raise
+        detail = getattr(getattr(exc, "diag", None), "message_detail", None) or str(exc)
+        message = (f"A task with one of these external ids was added to the batch while the file was being "
+                   f"checked ({detail}); nothing was imported.")
+        return _fail(task_import, [importers.LineError(None, message, "external_id").as_dict()], 1)
+    finally:
+        progress.close()
+    _refresh_statistics()
+    task_import.refresh_from_db()
+    return task_import
+
+
+def _no_statement_during_copy(execute, sql, params, many, context):
+    raise RuntimeError(f"A statement was sent on the import's connection while its COPY is open: {sql[:200]}")
+
+
+def _batch_for_writing(task_import: TaskImport) -> Batch:
+    """The batch the rows go into, locked until the run commits; the upload's new batch is created
+    here (it exists from the moment its tasks do: a rolled-back run leaves no batch). The import's
+    row is not written before the end, so the progress connection never waits on this transaction."""
+    if task_import.batch_id is None:
+        return Batch.objects.create(project=task_import.project, name=task_import.new_batch_name,
+                                    status=Batch.Status.DRAFT, created_by=task_import.created_by)
+    batch = Batch.objects.select_for_update().select_related("project").get(pk=task_import.batch_id)
+    if batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
+        raise _WriteRefused(f"The batch is {batch.get_status_display().lower()}; tasks cannot be imported into it.")
+    return batch
+
+
+def _existing_ids(batch: Batch) -> set[str]:
+    """The batch's external ids, read under its lock (a new batch has none)."""
+    return set(Task.objects.filter(batch_id=batch.pk).values_list("external_id", flat=True))
+
+
+def _check_file(task_import, reader, rows: _Rows, existing: set, check: _Validation, progress: _Progress) -> None:
+    """Check every line, handing the clean rows to the COPY; record what is wrong in `check`."""
+    project = task_import.project
+    try:
+        records = _records(task_import, project, reader, progress)
+        if records is None:
+            check.add(importers.LineError(None, "The file is empty: there are no tasks to import."))
+        else:
+            _validate(task_import, project, reader, records, rows, existing, check, progress)
+    except importers.FileError as exc:
+        check.add(importers.LineError(exc.line, exc.message))
+    except _FormatRefused as exc:
+        check.add(exc.error)
+    task_import.processed_bytes = reader.position() or task_import.total_bytes
+    if check.error_count == 0 and rows.count == 0:
+        check.add(importers.LineError(None, "The file has no tasks in it, only blank lines or a header."))
+    check.rows = rows.count
 
 
 class _FormatRefused(Exception):
@@ -257,7 +397,7 @@ class _FormatRefused(Exception):
         self.error = error
 
 
-def _records(task_import: TaskImport, project: Project, reader: importers.LineReader):
+def _records(task_import: TaskImport, project: Project, reader: importers.LineReader, progress: _Progress):
     """The file's records, in the format asked for or detected; None for an empty file."""
     lines = iter(reader)
     first: importers.Line | None = None
@@ -283,7 +423,7 @@ def _records(task_import: TaskImport, project: Project, reader: importers.LineRe
         # Saved before any pair is read, so a re-run after a crash draws the same order.
         task_import.seed = updates["seed"] = secrets.randbits(63)
     if updates:
-        TaskImport.objects.filter(pk=task_import.pk).update(**updates)
+        progress.detected(**updates)
 
     def all_lines() -> Iterator[importers.Line]:
         yield first
@@ -319,14 +459,10 @@ def _fast_line(kind) -> importers.FastLine | None:
     return fast
 
 
-def _validate(task_import, project, reader, records, rows_file, check: _Validation, on_progress) -> None:
+def _validate(task_import, project, reader, records, rows: _Rows, existing: set, check: _Validation,
+              progress: _Progress) -> None:
     kind = project.type
-    existing = set()
-    if task_import.batch_id is not None:
-        existing = set(Task.objects.filter(batch_id=task_import.batch_id).values_list("external_id", flat=True))
     seen: dict[str, int] = {}
-    buffer: list[bytes] = []
-    buffered = 0
     next_progress = PROGRESS_EVERY
     for record in records:
         if isinstance(record, importers.LineError):
@@ -336,21 +472,15 @@ def _validate(task_import, project, reader, records, rows_file, check: _Validati
             line_number = record.line
             row = _clean(record, kind, project, existing, seen, check)
             if row is not None:
-                buffer.append(row)
-                buffered += len(row)
-                check.rows += 1
-                if buffered >= COPY_CHUNK_BYTES:
-                    rows_file.write(b"".join(buffer))
-                    buffer.clear()
-                    buffered = 0
+                rows.add(row)
+        if check.error_count and rows.open:
+            rows.stop()
         if line_number >= next_progress:
             next_progress = line_number + PROGRESS_EVERY
             task_import.processed_lines = line_number
             task_import.processed_bytes = reader.position()
-            _save_progress(task_import, on_progress)
+            progress.save()
         task_import.processed_lines = max(task_import.processed_lines, line_number)
-    if buffer:
-        rows_file.write(b"".join(buffer))
 
 
 def _clean(record: importers.Record, kind, project, existing: set, seen: dict, check: _Validation) -> bytes | None:
@@ -440,45 +570,6 @@ def _report(check: _Validation, line: int, prefix: str, exc: InvalidData) -> Non
         check.add(importers.LineError(line, f"{full}: {message}", field=full))
 
 
-def _write(task_import: TaskImport, rows_file, row_count: int) -> TaskImport:
-    TaskImport.objects.filter(pk=task_import.pk, status=ST.VALIDATING).update(status=ST.WRITING)
-    task_import.status = ST.WRITING
-    try:
-        with transaction.atomic():
-            if task_import.batch_id is None:
-                # The upload's new batch: it exists from the moment its tasks do.
-                batch = Batch.objects.create(project=task_import.project, name=task_import.new_batch_name,
-                                             status=Batch.Status.DRAFT, created_by=task_import.created_by)
-                TaskImport.objects.filter(pk=task_import.pk).update(batch=batch)
-            else:
-                batch = Batch.objects.select_for_update().select_related("project").get(pk=task_import.batch_id)
-            if batch.status in (Batch.Status.CLOSED, Batch.Status.EXHAUSTED):
-                raise _WriteRefused(f"The batch was {batch.get_status_display().lower()} while the file was being "
-                                    "checked; nothing was imported.")
-            now = timezone.now()
-            prefix = f"{batch.pk}\t{batch.project_id}\t{batch.project.overlap}\t0\t0\t{now.isoformat()}\t".encode()
-            with connection.cursor() as cursor, cursor.copy(f"COPY projects_task ({COPY_COLUMNS}) FROM STDIN") as copy:
-                _copy_rows(copy, rows_file, prefix)
-            done = TaskImport.objects.filter(pk=task_import.pk, status=ST.WRITING).update(
-                status=ST.DONE, imported_count=row_count, finished_at=now, processed_bytes=task_import.total_bytes,
-                errors=[], error_count=0,
-            )
-            if not done:
-                raise _WriteRefused("The import was taken over by another run; nothing was written by this one.")
-    except _WriteRefused as exc:
-        return _fail(task_import, [importers.LineError(None, exc.message, "batch").as_dict()], 1)
-    except (psycopg.errors.UniqueViolation, DatabaseError) as exc:
-        if not _is_unique_violation(exc):
-            raise
-        detail = getattr(getattr(exc, "diag", None), "message_detail", None) or str(exc)
-        message = (f"A task with one of these external ids was added to the batch while the file was being "
-                   f"checked ({detail}); nothing was imported.")
-        return _fail(task_import, [importers.LineError(None, message, "external_id").as_dict()], 1)
-    _refresh_statistics()
-    task_import.refresh_from_db()
-    return task_import
-
-
 def _refresh_statistics() -> None:
     """Bring the planner's statistics of the tasks table up to date with the rows just written.
 
@@ -506,21 +597,6 @@ def _is_unique_violation(exc: BaseException) -> bool:
             return True
         exc = exc.__cause__
     return False
-
-
-def _copy_rows(copy, rows_file, prefix: bytes) -> None:
-    chunk: list[bytes] = []
-    size = 0
-    for line in rows_file:
-        chunk.append(prefix)
-        chunk.append(line)
-        size += len(line) + len(prefix)
-        if size >= COPY_CHUNK_BYTES:
-            copy.write(b"".join(chunk))
-            chunk.clear()
-            size = 0
-    if chunk:
-        copy.write(b"".join(chunk))
 
 
 # --- housekeeping -----------------------------------------------------------------------------

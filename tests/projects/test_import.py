@@ -605,13 +605,13 @@ def test_a_run_left_by_a_killed_worker_is_completed_by_the_next():
 def test_a_failure_in_the_middle_of_the_copy_writes_nothing(monkeypatch):
     batch = pairwise_batch()
     task_import = upload(batch, jsonl(*[pair(i) for i in range(1, 101)]))
-    real_copy_rows = imports._copy_rows
+    real_flush = imports._Rows.flush
 
-    def copy_then_die(copy, rows_file, prefix):
-        real_copy_rows(copy, rows_file, prefix)
+    def flush_then_die(rows):
+        real_flush(rows)
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(imports, "_copy_rows", copy_then_die)
+    monkeypatch.setattr(imports._Rows, "flush", flush_then_die)
     with pytest.raises(RuntimeError):
         task_import_run(task_import_id=task_import.pk)
     assert not Task.objects.filter(batch=batch).exists()
@@ -623,17 +623,42 @@ def test_a_failure_in_the_middle_of_the_copy_writes_nothing(monkeypatch):
 def test_an_id_added_to_the_batch_during_the_check_fails_the_write_cleanly(monkeypatch):
     batch = pairwise_batch()
     task_import = upload(batch)
-    real_write = imports._write
+    real_existing = imports._existing_ids
 
-    def someone_adds_t2_first(task_import, rows_file, row_count):
+    def someone_adds_t2_after_the_read(batch):
+        existing = real_existing(batch)
         factories.TaskFactory(batch=batch, project=batch.project, external_id="t-2")
-        return real_write(task_import, rows_file, row_count)
+        return existing
 
-    monkeypatch.setattr(imports, "_write", someone_adds_t2_first)
+    monkeypatch.setattr(imports, "_existing_ids", someone_adds_t2_after_the_read)
     result = task_import_run(task_import_id=task_import.pk)
     assert result.status == ST.FAILED
     assert "(batch_id, external_id)" in result.errors[0]["message"] and "t-2" in result.errors[0]["message"]
-    assert list(Task.objects.filter(batch=batch).values_list("external_id", flat=True)) == ["t-2"]
+    # The run's transaction, the other writer's task with it here, is rolled back: nothing of the file stays.
+    assert not Task.objects.filter(batch=batch, external_id="t-1").exists()
+
+
+def test_a_bad_line_stops_the_copy_and_the_rest_is_still_checked(monkeypatch):
+    batch = pairwise_batch()
+    rows = [pair(i) for i in range(1, 5001)]
+    rows[10]["payload"].pop("response_b")
+    rows[4000]["payload"].pop("prompt")
+    flushed_at = []
+    real_flush = imports._Rows.flush
+
+    def counting_flush(rows_):
+        if rows_.open and rows_._chunk:
+            flushed_at.append(rows_.count)
+        real_flush(rows_)
+
+    monkeypatch.setattr(imports, "COPY_CHUNK_BYTES", 500)
+    monkeypatch.setattr(imports._Rows, "flush", counting_flush)
+    task_import = run_import(batch, jsonl(*rows))
+    assert_nothing_written(batch, task_import)
+    assert [e["line"] for e in task_import.errors] == [11, 4001]
+    assert task_import.processed_lines == 5000
+    # Rows went to PostgreSQL as they were checked, and after line 11 nothing more did.
+    assert flushed_at and max(flushed_at) <= 10
 
 
 def test_a_run_another_worker_holds_is_left_alone():
@@ -650,20 +675,30 @@ def test_a_run_another_worker_holds_is_left_alone():
     assert task_import_run(task_import_id=task_import.pk).status == ST.DONE
 
 
-def test_progress_is_saved_while_validating():
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_saved_where_other_sessions_see_it_while_the_run_is_open():
     batch = pairwise_batch()
     seen = []
     task_import = upload(batch, jsonl(*[pair(i) for i in range(1, 5001)]))
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
 
-    def watch(current):
-        stored = TaskImport.objects.get(pk=current.pk)
-        seen.append((stored.status, stored.processed_lines, stored.processed_bytes))
+    with psycopg.connect(**params, autocommit=True) as other:
+        def watch(current):
+            # Another session (the admin's page) reads the import's row while the run's transaction is open.
+            status, lines, read, tasks = other.execute(
+                "SELECT status, processed_lines, processed_bytes, "
+                "(SELECT count(*) FROM projects_task WHERE batch_id = %s) FROM projects_taskimport WHERE id = %s",
+                [batch.pk, current.pk]).fetchone()
+            seen.append((status, lines, read, tasks))
 
-    done = task_import_run(task_import_id=task_import.pk, on_progress=watch)
+        done = task_import_run(task_import_id=task_import.pk, on_progress=watch)
     assert done.status == ST.DONE and done.imported_count == 5000
     assert [s[1] for s in seen[:2]] == [2000, 4000]
-    assert all(status == ST.VALIDATING for status, _, _ in seen)
+    assert all(status == ST.VALIDATING for status, _, _, _ in seen)
     assert seen[0][2] > 0 and seen[1][2] > seen[0][2]
+    # Nothing is visible to others before the commit: all of the file or none of it.
+    assert all(tasks == 0 for *_, tasks in seen)
+    assert Task.objects.filter(batch=batch).count() == 5000
 
 
 # --- housekeeping -----------------------------------------------------------------------------
