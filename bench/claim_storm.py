@@ -119,7 +119,7 @@ def raw_worker(conninfo: str, statement: str, contractor_ids: list[int], project
         _django()
         from annotations.services import claims
 
-        sql = claims._CLAIM_NAMED_SQL
+        sql = claims._CLAIM.sql
         settings = claims._PLAN_SETTINGS  # the service's claim runs with these off (its plan)
     else:
         sql = MINIMAL_CLAIM_SQL

@@ -25,9 +25,7 @@ batch and person), in the same statement.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +40,7 @@ from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
 from taskhub import outbox, parsing
 from taskhub.hooks import pay_changed
+from taskhub.sql import Prepared
 
 from .. import tasks
 from ..errors import ClaimError, NotQualified, ProjectClosed
@@ -166,52 +165,20 @@ SELECT held.n, held.paused, claimed.id, claimed.task_id, claimed.batch_id,
 FROM held LEFT JOIN claimed ON TRUE LEFT JOIN taken ON taken.id = claimed.task_id
 """
 
-# The claim statement is prepared once per database connection and executed by name, so the
-# planner's work (most of the statement's cost: it is run for every claim) is done once per
-# connection, not per claim. Prepared statements live in the session and survive rollbacks;
-# the name carries a hash of the text, so a changed statement is never confused with an old one.
-_CLAIM_STATEMENT = "taskhub_claim_next_" + hashlib.sha256(_CLAIM_SQL.encode()).hexdigest()[:12]
-_CLAIM_PREPARE_SQL = (
-    f"PREPARE {_CLAIM_STATEMENT} (bigint, bigint, integer, timestamptz, timestamptz) AS {_CLAIM_SQL};"
-)
-_CLAIM_EXECUTE_SQL = (
-    f"EXECUTE {_CLAIM_STATEMENT} (%(project)s, %(contractor)s, %(max_active)s, %(now)s, %(deadline)s)"
-)
-
-
 def _named_placeholders(sql: str, names: list[str]) -> str:
     for position in range(len(names), 0, -1):  # $5 before $1, so $1 never eats the start of $10
         sql = sql.replace(f"${position}", f"%({names[position - 1]})s")
     return sql
 
 
-# The same statement with named placeholders, for psycopg's own prepared statements.
-_CLAIM_NAMED_SQL = _named_placeholders(_CLAIM_SQL, ["project", "contractor", "max_active", "now", "deadline"])
-
-# What this process knows of each psycopg connection (a connection that Django closes and
-# reopens is a new object): absent, the statement was never prepared on it; True, it is;
-# False, a claim that sent the PREPARE failed, so whether it exists must be asked.
-_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _claim_prepare_prefix(cursor) -> str:
-    """What to send ahead of the claim so that the prepared statement exists: usually nothing.
-
-    A new connection gets the PREPARE in the same query string as its first claim (one round
-    trip). Prepared statements ignore rollbacks, so after a failed first claim the PREPARE may
-    or may not have run; the catalogue is asked once, in a statement of its own.
-    """
-    pg_connection = cursor.cursor.connection
-    known = _prepared_on.get(pg_connection)
-    if known:
-        return ""
-    if known is False:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = %s)", [_CLAIM_STATEMENT])
-        if cursor.fetchone()[0]:
-            _prepared_on[pg_connection] = True
-            return ""
-    _prepared_on[pg_connection] = False
-    return _CLAIM_PREPARE_SQL.replace("%", "%%")
+# The claim statement is prepared once per database connection and executed by name (taskhub.sql):
+# the planner's work, most of the statement's cost, is done once per connection, not per claim.
+_CLAIM = Prepared(
+    "claim_next", _named_placeholders(_CLAIM_SQL, ["project", "contractor", "max_active", "now", "deadline"]),
+    {"project": "bigint", "contractor": "bigint", "max_active": "integer", "now": "timestamptz",
+     "deadline": "timestamptz"},
+)
+_CLAIM_STATEMENT = _CLAIM.name
 
 
 # The time worked on a released task is kept: the release counts as a last heartbeat (the same bounded
@@ -300,10 +267,10 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
             # Django's default client-side binding sends the statements as one query string:
             # one round trip and one implicit transaction, which holds the locks until the
             # claim is committed (or, inside an outer transaction, until that one ends).
-            prefix = _claim_prepare_prefix(cursor)
+            prefix = _CLAIM.prefix(cursor)
             suffix = ";" + _PLAN_SETTINGS_RESET_SQL if nested else ""
-            cursor.execute(prefix + _LOCKS_SQL + ";" + _CLAIM_EXECUTE_SQL + suffix, params)
-            _prepared_on[cursor.cursor.connection] = True
+            cursor.execute(prefix + _LOCKS_SQL + ";" + _CLAIM.execute_sql + suffix, params)
+            _CLAIM.sent(cursor)
             row = None
             while True:  # the claim's row is the one result with its columns
                 if cursor.description is not None and len(cursor.description) == _CLAIM_COLUMNS:
@@ -315,7 +282,7 @@ def task_claim_next(*, contractor, project: Project, now: datetime | None = None
             # transaction; psycopg prepares the claim itself if OPTIONS sets prepare_threshold.
             with transaction.atomic():
                 cursor.execute(_LOCKS_SQL, params)
-                cursor.execute(_CLAIM_NAMED_SQL, params)
+                cursor.execute(_CLAIM.sql, params)
                 row = cursor.fetchone()
                 if nested:
                     cursor.execute(_PLAN_SETTINGS_RESET_SQL)
@@ -490,6 +457,10 @@ FROM submitted
 RETURNING id, active_seconds, (SELECT task_done FROM counted), (SELECT batch_id FROM submitted),
           instructions_version_id
 """
+_SUBMIT = Prepared("claim_submit", _SUBMIT_SQL, {
+    "claim": "bigint", "contractor": "bigint", "project": "bigint", "now": "timestamptz", "interval": "integer",
+    "answer": "text", "is_gold": "boolean", "needs_review": "boolean",
+})
 
 
 def _batch_finished_check(batch_id: int) -> None:
@@ -523,7 +494,7 @@ def claim_submit(*, claim: Claim, contractor, answer: Any, now: datetime | None 
     }
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_SUBMIT_SQL, params)
+            _SUBMIT.execute(cursor, params)
             row = cursor.fetchone()
         if row is None:
             claim.refresh_from_db(fields=["status", "deadline", "reserved_until"])

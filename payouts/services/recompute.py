@@ -50,6 +50,7 @@ from django.db import connection, transaction
 
 from taskhub.hooks import PayScope
 from taskhub.outbox import enqueue
+from taskhub.sql import Prepared
 
 from .. import tasks
 from ..selectors import submission_cache_disagreements_sql
@@ -268,6 +269,8 @@ _CELL_JOIN = "JOIN projects_pay_cell k ON k.terms_id = s.pay_terms_id AND k.cell
 _SUBMISSION_ROWS_SQL = _rows_sql(_VIEW_CELL, _CELL_JOIN, "s.id = %(submission)s", _DIFFERS)
 _SUBMISSION_POST_SQL = _INSERT_SQL.format(columns=_ENTRY_COLUMNS,
                                           rows=_ENTRIES_SQL.replace("{rows}", f"({_SUBMISSION_ROWS_SQL})"))
+# Prepared once per connection: planning the pay rule's view costs ten times running it for one row.
+_SUBMISSION_POST = Prepared("submission_pay_post", _SUBMISSION_POST_SQL, {"submission": "bigint"})
 
 
 def submission_pay_post(*, submission_id: int) -> int:
@@ -278,7 +281,7 @@ def submission_pay_post(*, submission_id: int) -> int:
     No lock is needed: the entry is committed with the submission, so a recompute either sees both
     or neither, and the unique idempotency key keeps one entry if two writers ever meet."""
     with connection.cursor() as cursor:
-        cursor.execute(_SUBMISSION_POST_SQL, {"submission": submission_id})
+        _SUBMISSION_POST.execute(cursor, {"submission": submission_id})
         return max(cursor.rowcount, 0)
 
 

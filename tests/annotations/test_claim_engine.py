@@ -451,14 +451,14 @@ def test_after_a_failed_first_claim_the_statement_is_looked_up_not_prepared_twic
     factories.make_tasks(batch, 2)
     pg_connection = connection.connection
     # As after a first claim that sent the PREPARE and then failed: whether it exists is unknown.
-    claims._prepared_on[pg_connection] = False
+    claims._CLAIM.prepared_on[pg_connection] = False
     assert task_claim_next(contractor=contractor, project=project) is not None  # exists: no second PREPARE
 
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE " + claims._CLAIM_STATEMENT)
-    claims._prepared_on[pg_connection] = False
+    claims._CLAIM.prepared_on[pg_connection] = False
     assert task_claim_next(contractor=contractor, project=project) is not None  # gone: prepared again
-    assert claims._prepared_on[pg_connection] is True
+    assert claims._CLAIM.prepared_on[pg_connection] is True
     assert Claim.objects.filter(contractor=contractor, status="active").count() == 2
 
 

@@ -47,7 +47,7 @@ def _claim_plan(project, contractor, generic: bool) -> dict:
         try:
             cursor.execute(f"SET LOCAL plan_cache_mode = {'force_generic_plan' if generic else 'force_custom_plan'}")
             cursor.execute(claims._LOCKS_SQL, params)
-            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + claims._CLAIM_EXECUTE_SQL, params)
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + claims._CLAIM.execute_sql, params)
             (explained,) = cursor.fetchone()
         finally:
             cursor.execute("ROLLBACK TO SAVEPOINT plan")
