@@ -6,7 +6,8 @@ Reporting ends the claim in the same transaction, by the release statement
 measured until the report (the same bounded credit as a heartbeat) is kept on the claim and copied
 on the report. A task reported broken is paid for that time in the same transaction, through
 `taskhub.hooks.pay_changed(problem_report_id=...)` (the rule is payouts': payouts/services/problems.py);
-a harmful or unclear report records the time and pays nothing. Leads read the reports of their people on their projects (sprints.selectors)."""
+a harmful or unclear report records the time and pays nothing. Leads read the reports of their
+people on their projects (sprints.selectors)."""
 
 from __future__ import annotations
 
