@@ -139,3 +139,15 @@ def test_the_pages_state_the_rule_and_show_the_entry_and_the_time_paid(client):
     client.force_login(lead)
     problems = client.get(reverse("lead:problems")).content.decode()
     assert "paid 5:00 of active time: 1.50 USD" in problems
+
+
+def test_the_lead_page_says_a_harmful_report_recorded_the_time_and_paid_nothing(client):
+    project = _project(name="Tides")
+    lead, now = factories.LeadFactory(), timezone.now()
+    Sprint.objects.create(lead=lead, name="Push", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1),
+                          target_submissions=10, quality_target=Decimal("3.50")).projects.set([project])
+    report = _report(project, seconds=600, kind="harmful")
+    client.force_login(lead)
+    problems = client.get(reverse("lead:problems")).content.decode()
+    assert "10:00 of active time" in problems and "time recorded, not paid (harmful content)" in problems
+    assert _entries(report) == []
