@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -212,54 +213,69 @@ def _site(path: str) -> str:
     return settings.TASKHUB_SITE_URL.rstrip("/") + path
 
 
-def _footer(user: User, group: str, why: str) -> tuple[str, str]:
+def _footer(user: User, group: str, why: str) -> tuple[str, dict]:
     token = unsubscribe_token(user.pk, group)
-    unsubscribe_url = _site(reverse("email_unsubscribe", kwargs={"token": token}))
+    links = {"why": why, "preferences_url": _site(reverse("email_preferences")),
+             "unsubscribe_url": _site(reverse("email_unsubscribe", kwargs={"token": token}))}
     text = (
         f"\n\n--\n{why}\n"
-        f"Choose what TaskHub emails you: {_site(reverse('email_preferences'))}\n"
-        f"Unsubscribe from these emails (one click, no sign-in): {unsubscribe_url}\n"
+        f"Choose what TaskHub emails you: {links['preferences_url']}\n"
+        f"Unsubscribe from these emails (one click, no sign-in): {links['unsubscribe_url']}\n"
     )
-    return text, unsubscribe_url
+    return text, links
 
 
-def _message_now(email: OutgoingEmail) -> EmailMessage | None:
+# Every email has two parts with the same content: the plain text (written here) and an HTML
+# alternative rendered from templates/email/ (the title, the body, the link, the choices and the
+# unsubscribe link), so a mail client shows either and loses nothing.
+
+def _message_now(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     notification = email.notification
     if notification is None:
         return None
     group = group_of(notification.kind)
+    link = _site(notification.url or reverse("notifications"))
     lines = [notification.title, ""]
     if notification.body:
         lines += [notification.body, ""]
-    lines.append(f"Open it: {_site(notification.url or reverse('notifications'))}")
-    footer, unsubscribe_url = _footer(
+    lines.append(f"Open it: {link}")
+    footer, links = _footer(
         email.user, group,
         f"You get this at once because you chose so for: {EmailGroup(group).label}.")
-    return _message(email, subject=notification.title, body="\n".join(lines) + footer,
-                    unsubscribe_url=unsubscribe_url)
+    html = render_to_string("email/notification.html", {
+        "title": notification.title, "body": notification.body, "link": link, **links})
+    return _message(email, subject=notification.title, body="\n".join(lines) + footer, html=html,
+                    unsubscribe_url=links["unsubscribe_url"])
 
 
-def _message_digest(email: OutgoingEmail) -> EmailMessage | None:
+def _message_digest(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     notifications = list(Notification.objects.filter(
         pk__in=DigestItem.objects.filter(email=email).values("notification_id")).order_by("created_at", "id"))
     if not notifications:
         return None
     count = len(notifications)
-    lines = [f"Your TaskHub digest: {count} notification{'' if count == 1 else 's'} since the last one.", ""]
+    heading = f"Your TaskHub digest: {count} notification{'' if count == 1 else 's'} since the last one."
+    lines = [heading, ""]
+    items = []
     for n in notifications:
-        lines.append(f"* {n.title} ({local_time(n.created_at, email.user)})")
-        if n.body:
-            lines.append(f"  {n.body[:500]}")
-        lines.append(f"  {_site(n.url or reverse('notifications'))}")
+        item = {"title": n.title, "when": local_time(n.created_at, email.user), "body": n.body[:500],
+                "link": _site(n.url or reverse("notifications"))}
+        items.append(item)
+        lines.append(f"* {item['title']} ({item['when']})")
+        if item["body"]:
+            lines.append(f"  {item['body']}")
+        lines.append(f"  {item['link']}")
         lines.append("")
-    footer, unsubscribe_url = _footer(email.user, ALL_GROUPS,
-                                      "You get this digest once a day because you chose a daily digest.")
+    footer, links = _footer(email.user, ALL_GROUPS,
+                            "You get this digest once a day because you chose a daily digest.")
+    html = render_to_string("email/digest.html", {"heading": heading, "items": items, **links})
     return _message(email, subject=f"Your TaskHub digest: {count} notification{'' if count == 1 else 's'}",
-                    body="\n".join(lines) + footer, unsubscribe_url=unsubscribe_url)
+                    body="\n".join(lines) + footer, html=html, unsubscribe_url=links["unsubscribe_url"])
 
 
-def _message(email: OutgoingEmail, *, subject: str, body: str, unsubscribe_url: str) -> EmailMessage:
-    return EmailMessage(
+def _message(email: OutgoingEmail, *, subject: str, body: str, html: str,
+             unsubscribe_url: str) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
         subject=f"[TaskHub] {subject}"[:200], body=body, to=[email.user.email],
         headers={
             "List-Unsubscribe": f"<{unsubscribe_url}>",
@@ -268,6 +284,8 @@ def _message(email: OutgoingEmail, *, subject: str, body: str, unsubscribe_url: 
             "Auto-Submitted": "auto-generated",
         },
     )
+    message.attach_alternative(html, "text/html")
+    return message
 
 
 class EmailNotSent(Exception):

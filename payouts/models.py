@@ -28,11 +28,13 @@ class LedgerEntry(models.Model):
         ONBOARDING = "onboarding", "Onboarding"
         ADJUSTMENT = "adjustment", "Adjustment"
         TOP_UP = "top_up", "Wage-floor top-up"
+        REPORTED_BROKEN = "reported_broken", "Reported broken"
 
     class Source(models.TextChoices):
         SUBMISSION = "submission", "Submission"
         MANUAL = "manual", "Added by an admin"
         WAGE_FLOOR = "wage_floor", "Wage floor kept"
+        PROBLEM_REPORT = "problem_report", "Task reported broken"
 
     contractor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     project = models.ForeignKey(
@@ -41,8 +43,9 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    # What the money is for: a submission (source_id = its id), a manual bonus/adjustment, or a
-    # wage-floor top-up (source_id = its WageFloorTopUp, which holds the computation).
+    # What the money is for: a submission (source_id = its id), a manual bonus/adjustment, a
+    # wage-floor top-up (source_id = its WageFloorTopUp, which holds the computation), or the active
+    # time of a task reported broken (source_id = its annotations.ProblemReport; payouts/services/problems.py).
     source_type = models.CharField(max_length=16, choices=Source.choices)
     source_id = models.BigIntegerField(null=True, blank=True)
     # How the amount was worked out, so every line of a statement can be explained.
@@ -75,6 +78,12 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="bonus") | Q(amount__gt=0), name="ledger_bonus_positive"
             ),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            # The pay of a task reported broken is its own kind of entry, and only it.
+            models.CheckConstraint(
+                condition=(Q(kind="reported_broken") & Q(source_type="problem_report"))
+                | (~Q(kind="reported_broken") & ~Q(source_type="problem_report")),
+                name="ledger_reported_broken_source",
+            ),
         ]
 
     def __str__(self) -> str:

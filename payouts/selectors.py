@@ -41,6 +41,13 @@ def ledger_entries_for_submissions(*, user, submission_ids) -> dict[int, list[Le
     return found
 
 
+def ledger_entries_for_problem_reports(*, report_ids) -> dict[int, LedgerEntry]:
+    """The entry that paid each of these problem reports (a task reported broken), by report id (1 query)."""
+    entries = LedgerEntry.objects.filter(source_type=LedgerEntry.Source.PROBLEM_REPORT,
+                                         source_id__in=list(report_ids))
+    return {entry.source_id: entry for entry in entries}
+
+
 def manual_entries_recent() -> QuerySet[LedgerEntry]:
     """Bonuses and adjustments added by hand, newest first (the payout desk's bonuses page)."""
     return (

@@ -157,6 +157,11 @@ TASKHUB_SITE_URL = env.str("TASKHUB_SITE_URL", default="http://127.0.0.1:8000")
 TASKHUB_EMAIL_DIGEST_HOUR = env.int("TASKHUB_EMAIL_DIGEST_HOUR", default=8)
 # Contractors are reminded this long before a scheduled release opens (in-app and by email).
 TASKHUB_RELEASE_REMINDER = timedelta(minutes=env.int("TASKHUB_RELEASE_REMINDER_MINUTES", default=60))
+# A contractor's night, in hours (0-23) of their own time zone: a release reminder that would reach
+# them from the start hour until the end hour is sent the evening before, in the last reminder
+# period before the night begins (projects.services.release_reminders_due).
+TASKHUB_NIGHT_START_HOUR = env.int("TASKHUB_NIGHT_START_HOUR", default=22)
+TASKHUB_NIGHT_END_HOUR = env.int("TASKHUB_NIGHT_END_HOUR", default=8)
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

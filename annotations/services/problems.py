@@ -4,7 +4,10 @@ closes the report with a note (issue 19).
 Reporting ends the claim in the same transaction, by the release statement
 (`claims.claim_release_in_transaction`): the slot goes back to the pool, and the active time
 measured until the report (the same bounded credit as a heartbeat) is kept on the claim and copied
-on the report. Leads read the reports of their people on their projects (sprints.selectors)."""
+on the report. A task reported broken is paid for that time in the same transaction, through
+`taskhub.hooks.pay_changed(problem_report_id=...)` (the rule is payouts': payouts/services/problems.py);
+a harmful or unclear report records the time and pays nothing. Leads read the reports of their
+people on their projects (sprints.selectors)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from django.utils import timezone
 
 from taskhub import parsing
 from taskhub.errors import InvalidInput
+from taskhub.hooks import pay_changed
 
 from ..errors import ClaimError, NotQualified
 from ..models import Claim, ProblemReport
@@ -51,10 +55,14 @@ def problem_report_create(*, claim: Claim, contractor, kind: str, reason: str,
             claim.refresh_from_db(fields=["status"])
             raise ClaimError(f"This task is {claim.get_status_display().lower()}, so it cannot be reported from "
                              "here.", code="claim_not_active")
-        return ProblemReport.objects.create(
+        report = ProblemReport.objects.create(
             claim=claim, task_id=claim.task_id, project_id=claim.project_id, contractor=contractor, kind=kind,
             reason=reason, active_seconds=claim.active_seconds, created_at=now,
         )
+        if kind == ProblemReport.Kind.BROKEN:
+            # The active time spent on a broken task is paid, once, committed with the report.
+            pay_changed(problem_report_id=report.pk)
+        return report
 
 
 def problem_report_resolve(*, report: ProblemReport, by, resolution: str,

@@ -54,6 +54,7 @@ from taskhub.sql import Prepared
 
 from .. import tasks
 from ..selectors import submission_cache_disagreements_sql
+from .problems import problem_report_pay_post
 
 # pg_advisory_xact_lock(namespace, key): key 0 is the whole ledger, other keys contractors.
 LOCK_NAMESPACE = 736_001
@@ -337,7 +338,11 @@ def earnings_recompute_enqueue(
 
 def earnings_recompute_enqueue_scope(scope: PayScope) -> None:
     """The handler of `taskhub.hooks.pay_changed`: a new submission is paid at once, in the writing
-    transaction (`submission_pay_post`); any other scope is recomputed after the commit."""
+    transaction (`submission_pay_post`), and so is a task reported broken (`problem_report_pay_post`);
+    any other scope is recomputed after the commit."""
+    if scope.problem_report_id is not None:
+        problem_report_pay_post(report_id=scope.problem_report_id)
+        return
     if scope.submission_id is not None:
         submission_pay_post(submission_id=scope.submission_id)
         return

@@ -83,3 +83,10 @@ def submissions_pay(context, submissions):
         total = sum((row.amount for row in rows), Decimal("0"))
         totals[submission_id] = {"entries": rows, "total": quantize(total), "currency": rows[0].currency}
     return totals
+
+
+@register.simple_tag
+def problem_reports_pay(reports):
+    """For the lead's problem reports: the ledger entry that paid each report's active time (a task
+    reported broken), by report id (1 query); harmful and unclear reports have none."""
+    return selectors.ledger_entries_for_problem_reports(report_ids=[r.pk for r in reports])

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import BooleanField, Exists, F, OuterRef
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
@@ -292,18 +293,60 @@ def batch_announce_release(*, batch_id: int, release_at: str) -> int:
     )
 
 
+def _night_hours() -> tuple[int, int, int]:
+    """The contractor's night from the settings: (start hour, end hour, its length in hours)."""
+    start, end = settings.TASKHUB_NIGHT_START_HOUR % 24, settings.TASKHUB_NIGHT_END_HOUR % 24
+    return start, end, (end - start) % 24
+
+
+def _reminder_due_now(*, release_at: datetime, now: datetime) -> RawSQL:
+    """Whether a contractor (accounts_user, in the query around it) is due the reminder of a release
+    at `release_at` now, in SQL over their time zone. The ordinary moment is release_at minus
+    TASKHUB_RELEASE_REMINDER; when it falls in the person's night, the reminder is due instead in the
+    last reminder period before that night began, the evening before (21:00-22:00 for a 22:00 night
+    and a 60-minute reminder). Only used before the ordinary moment: from then on everyone is due (a
+    release scheduled after someone's evening has passed still reminds them at the ordinary moment)."""
+    start, end, length = _night_hours()
+    reminder = settings.TASKHUB_RELEASE_REMINDER
+    ordinary = release_at - reminder
+    local = '(%s::timestamptz AT TIME ZONE "accounts_user"."timezone")'
+    hour = f"extract(hour FROM {local})"
+    joiner = "OR" if start > end else "AND"  # a night that crosses midnight, or one within a day
+    in_night = f"({hour} >= %s {joiner} {hour} < %s)"
+    # The night the moment falls in began at `start` on its local day, or on the day before.
+    night_began = (f"((CASE WHEN {hour} < %s THEN {local}::date - 1 ELSE {local}::date END"
+                   f" + make_time(%s, 0, 0)) AT TIME ZONE \"accounts_user\".\"timezone\")")
+    sql = (f"({in_night} AND %s >= {night_began} - %s AND %s < {night_began})")
+    began_params = [ordinary, start, ordinary, ordinary, start]
+    params = [ordinary, start, ordinary, end, now, *began_params, reminder, now, *began_params]
+    if not length:
+        return RawSQL("FALSE", [], output_field=BooleanField())
+    # Only fixed SQL text: every value is a parameter.
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
 def release_reminders_due(*, now: datetime | None = None) -> int:
     """Beat: remind the eligible contractors of each scheduled batch that opens within
     TASKHUB_RELEASE_REMINDER, with the time in each one's own zone (in-app, and by email for those
-    who chose it). Keyed by batch and release time: a repeat reminds nobody twice, a re-schedule
-    reminds anew. Returns how many reminders were created."""
+    who chose it). A person whose reminder would come in their night (TASKHUB_NIGHT_START_HOUR to
+    TASKHUB_NIGHT_END_HOUR, their own zone) is reminded the evening before, in the last reminder
+    period before the night (`_reminder_due_now`). Keyed by person, batch and release time: a repeat
+    reminds nobody twice, a re-schedule reminds anew. One query per due batch, whatever the zones.
+    Returns how many reminders were created."""
     now = now or timezone.now()
+    reminder = settings.TASKHUB_RELEASE_REMINDER
+    # The earliest a reminder can be due: its night's length before the ordinary moment.
+    reach = reminder + timedelta(hours=_night_hours()[2])
     due = Batch.objects.select_related("project").filter(
-        status=S.SCHEDULED, release_at__gt=now, release_at__lte=now + settings.TASKHUB_RELEASE_REMINDER)
+        status=S.SCHEDULED, release_at__gt=now, release_at__lte=now + reach)
     created = 0
     for batch in due:
+        users = contractors_eligible_for(project=batch.project)
+        if now < batch.release_at - reminder:
+            users = users.alias(reminder_due=_reminder_due_now(release_at=batch.release_at, now=now)).filter(
+                reminder_due=True)
         created += notifications_create_many(
-            users=contractors_eligible_for(project=batch.project),
+            users=users,
             kind="release_reminder", title=f"Soon: {batch.project.name} · {batch.name} opens {{at}}",
             body=f"Release policy: {_POLICY_WORDS[batch.release_policy]}.", url=reverse("work:dashboard"),
             key=f"release-reminder:{batch.pk}:{batch.release_at.isoformat()}", at=batch.release_at,

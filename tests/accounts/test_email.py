@@ -265,3 +265,106 @@ def test_a_deactivation_notice_is_emailed_once_by_its_own_service(admin_user, dj
         user_deactivate(user=person, by=admin_user, reason="Repeated copying of other people's answers.")
     assert [m.to for m in django_mail.outbox] == [[person.email]]  # always sent, and only once
     assert OutgoingEmail.objects.count() == 0 and DigestItem.objects.count() == 0
+
+
+def _parts(message) -> tuple[str, str]:
+    """The plain text and the one HTML alternative of a sent email."""
+    html = [content for content, mimetype in message.alternatives if mimetype == "text/html"]
+    assert len(html) == 1, "an email carries exactly one HTML alternative"
+    return message.body, html[0]
+
+
+def test_an_email_at_once_has_a_text_and_an_html_part_with_the_same_content_and_links(
+        eager, django_capture_on_commit_callbacks):
+    person = factories.ContractorFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_create(user=person, kind="lottery_result", title="You won 3 tasks <of B1>",
+                            body="Start them from the dashboard & enjoy.", url="/work/", key="l-html")
+    message = django_mail.outbox[-1]
+    text, html = _parts(message)
+    unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith("http://127.0.0.1:8000/accounts/unsubscribe/")
+    for part in (text, html):
+        assert unsubscribe in part
+        assert "http://127.0.0.1:8000/work/" in part
+        assert "http://127.0.0.1:8000/accounts/email-choices/" in part
+    assert "You won 3 tasks <of B1>" in text and "Start them from the dashboard & enjoy." in text
+    # The HTML carries the same words, escaped, with real links.
+    assert "You won 3 tasks &lt;of B1&gt;" in html and "Start them from the dashboard &amp; enjoy." in html
+    assert f'href="{unsubscribe}"' in html and 'href="http://127.0.0.1:8000/work/"' in html
+    assert "<of B1>" not in html
+
+
+def test_a_digest_has_a_text_and_an_html_part_listing_every_item_with_the_unsubscribe_link(settings):
+    settings.TASKHUB_EMAIL_DIGEST_HOUR = 8
+    person = factories.ContractorFactory(timezone="UTC")
+    notification_create(user=person, kind="sprint_open", title="Sprint 1 is open", url="/lead/")
+    notification_create(user=person, kind="sprint_open", title="Sprint 2 is open", body="Join before Friday.")
+    assert mail.emails_digest_due(now=datetime(2031, 6, 1, 9, 0, tzinfo=UTC)) == 1
+    _send_all()
+    message = django_mail.outbox[-1]
+    text, html = _parts(message)
+    unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
+    for part in (text, html):
+        assert "Sprint 1 is open" in part and "Sprint 2 is open" in part and "Join before Friday." in part
+        assert "http://127.0.0.1:8000/lead/" in part
+        assert unsubscribe in part
+    assert f'href="{unsubscribe}"' in html
+    assert "2 notifications since the last one" in html
+
+
+def test_the_release_reminder_avoids_each_persons_night(settings):
+    settings.TASKHUB_RELEASE_REMINDER = timedelta(minutes=60)
+    settings.TASKHUB_NIGHT_START_HOUR, settings.TASKHUB_NIGHT_END_HOUR = 22, 8
+    # Released at 06:30 UTC on 2 June 2031: the ordinary reminder moment is 05:30 UTC.
+    release_at = datetime(2031, 6, 2, 6, 30, tzinfo=UTC)
+    utc = factories.ContractorFactory(timezone="UTC")  # 05:30: night, so 21:00-22:00 on 1 June
+    new_york = factories.ContractorFactory(timezone="America/New_York")  # 01:30 EDT: night, 01:00-02:00 UTC
+    los_angeles = factories.ContractorFactory(timezone="America/Los_Angeles")  # 22:30 PDT: night, 04:00 UTC
+    tokyo = factories.ContractorFactory(timezone="Asia/Tokyo")  # 14:30: day, at 05:30 UTC
+    kolkata = factories.ContractorFactory(timezone="Asia/Kolkata")  # 11:00: day, at 05:30 UTC
+    batch = factories.BatchFactory(status=Batch.Status.SCHEDULED, released_at=None, release_at=release_at)
+
+    def reminded() -> set[int]:
+        return set(Notification.objects.filter(kind="release_reminder").values_list("user_id", flat=True))
+
+    assert release_reminders_due(now=datetime(2031, 6, 1, 20, 55, tzinfo=UTC)) == 0
+    assert release_reminders_due(now=datetime(2031, 6, 1, 21, 5, tzinfo=UTC)) == 1
+    assert reminded() == {utc.pk}
+    assert release_reminders_due(now=datetime(2031, 6, 1, 21, 55, tzinfo=UTC)) == 0  # once per person
+    assert release_reminders_due(now=datetime(2031, 6, 1, 23, 0, tzinfo=UTC)) == 0
+    assert release_reminders_due(now=datetime(2031, 6, 2, 1, 10, tzinfo=UTC)) == 1
+    assert reminded() == {utc.pk, new_york.pk}
+    assert release_reminders_due(now=datetime(2031, 6, 2, 4, 0, tzinfo=UTC)) == 1
+    assert reminded() == {utc.pk, new_york.pk, los_angeles.pk}
+    assert release_reminders_due(now=datetime(2031, 6, 2, 5, 25, tzinfo=UTC)) == 0
+    assert release_reminders_due(now=datetime(2031, 6, 2, 5, 30, tzinfo=UTC)) == 2
+    assert reminded() == {utc.pk, new_york.pk, los_angeles.pk, tokyo.pk, kolkata.pk}
+    assert release_reminders_due(now=datetime(2031, 6, 2, 6, 0, tzinfo=UTC)) == 0
+    # Each reminder still writes the release time in the person's own zone.
+    note = Notification.objects.get(kind="release_reminder", user=new_york)
+    assert note.title.endswith("opens Mon 02 Jun 2031 02:30 America/New_York")
+    assert Notification.objects.filter(key=f"release-reminder:{batch.pk}:{release_at.isoformat()}").count() == 5
+
+
+def test_a_release_scheduled_after_the_evening_reminds_at_the_ordinary_moment(settings):
+    settings.TASKHUB_RELEASE_REMINDER = timedelta(minutes=60)
+    settings.TASKHUB_NIGHT_START_HOUR, settings.TASKHUB_NIGHT_END_HOUR = 23, 7  # the window is a setting
+    release_at = datetime(2031, 6, 2, 6, 30, tzinfo=UTC)
+    person = factories.ContractorFactory(timezone="UTC")  # 05:30 is in the night: due 22:00-23:00 on 1 June
+    assert release_reminders_due(now=datetime(2031, 6, 1, 21, 30, tzinfo=UTC)) == 0
+    factories.BatchFactory(status=Batch.Status.SCHEDULED, released_at=None, release_at=release_at)
+    assert release_reminders_due(now=datetime(2031, 6, 1, 21, 50, tzinfo=UTC)) == 0  # not 21:00 with 23:00
+    assert release_reminders_due(now=datetime(2031, 6, 1, 22, 5, tzinfo=UTC)) == 1
+    assert Notification.objects.get(kind="release_reminder").user_id == person.pk
+
+
+def test_a_release_scheduled_during_the_night_waits_for_the_ordinary_moment(settings):
+    settings.TASKHUB_RELEASE_REMINDER = timedelta(minutes=60)
+    release_at = datetime(2031, 6, 2, 6, 30, tzinfo=UTC)
+    factories.ContractorFactory(timezone="UTC")
+    # Scheduled at 23:00 UTC, after this person's evening: nothing in the night before 05:30.
+    factories.BatchFactory(status=Batch.Status.SCHEDULED, released_at=None, release_at=release_at)
+    assert release_reminders_due(now=datetime(2031, 6, 1, 23, 0, tzinfo=UTC)) == 0
+    assert release_reminders_due(now=datetime(2031, 6, 2, 3, 0, tzinfo=UTC)) == 0
+    assert release_reminders_due(now=datetime(2031, 6, 2, 5, 31, tzinfo=UTC)) == 1

@@ -255,3 +255,36 @@ def test_my_work_shows_my_answer_its_grade_its_pay_and_filters(page, login):
     first.locator("[data-earned]").click()
     expect(page.get_by_role("heading", name="Ledger entry")).to_be_visible()
     expect(page.locator("[data-entry-amount]")).to_have_text("0.50 USD")
+
+
+def test_a_task_reported_broken_is_paid_and_the_entry_is_on_the_earnings_page(page, login):
+    from django.urls import reverse
+
+    project = make_project("rating", name="Tides", estimated_minutes=10, claim_minutes=30)
+    factories.PayRateFactory(project=project, amount=Decimal("3.00"), unit="per_task",
+                             effective_from=timezone.now() - timedelta(days=3))
+    task = make_task(project)
+    person = factories.ContractorFactory()
+    login(person)
+    page.goto(f"/work/projects/{project.slug}/")
+    expect(page.locator(".problem-pay-rule")).to_contain_text(
+        "the per-task rate (3.00 USD) times your active minutes over the estimated 10 minutes per task")
+    page.get_by_role("button", name="Start working").click()
+    page.wait_for_selector("#answer-form[data-ready]")
+    page.get_by_text("Release this task, or report a problem with it").click()
+    rule = page.locator(".problem-form .problem-pay-rule")
+    expect(rule).to_contain_text("A task you report as broken is paid for the active time you spent on it")
+    expect(rule).to_contain_text("harmful or unclear records the time but pays nothing")
+    # Fifteen minutes measured on a ten-minute task: one task's pay, no more.
+    Claim.objects.filter(contractor=person, status=Claim.Status.ACTIVE).update(active_seconds=900)
+    page.get_by_label("Broken (cannot be done)").check()
+    page.get_by_label("What did you find?").fill("The answer to rate is missing.")
+    page.get_by_role("button", name="Report this task").click()
+    expect(page.get_by_text("Thank you: your report (broken (cannot be done)) went to the project's leads."))\
+        .to_be_visible()
+    page.goto(reverse("payouts:earnings"))
+    row = page.get_by_role("row").filter(has_text=f"Reported broken: {task.external_id}")
+    expect(row).to_contain_text("Reported broken")
+    expect(row).to_contain_text("Tides")
+    expect(row).to_contain_text("3.00 USD")
+    expect(row).to_contain_text("reported broken, no grade")
