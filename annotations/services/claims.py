@@ -395,12 +395,14 @@ def claims_release_on_role_change(change: RoleChange) -> list[str]:
     submitted, its grades and its pay are not touched."""
     if change.old != Role.CONTRACTOR or change.new == Role.CONTRACTOR:
         return []
-    held = list(Claim.objects.select_for_update().filter(contractor_id=change.user_id, status__in=Claim.HELD_OPEN)
+    held = list(Claim.objects.select_for_update(of=("self",))
+                .filter(contractor_id=change.user_id, status__in=Claim.HELD_OPEN)
                 .select_related("project").order_by("claimed_at", "id"))
+    person = User(pk=change.user_id)  # the release statement reads only its id
     reason = f"Role changed: {change.reason}"[:RELEASE_REASON_MAX_CHARS]
     released = []
     for claim in held:
-        if claim_release_in_transaction(claim=claim, contractor=_Person(change.user_id), now=change.now,
+        if claim_release_in_transaction(claim=claim, contractor=person, now=change.now,
                                         reason=reason) is not None:
             released.append(claim)
     if not released:
@@ -422,13 +424,6 @@ def claims_tell_holders_of_closed_batch(event: BatchClosed) -> int:
         title=f"{event.project_name}: the batch “{event.batch_name}” is closed",
         body=f"Reason: {event.reason}\n\nNo more of its tasks are handed out. The tasks you hold from it may "
              "still be submitted before their deadline, and are paid as usual.")
-
-
-class _Person:
-    """A person known by id only (what the release statement reads of its contractor)."""
-
-    def __init__(self, pk: int):
-        self.pk = pk
 
 
 def claim_open(*, claim: Claim, contractor, now: datetime | None = None) -> Claim:

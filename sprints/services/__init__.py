@@ -361,11 +361,12 @@ def pause_appeal_decide(*, appeal: PauseAppeal, lead, outcome: str, reason: str)
 
 
 def sprints_check_role_change(change) -> list[str]:
-    """The role handler of sprints (taskhub.hooks.role_changed): a lead who runs a sprint that is not
-    closed stays a lead until it is (its members need their lead; no one else may run it), unless they
-    become an admin, who sees everything. A contractor who becomes a lead or admin stays a member of
-    their sprints, so the boards still count what they submitted."""
-    if change.old != Role.LEAD or change.new == Role.ADMIN:
+    """The role handler of sprints (taskhub.hooks.role_changed): whoever runs a sprint that is not closed
+    (a lead, or an admin) does not become a contractor until it is closed: its members need their lead,
+    and no one else may run it. Between lead and admin nothing changes for their sprints. A contractor
+    who becomes a lead or admin stays a member of their sprints, so the boards still count what they
+    submitted."""
+    if change.new != Role.CONTRACTOR or change.old == Role.CONTRACTOR:
         return []
     running = list(Sprint.objects.filter(lead_id=change.user_id).exclude(status=Sprint.Status.CLOSED)
                    .order_by("starts_at", "id").values_list("name", flat=True)[:6])

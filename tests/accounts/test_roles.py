@@ -140,8 +140,11 @@ def test_a_lead_running_a_sprint_that_is_not_closed_stays_a_lead(admin_user, lea
         services.user_role_set(user=lead, role=Role.CONTRACTOR, by=admin_user, reason=REASON)
     assert running.value.field == "role" and "“Push”" in running.value.message
     _no_decision(lead, Role.LEAD)
-    # Becoming an admin is fine: admins see every sprint.
+    # Becoming an admin is fine: admins see every sprint. An admin running it is held the same way.
     services.user_role_set(user=lead, role=Role.ADMIN, by=admin_user, reason=REASON)
+    with pytest.raises(SprintError):
+        services.user_role_set(user=lead, role=Role.CONTRACTOR, by=admin_user, reason=REASON)
+    assert User.objects.get(pk=lead.pk).role == Role.ADMIN
     services.user_role_set(user=lead, role=Role.LEAD, by=admin_user, reason=REASON)
     Sprint.objects.filter(pk=sprint.pk).update(status=Sprint.Status.CLOSED)
     services.user_role_set(user=lead, role=Role.CONTRACTOR, by=admin_user, reason=REASON)
