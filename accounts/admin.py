@@ -40,19 +40,26 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "timezone", "jurisdiction")}),
-        ("Role", {"fields": ("role", "is_reviewer", "is_superuser")}),
+        ("Role", {"fields": ("role", "is_reviewer", "is_superuser"),
+                  "description": "A role is changed as a decision, with a reason the person reads, on their page "
+                                 "under /manage/people/."}),
         ("Active", {"fields": ("is_active", "deactivated_at", "deactivated_by", "deactivation_reason"),
                     "description": "Use the actions “Deactivate…” and “Reactivate…” of the list of accounts."}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined", "is_active", "deactivated_at", "deactivated_by",
-                       "deactivation_reason"]
+                       "deactivation_reason", "role"]
     filter_horizontal = []
     actions = ["deactivate", "reactivate"]
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # A new account is made with its role; an existing one's role changes only as a decision.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is not None else [name for name in fields if name != "role"]
 
     def get_actions(self, request):
         actions = super().get_actions(request)

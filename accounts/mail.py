@@ -48,6 +48,8 @@ KIND_GROUPS: dict[str, str] = {
     "pause_lifted": EmailGroup.DECISIONS,
     "pause_appeal_decided": EmailGroup.DECISIONS,
     "qualification_revoked": EmailGroup.DECISIONS,
+    "role_set": EmailGroup.DECISIONS,
+    "batch_closed": EmailGroup.DECISIONS,
     "rate_change": EmailGroup.PAY,
     "grade_policy_change": EmailGroup.PAY,
 }

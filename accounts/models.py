@@ -157,11 +157,13 @@ class AuditEntry(models.Model):
         PAUSE_LIFTED = "pause_lifted", "Pause lifted"
         DEACTIVATED = "deactivated", "Account deactivated"
         REACTIVATED = "reactivated", "Account reactivated"
+        ROLE_SET = "role_set", "Role changed"
         QUALIFICATION_GRANTED = "qualification_granted", "Qualification granted"
         QUALIFICATION_REVOKED = "qualification_revoked", "Qualification revoked"
         PAYOUT_APPROVED = "payout_approved", "Payout approved"
         LEDGER_BONUS = "ledger_bonus", "Bonus added"
         LEDGER_ADJUSTMENT = "ledger_adjustment", "Manual adjustment"
+        BATCH_CLOSED = "batch_closed", "Batch closed"
 
     at = models.DateTimeField(default=dj_timezone.now)
     # Empty when TaskHub itself acted on a rule a person set (an onboarding pass, a scheduled deactivation).

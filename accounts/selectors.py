@@ -71,6 +71,12 @@ def audit_entries_about(*, user, project_ids=()) -> QuerySet[AuditEntry]:
     return audit_entries().filter(about)
 
 
+def role_history(*, user) -> QuerySet[AuditEntry]:
+    """Every role change of `user`, newest first, with who decided it (`data`: old_role, new_role)."""
+    return (AuditEntry.objects.filter(subject=user, kind=AuditEntry.Kind.ROLE_SET).select_related("actor")
+            .order_by("-at", "-id"))
+
+
 def audit_projects() -> list[tuple[int, str]]:
     """The projects the trail names, for the admin page's filter (latest name of each)."""
     rows = (AuditEntry.objects.exclude(project_id__isnull=True).order_by("project_id", "-at")

@@ -25,6 +25,7 @@ from knox.models import AuthToken
 from taskhub.decisions import clean_effective_time, clean_reason
 from taskhub.errors import DomainError, Forbidden, NotFound
 from taskhub.formats import local_time
+from taskhub.hooks import role_changed
 
 from .errors import AccountDecisionError, AccountStateError
 from .mail import notifications_email
@@ -300,6 +301,55 @@ def users_deactivate_due(*, now: datetime | None = None) -> int:
             for u in due
         ])
     return len(due)
+
+
+# --- Roles: a decision, with a reason, never a silent edit ------------------------------------------
+
+
+def user_role_set(*, user: User, role: str, by: User, reason: str, now: datetime | None = None) -> User:
+    """An admin changes a person's role, with the reason the person reads. Refused: the same role
+    again, an unknown role, an admin changing their own role, and taking away the last active admin.
+
+    What the person held under the old role is settled in the same transaction by the apps above
+    (taskhub.hooks.role_changed): a contractor who stops being one has their active claims and unopened
+    lottery wins released back to the pool with the reason (their submitted work and its pay stay); a
+    lead who runs a sprint that is not closed stays a lead until it is. The person is notified (the
+    "decisions" email group), and the audit entry keeps the old and the new role."""
+    now = now or timezone.now()
+    if by is None or getattr(by, "role", None) != Role.ADMIN or not by.is_active:
+        raise Forbidden("Only an admin changes a role.", code="not_an_admin")
+    if role not in Role.values:
+        raise AccountDecisionError.at("role", "choose one of: " + ", ".join(str(label) for label in Role.labels))
+    if by.pk == user.pk:
+        raise AccountDecisionError.at("role", "nobody changes their own role; ask another admin")
+    text = clean_reason(reason, field="reason", what="A role change",
+                        minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS, error=AccountDecisionError)
+    with transaction.atomic():
+        # The admins are locked in one order, so two admins demoting each other cannot both succeed.
+        list(User.objects.select_for_update().filter(role=Role.ADMIN).order_by("pk").values_list("pk", flat=True))
+        current = User.objects.select_for_update().filter(pk=user.pk).first()
+        if current is None:
+            raise NotFound("No such account.")
+        old = current.role
+        if old == role:
+            raise AccountDecisionError.at("role", f"{current.email} is already {Role(role).label.lower()}")
+        if old == Role.ADMIN and current.is_active and not User.objects.filter(
+                role=Role.ADMIN, is_active=True).exclude(pk=current.pk).exists():
+            raise AccountDecisionError.at("role", f"{current.email} is the last active admin; make another admin "
+                                                  "first")
+        done = role_changed(user_id=current.pk, old=old, new=role, by_id=by.pk, reason=text, now=now)
+        current.role = role
+        current.save(update_fields=["role"])
+        old_label, new_label = Role(old).label, Role(role).label
+        body = f"Reason: {text}" + "".join(f"\n\n{sentence}" for sentence in done)
+        notification_create(user=current, kind="role_set", url="/", body=body,
+                            title=f"Your TaskHub role is now {new_label.lower()} (was {old_label.lower()})",
+                            key=f"role_set:{current.pk}:{now.isoformat()}")
+        audit_record(actor=by, kind=AuditEntry.Kind.ROLE_SET, subject=current, reason=text, obj=current, at=now,
+                     summary=f"Role of {current.email} changed from {old_label.lower()} to {new_label.lower()}",
+                     data={"old_role": old, "new_role": role, "consequences": done})
+    user.refresh_from_db()
+    return user
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Ledger and payouts"
 
     def ready(self):
-        # The one upward hook (taskhub.hooks): work below payouts whose pay may have changed is
+        # The pay hook (taskhub.hooks): work below payouts whose pay may have changed is
         # recomputed once the writing transaction commits. Imported here, not at the top: apps.py is
         # loaded before the models that the services import exist.
         from .services.recompute import earnings_recompute_enqueue_scope

@@ -290,6 +290,14 @@ class TaskImportUploadForm(forms.Form):
     )
 
 
+class BatchCloseForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+        help_text=f"Why the batch closes (at least {settings.TASKHUB_DECISION_REASON_MIN_CHARS} characters): the "
+                  "contractors holding its claims read it.",
+    )
+
+
 class ScheduleForm(forms.Form):
     release_at = forms.SplitDateTimeField(widget=widgets.AdminSplitDateTime, label="Release at")
     reservation_opens_at = forms.SplitDateTimeField(
@@ -406,14 +414,17 @@ class BatchAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/projects/batch/schedule.html", context)
 
-    @admin.action(description="Close")
+    @admin.action(description="Close…")
     def close(self, request, queryset):
-        for batch in queryset:
-            try:
-                services.batch_close(batch=batch)
-                self.message_user(request, f"{batch} closed at {timezone.localtime():%H:%M}.")
-            except DomainError as exc:
-                self.message_user(request, f"{batch}: {exc.message}", level=messages.ERROR)
+        return decision_action(
+            self, request, queryset.select_related("project"), form_class=BatchCloseForm, action="close",
+            title="Close batches",
+            explanation="No more of their tasks are handed out; claims already held may still be submitted. The "
+                        "contractors holding them are told, with your reason, which is kept on the batch and in the "
+                        "audit trail.",
+            submit_label="Close",
+            decide=lambda batch, data: services.batch_close(batch=batch, by=request.user, reason=data["reason"]),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -26,6 +26,12 @@ class BatchStateError(Conflict):
     code = "batch_state"
 
 
+class BatchCloseError(DomainError):
+    """A batch closing that cannot be recorded as given (its reason)."""
+
+    code = "invalid_batch_close"
+
+
 class TaskImportError(DomainError):
     code = "import_refused"
 

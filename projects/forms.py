@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import Role
 from taskhub import parsing
 from taskhub.errors import DomainError
 from taskhub.parsing import whole_number_or_none
@@ -297,6 +298,20 @@ class DecisionForm(forms.Form):
                              help_text="The person reads it; it is kept in the audit trail.")
     effective_at = forms.DateTimeField(required=False, widget=_LOCAL, input_formats=_FORMATS, label="Takes effect",
                                        help_text="In your time zone. Blank: now. The person is told at once.")
+
+
+class RoleChangeForm(forms.Form):
+    """A role change: the new role and the reason the person reads (the service checks both)."""
+
+    role = forms.ChoiceField(choices=Role.choices, label="New role")
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="The person reads it; it is kept in the audit trail.")
+
+
+class BatchCloseForm(forms.Form):
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label="Why it closes",
+                             help_text="The contractors who still hold its tasks read it; it is kept on the batch "
+                                       "and in the audit trail.")
 
 
 class QualificationGrantForm(forms.Form):

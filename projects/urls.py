@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.manage_home, name="home"),
     path("people/", views.people, name="people"),
     path("people/<int:user_id>/", views.person, name="person"),
+    path("people/<int:user_id>/role/", views.person_role, name="person_role"),
     path("batches/", views.batch_list, name="batches"),
     path("batches/<int:batch_id>/", views.batch_detail, name="batch"),
     path("batches/<int:batch_id>/close/", views.batch_close, name="batch_close"),

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.access import admin_required, authenticated
 from accounts.models import Role, User
@@ -29,6 +30,7 @@ from taskhub.parsing import whole_number_or_none
 from . import selectors, services, task_types
 from .errors import MediaRefused, ModelError, ProjectSetupError
 from .forms import (
+    BatchCloseForm,
     BatchCreateForm,
     DecisionForm,
     GradePolicyForm,
@@ -39,6 +41,7 @@ from .forms import (
     ProjectSetupForm,
     QualificationGrantForm,
     RateChangeForm,
+    RoleChangeForm,
     ScheduleReleaseForm,
     TaskImportForm,
     quiet,
@@ -334,25 +337,41 @@ def batch_list(request):
                   status=400 if form.errors else 200)
 
 
+def _batch_page(request, batch_id, *, close_form=None, status=200):
+    batch = get_object_or_404(selectors.batches_with_counts().select_related("project", "closed_by"), pk=batch_id)
+    imports = batch.imports.order_by("-created_at")[:20]
+    return render(request, "manage/batch.html", {"batch": batch, "imports": imports,
+                                                 "close_form": close_form or BatchCloseForm(prefix="close")},
+                  status=status)
+
+
 @admin_required
 def batch_detail(request, batch_id):
-    batch = get_object_or_404(selectors.batches_with_counts().select_related("project"), pk=batch_id)
-    imports = batch.imports.order_by("-created_at")[:20]
-    return render(request, "manage/batch.html", {"batch": batch, "imports": imports})
+    return _batch_page(request, batch_id)
 
 
 @require_POST
 @admin_required
 def batch_close(request, batch_id):
-    batch = get_object_or_404(Batch, pk=batch_id)
-    try:
-        services.batch_close(batch=batch)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{batch.name} is closed: no more of its tasks are handed out; claims already "
-                                  "held may still be submitted.")
-    return redirect("manage:batch", batch_id=batch.pk)
+    """Close a batch with a reason (the form on its page): POST, then back to the page."""
+    batch = get_object_or_404(Batch.objects.select_related("project"), pk=batch_id)
+    form = BatchCloseForm(request.POST, prefix="close")
+    if form.is_valid():
+        try:
+            services.batch_close(batch=batch, by=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            if exc.field == "reason":
+                apply_to_forms([form], exc)
+            else:
+                messages.error(request, exc.message)
+                return redirect("manage:batch", batch_id=batch.pk)
+        else:
+            told = batch.holders_told
+            messages.success(request, f"{batch.name} is closed: no more of its tasks are handed out; claims already "
+                                      f"held may still be submitted. {told} contractor{'s' if told != 1 else ''} "
+                                      "holding its tasks told why.")
+            return redirect("manage:batch", batch_id=batch.pk)
+    return _batch_page(request, batch.pk, close_form=form, status=400)
 
 
 # --- People -------------------------------------------------------------------------------
@@ -381,6 +400,8 @@ def _person_page(request, person, *, forms_=None, status=200):
         "reactivate_form": forms_.get("reactivate") or DecisionForm(prefix="reactivate"),
         "grant_form": forms_.get("grant") or QualificationGrantForm(prefix="grant"),
         "revoke_form": forms_.get("revoke") or DecisionForm(prefix="revoke"),
+        "role_form": forms_.get("role") or RoleChangeForm(prefix="role", initial={"role": person.role}),
+        "role_history": account_selectors.role_history(user=person),
         "revoke_failed": forms_.get("revoke_project"),
         "now": timezone.now(),
     }, status=status)
@@ -432,6 +453,30 @@ def person(request, user_id):
             return redirect("manage:person", user_id=person.pk)
     person.refresh_from_db()
     return _person_page(request, person, forms_={action: form, **extra}, status=400)
+
+
+@require_POST
+@admin_required
+def person_role(request, user_id):
+    """Change a person's role (the form on their page): a decision with a reason, through
+    accounts.services.user_role_set; refusals are shown at their field, on the page again."""
+    person = get_object_or_404(User, pk=user_id)
+    form = RoleChangeForm(request.POST, prefix="role")
+    if form.is_valid():
+        old = person.get_role_display()
+        try:
+            account_services.user_role_set(user=person, by=request.user, role=form.cleaned_data["role"],
+                                           reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            apply_to_forms([form], exc)
+        else:
+            messages.success(request, f"{person.email} is now {person.get_role_display().lower()} (was "
+                                      f"{old.lower()}) and is told why.")
+            return redirect("manage:person", user_id=person.pk)
+    person.refresh_from_db()
+    return _person_page(request, person, forms_={"role": form}, status=400)
 
 
 # --- Releases -------------------------------------------------------------------------------

@@ -10,10 +10,15 @@ class SprintsConfig(AppConfig):
         # Imported here: the selectors need the models, which are ready only now.
         from annotations.selectors import appeals_open_for, second_opinions_pending_for
         from taskhub.badges import LEADS, REVIEWERS, badge_register
+        from taskhub.hooks import register_role_handler
 
         from .selectors import flags_open_for_lead, problem_reports_open_for_lead
         from .selectors.people import second_opinions_to_decide
         from .selectors.questions import questions_open_for_lead
+        from .services import sprints_check_role_change
+
+        # A lead who runs an unfinished sprint keeps the role (taskhub.hooks.role_changed).
+        register_role_handler("sprints", sprints_check_role_change)
 
         badge_register("appeals", label="Appeals", url_name="review:appeals", roles=REVIEWERS, order=10,
                        count=lambda user: appeals_open_for(decider=user))

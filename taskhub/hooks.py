@@ -1,4 +1,5 @@
-"""The one hook through which a lower layer starts an upper layer's work: paying for work.
+"""The hooks through which a lower layer starts an upper layer's work: paying for work, what a
+changed role means for the work a person holds, and telling the holders of a closed batch's work.
 
 Apps import downwards only: taskhub <- accounts <- projects <- annotations <- {sprints, payouts}
 (`.importlinter` holds the contract and `make test` checks it). Some writes below payouts change
@@ -12,6 +13,16 @@ the submission. Any wider scope is recomputed once the transaction commits (noth
 rolls back), queued through the outbox (`taskhub.outbox`): written in the same transaction, sent
 even if Redis is down at the moment of the commit, so the write that changed the pay never fails
 for it.
+
+A role changed by `accounts.services.user_role_set` may end what the person held under the old role:
+the claims a contractor still works on (annotations), the sprints a lead runs (sprints). Each app
+registers a role handler at start-up; `role_changed(...)` calls them inside the decision's
+transaction. A handler refuses by raising a DomainError (the role then stays), or carries out its
+consequence and returns the sentences that tell the person what became of their work.
+
+A batch closed by `projects.services.batch_close` (with a reason) is announced through
+`batch_closed(...)`, in the closing transaction: annotations, which knows the claims, tells the
+contractors who still hold its work that they may still submit it, with the reason.
 
 Nothing else crosses a layer upwards. A page of a lower app that shows an upper app's figures
 gets them from that app's template tag (the contractor dashboard's earnings card, for one).
@@ -67,3 +78,64 @@ def pay_changed(
         raise ImproperlyConfigured("Nothing pays for work: payouts must be in INSTALLED_APPS.")
     _pay_handler(PayScope(contractor_id, project_id, submitted_from, submitted_before, submission_id,
                           problem_report_id))
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """A person's role changing from `old` to `new`, decided by `by` with `reason`, at `now`."""
+
+    user_id: int
+    old: str
+    new: str
+    by_id: int
+    reason: str
+    now: datetime
+
+
+RoleHandler = Callable[[RoleChange], list[str]]
+_role_handlers: dict[str, RoleHandler] = {}
+
+
+def register_role_handler(name: str, handler: RoleHandler) -> RoleHandler:
+    """Install an app's handler of `role_changed` under its name (once per app; a repeat replaces it)."""
+    _role_handlers[name] = handler
+    return handler
+
+
+def role_changed(*, user_id: int, old: str, new: str, by_id: int, reason: str, now: datetime) -> list[str]:
+    """Say, from inside the deciding transaction, that a role changes; returns what the handlers did,
+    in sentences for the person (empty when nothing they held was touched)."""
+    change = RoleChange(user_id, old, new, by_id, reason, now)
+    done: list[str] = []
+    for name in sorted(_role_handlers):
+        done.extend(_role_handlers[name](change))
+    return done
+
+
+@dataclass(frozen=True)
+class BatchClosed:
+    """A batch closed by `by` with `reason`, at `now`."""
+
+    batch_id: int
+    batch_name: str
+    project_name: str
+    by_id: int
+    reason: str
+    now: datetime
+
+
+BatchClosedHandler = Callable[[BatchClosed], int]
+_batch_closed_handlers: dict[str, BatchClosedHandler] = {}
+
+
+def register_batch_closed_handler(name: str, handler: BatchClosedHandler) -> BatchClosedHandler:
+    """Install an app's handler of `batch_closed` under its name (a repeat replaces it)."""
+    _batch_closed_handlers[name] = handler
+    return handler
+
+
+def batch_closed(*, batch_id: int, batch_name: str, project_name: str, by_id: int, reason: str,
+                 now: datetime) -> int:
+    """Say, from inside the closing transaction, that a batch closed; returns how many people were told."""
+    event = BatchClosed(batch_id, batch_name, project_name, by_id, reason, now)
+    return sum(_batch_closed_handlers[name](event) for name in sorted(_batch_closed_handlers))

@@ -34,12 +34,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
+from accounts.services import notifications_create_many
 from projects.models import Project, Task
 from projects.selectors import contractor_is_qualified
 from projects.services import batch_mark_exhausted_if_done
 from taskhub import outbox, parsing
-from taskhub.hooks import pay_changed
+from taskhub.hooks import BatchClosed, RoleChange, pay_changed
 from taskhub.sql import Prepared
 
 from .. import tasks
@@ -352,6 +353,44 @@ def claim_release_in_transaction(*, claim: Claim, contractor, now: datetime, rea
         claim.release_reason = reason
         claim.active_seconds = released[1]
     return released
+
+
+def claims_release_on_role_change(change: RoleChange) -> list[str]:
+    """The role handler of annotations (taskhub.hooks): a contractor who stops being one cannot reach
+    their workspace any more, so their active claims and unopened lottery wins go back to the pool at
+    once, each with the reason of the decision (and the active time measured until now). What they
+    submitted, its grades and its pay are not touched."""
+    if change.old != Role.CONTRACTOR or change.new == Role.CONTRACTOR:
+        return []
+    held = list(Claim.objects.select_for_update(of=("self",))
+                .filter(contractor_id=change.user_id, status__in=Claim.HELD_OPEN)
+                .select_related("project").order_by("claimed_at", "id"))
+    person = User(pk=change.user_id)  # the release statement reads only its id
+    reason = f"Role changed: {change.reason}"[:RELEASE_REASON_MAX_CHARS]
+    released = []
+    for claim in held:
+        if claim_release_in_transaction(claim=claim, contractor=person, now=change.now,
+                                        reason=reason) is not None:
+            released.append(claim)
+    if not released:
+        return []
+    projects = ", ".join(sorted({claim.project.name for claim in released}))
+    n = len(released)
+    return [f"{n} task{'s' if n != 1 else ''} you held ({projects}) {'were' if n != 1 else 'was'} released back "
+            "to the pool with this reason. What you submitted, its grades and its pay stay as they are."]
+
+
+def claims_tell_holders_of_closed_batch(event: BatchClosed) -> int:
+    """The batch-closed handler of annotations (taskhub.hooks): everyone still holding an active claim
+    or an unopened lottery win of the batch is told it closed, why, and that they may still submit
+    what they hold. Returns how many were told (once per batch and person: the notification key)."""
+    holders = User.objects.filter(pk__in=Claim.objects.filter(batch_id=event.batch_id, status__in=Claim.HELD_OPEN)
+                                  .values("contractor_id"))
+    return notifications_create_many(
+        users=holders, kind="batch_closed", url="/work/", key=f"batch_closed:{event.batch_id}",
+        title=f"{event.project_name}: the batch “{event.batch_name}” is closed",
+        body=f"Reason: {event.reason}\n\nNo more of its tasks are handed out. The tasks you hold from it may "
+             "still be submitted before their deadline, and are paid as usual.")
 
 
 def claim_open(*, claim: Claim, contractor, now: datetime | None = None) -> Claim:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import reviewer_required
@@ -41,8 +42,10 @@ def queue(request):
         User.objects.filter(pk__in=selectors.review_queue(reviewer=request.user).order_by().values("contractor_id"))
         .order_by("email").only("id", "email", "display_name")
     )
+    # Oldest first (the selector's order), so the first item is the longest wait.
     context = {
         "items": items, "total": waiting.count(), "per_project": list(per_project), "contractors": list(contractors),
+        "now": timezone.now(), "oldest": items[0] if items else None,
         "filters": filters, "query": _filter_query(request),
         "selected_project": request.GET.get("project", ""), "selected_contractor": request.GET.get("contractor", ""),
     }

@@ -27,14 +27,17 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.services import notifications_create_many
+from accounts.models import AuditEntry, Role
+from accounts.services import audit_record, notifications_create_many
+from taskhub.decisions import clean_reason
+from taskhub.errors import Forbidden
 from taskhub.formats import local_time
+from taskhub.hooks import batch_closed
 from taskhub.outbox import enqueue
 from taskhub.parsing import moment, text
 
 from .. import tasks
-from ..errors import BatchStateError
+from ..errors import BatchCloseError, BatchStateError
 from ..models import Batch, Task
 from ..selectors import contractors_eligible_for
 from .webhooks import webhooks_emit
@@ -431,11 +434,26 @@ def batches_open_due(*, now: datetime | None = None) -> list[int]:
     return ids
 
 
-def batch_close(*, batch: Batch) -> Batch:
-    """Stop handing out the batch's tasks. Claims already held may still be submitted."""
-    if not _transition(batch, from_states=[S.OPEN, S.EXHAUSTED, S.SCHEDULED, S.DRAFT], to=S.CLOSED,
-                       closed_at=timezone.now()):
-        raise BatchStateError("The batch is already closed.")
+def batch_close(*, batch: Batch, by, reason: str, now: datetime | None = None) -> Batch:
+    """Stop handing out the batch's tasks: an admin's decision with a reason, kept on the batch and in the
+    audit trail. Claims already held may still be submitted; their holders are told, with the reason
+    (annotations, through taskhub.hooks.batch_closed)."""
+    if by is None or getattr(by, "role", None) != Role.ADMIN or not by.is_active:
+        raise Forbidden("Only an admin closes a batch.", code="not_an_admin")
+    now = now or timezone.now()
+    text = clean_reason(reason, field="reason", what="Closing a batch",
+                        minimum=settings.TASKHUB_DECISION_REASON_MIN_CHARS, error=BatchCloseError)
+    with transaction.atomic():
+        if not _transition(batch, from_states=[S.OPEN, S.EXHAUSTED, S.SCHEDULED, S.DRAFT], to=S.CLOSED,
+                           closed_at=now, closed_reason=text, closed_by=by):
+            raise BatchStateError("The batch is already closed.")
+        project = batch.project
+        told = batch_closed(batch_id=batch.pk, batch_name=batch.name, project_name=project.name, by_id=by.pk,
+                            reason=text, now=now)
+        audit_record(actor=by, kind=AuditEntry.Kind.BATCH_CLOSED, project=project, obj=batch, reason=text, at=now,
+                     summary=f"Batch {batch.name} of {project.name} closed",
+                     data={"holders_told": told})
+    batch.holders_told = told
     return batch
 
 

@@ -358,3 +358,20 @@ def pause_appeal_decide(*, appeal: PauseAppeal, lead, outcome: str, reason: str)
     sprint (admins: any), unless the lead decided the pause themselves."""
     return review_services.pause_appeal_decide(appeal=appeal, decider=lead, outcome=outcome, reason=reason,
                                                scope=led_by(lead))
+
+
+def sprints_check_role_change(change) -> list[str]:
+    """The role handler of sprints (taskhub.hooks.role_changed): whoever runs a sprint that is not closed
+    (a lead, or an admin) does not become a contractor until it is closed: its members need their lead,
+    and no one else may run it. Between lead and admin nothing changes for their sprints. A contractor
+    who becomes a lead or admin stays a member of their sprints, so the boards still count what they
+    submitted."""
+    if change.new != Role.CONTRACTOR or change.old == Role.CONTRACTOR:
+        return []
+    running = list(Sprint.objects.filter(lead_id=change.user_id).exclude(status=Sprint.Status.CLOSED)
+                   .order_by("starts_at", "id").values_list("name", flat=True)[:6])
+    if running:
+        names = ", ".join(f"“{name}”" for name in running[:5]) + (" ..." if len(running) > 5 else "")
+        raise SprintError.at("role", f"they lead sprints that are not closed ({names}); change the role once "
+                                     "those sprints have closed, or make them an admin")
+    return []

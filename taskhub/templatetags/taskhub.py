@@ -3,7 +3,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
-from taskhub.formats import local_time
+from taskhub.formats import local_time, wait_text
 from taskhub.markdown import render_markdown
 from taskhub.money import money_text
 
@@ -66,6 +66,14 @@ def clock(value, user=None):
     if not value:
         return ""
     return f"{timezone.localtime(value, getattr(user, 'tzinfo', None)):%H:%M %Z}"
+
+
+@register.filter
+def waited(value, now=None):
+    """How long since the moment `value` until `now` (default: the current time), e.g. "3 h"."""
+    if not value:
+        return ""
+    return wait_text(((now or timezone.now()) - value).total_seconds())
 
 
 _VOWEL_SOUND = ("a", "e", "i", "o", "u")

@@ -2,12 +2,17 @@
 each with a query count that does not grow with the data (pinned: the page's own queries plus
 session, user and the notification badge)."""
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
+from freezegun import freeze_time
 
 from annotations import selectors, services
-from annotations.models import Review
+from annotations.models import Review, Submission
 from taskhub.formats import local_time
 from tests import factories
 from tests.annotations.reviewing import _sprint_with_member, make_project, peer_reviewer, reviewer, submit
@@ -100,6 +105,42 @@ def test_the_queue_filters_by_project_and_contractor(client_for):
     both = client.get(reverse("review:queue"), {"project": project.pk, "contractor": alice.pk, "x": "junk"})
     assert both.content.decode().count(">Grade</a>") == 1
     assert client.get(reverse("review:queue"), {"project": "'; DROP"}).status_code == 200
+
+
+def test_the_queue_shows_how_long_each_submission_has_waited_oldest_first(client_for):
+    project = make_project("pairwise")
+    now = timezone.now()
+    ages = {"fresh": timedelta(seconds=20), "minutes": timedelta(minutes=12, seconds=5),
+            "hours": timedelta(hours=3, minutes=40), "days": timedelta(days=2, hours=5, minutes=1)}
+    waiting = {}
+    for label, age in ages.items():
+        submission = submit(factories.ContractorFactory(), project)
+        Submission.objects.filter(pk=submission.pk).update(submitted_at=now - age)
+        waiting[label] = Submission.objects.get(pk=submission.pk)
+    viewer = reviewer(timezone="Asia/Tokyo")
+    with freeze_time(now):
+        page = client_for(viewer).get(reverse("review:queue")).content.decode()
+    assert '<th scope="col">Waiting</th>' in page
+    rows = page[page.index("<tbody>"):]
+    cells = re.findall(r'<td class="wait"><time datetime="([^"]+)" title="([^"]+)">([^<]+)</time></td>', rows)
+    # Oldest first, each with its age and the exact time (in the viewer's zone) in its title.
+    assert [age for _iso, _title, age in cells] == ["2 d 5 h", "3 h", "12 min", "under 1 min"]
+    order = [waiting["days"], waiting["hours"], waiting["minutes"], waiting["fresh"]]
+    assert [title for _iso, title, _age in cells] == [local_time(s.submitted_at, viewer) for s in order]
+    assert [datetime.fromisoformat(iso) for iso, _t, _a in cells] == [
+        s.submitted_at for s in order]
+    header = page[page.index('id="oldest-wait"'):]
+    assert header.startswith('id="oldest-wait">the oldest has waited <time') and ">2 d 5 h</time>" in header[:300]
+    # Filtered, the header speaks of the oldest of what is shown.
+    hours_contractor = waiting["hours"].contractor_id
+    with freeze_time(now):
+        one = client_for(viewer).get(reverse("review:queue"), {"contractor": hours_contractor}).content.decode()
+    assert ">3 h</time>" in one[one.index('id="oldest-wait"'):][:300] and "2 d 5 h" not in one
+
+
+def test_an_empty_queue_says_no_wait(client_for):
+    page = client_for(reviewer()).get(reverse("review:queue")).content.decode()
+    assert 'id="oldest-wait"' not in page and "Nothing is waiting for review." in page
 
 
 def test_grading_through_the_page_goes_straight_to_the_next_item(client_for):

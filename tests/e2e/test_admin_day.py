@@ -96,8 +96,10 @@ def test_batches_and_people_are_managed_in_the_app(page, login):
     page.get_by_role("button", name="Create draft batch").click()
     expect(page.get_by_role("heading", name="Rated replies · Week 49")).to_be_visible()
     expect(page.get_by_role("link", name="Schedule the release")).to_be_visible()
+    page.get_by_label("Why it closes").fill("Made by mistake: the prompts belong to week 50.")
     page.get_by_role("button", name="Close the batch").click()
     expect(page.locator("#batch-status")).to_have_text("Closed")
+    expect(page.locator("#batch-closed")).to_contain_text("Made by mistake")
     assert Batch.objects.get(name="Week 49").status == "closed"
 
     page.goto("/manage/")

@@ -180,6 +180,7 @@ MATRIX: dict[str, Entry] = {
     "manage:batch_close": Entry(ADMINS, "post", lambda w: {"batch_id": w.draft.pk}),
     "manage:people": Entry(ADMINS),
     "manage:person": Entry(ADMINS, "get", lambda w: {"user_id": w.other.pk}),
+    "manage:person_role": Entry(ADMINS, "post", lambda w: {"user_id": w.other.pk}),
     "manage:projects": Entry(ADMINS),
     "manage:project_create": Entry(ADMINS),
     "manage:project_edit": Entry(ADMINS, "get", lambda w: {"project_id": w.rating.pk}),

@@ -136,6 +136,7 @@ def _valid(name: str, w: World) -> list[str]:
         "List-Unsubscribe": ["One-Click"],
         # The lead's day (issue 20).
         "size": ["3"], "pin": ["", "on"], "pinned": ["", "on"], "grade": ["", "3"], "reviewer": [""],
+        "role-role": ["lead", "admin", "contractor"],
     }.get(name, ["A sensible reason that is long enough to pass the minimum length."])
 
 
@@ -307,6 +308,9 @@ FUZZ: dict[str, Route] = {
     "manage:person": Route(("action", "reason", "deactivate-reason", "deactivate-effective_at", "reactivate-reason",
                             "grant-project", "grant-note", "revoke-reason", "revoke-effective_at", "project"),
                            kwargs=lambda w: {"user_id": w.other.pk}),
+    # Issue 20: a role change and a batch closing are decisions with a reason.
+    "manage:person_role": Route(("role-role", "role-reason"), kwargs=lambda w: {"user_id": w.other.pk}),
+    "manage:batch_close": Route(("close-reason",), kwargs=lambda w: {"batch_id": w.draft.pk}),
     "manage:project_edit": Route(PROJECT, kwargs=lambda w: {"project_id": w.extra.pk}),
     "manage:rate_change": Route(("amount", "currency", "unit", "effective_from", "reason", "confirm_unusual",
                                  "action"), kwargs=lambda w: {"project_id": w.shared.pk}),
@@ -371,7 +375,7 @@ NO_INPUT = {
     "work:instructions",
     "work:turn", "work:turn_stream", "manage:model_endpoint_check", "manage:generation", "manage:generation_progress",
     "manage:generation_retry", "notification_open", "questions:mine", "lead:person", "lead:second_opinions",
-    "lead:questions", "review:second_opinions", "manage:batch_close",
+    "lead:questions", "review:second_opinions",
 }
 
 # After an accepted write, these pages (as these people, far from UTC) must still work.

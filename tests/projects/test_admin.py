@@ -221,9 +221,13 @@ def test_release_now_and_close_actions(admin_client):
     shown = [str(m) for m in response.wsgi_request._messages]
     assert any("The batch has no tasks to release." in m for m in shown)
 
-    action(admin_client, "close", [batch])
+    asked = action(admin_client, "close", [batch])
+    assert asked.status_code == 200 and 'name="reason"' in asked.content.decode()  # the reason first
     batch.refresh_from_db()
-    assert batch.status == Batch.Status.CLOSED
+    assert batch.status == Batch.Status.OPEN
+    action(admin_client, "close", [batch], apply="yes", reason="The client withdrew these prompts for good.")
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.CLOSED and batch.closed_reason == "The client withdrew these prompts for good."
 
 
 def test_batch_list_has_a_fixed_number_of_queries(admin_client, django_assert_max_num_queries):

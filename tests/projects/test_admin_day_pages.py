@@ -19,9 +19,9 @@ def test_a_draft_batch_is_created_and_closed_from_the_batches_page(client, admin
     assert (batch.name, batch.status) == ("Week 49", "draft")
     page = client.get(reverse("manage:batch", args=[batch.pk])).content.decode()
     assert reverse("manage:batch_schedule", args=[batch.pk]) in page and f"?batch={batch.pk}" in page
-    client.post(reverse("manage:batch_close", args=[batch.pk]))
+    client.post(reverse("manage:batch_close", args=[batch.pk]), {"close-reason": REASON})
     batch.refresh_from_db()
-    assert batch.status == "closed"
+    assert batch.status == "closed" and batch.closed_reason == REASON
 
 
 def test_a_batch_without_a_name_is_refused_at_its_field(client, admin_user):

@@ -22,6 +22,7 @@ from tests import factories
 from tests.conftest import wait_for
 
 S = Batch.Status
+CLOSE_REASON = "The client withdrew these prompts; nothing more is needed."
 
 
 def _batch(status=S.DRAFT, tasks=2, **fields) -> Batch:
@@ -123,12 +124,13 @@ class TestReleaseAndClose:
     @pytest.mark.parametrize("status", [S.DRAFT, S.SCHEDULED, S.OPEN, S.EXHAUSTED])
     def test_close_from_any_state_and_never_twice(self, status):
         batch = _batch(status=status)
-        batch_close(batch=batch)
+        admin = factories.AdminFactory()
+        batch_close(batch=batch, by=admin, reason=CLOSE_REASON)
         stored = _stored(batch)
         assert stored.status == S.CLOSED
         assert stored.closed_at is not None
         with pytest.raises(BatchStateError) as excinfo:
-            batch_close(batch=_stored(batch))
+            batch_close(batch=_stored(batch), by=admin, reason=CLOSE_REASON)
         assert "already closed" in excinfo.value.message
         assert _stored(batch).closed_at == stored.closed_at
         assert batch_open(batch=_stored(batch)) is False
