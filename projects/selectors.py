@@ -312,8 +312,10 @@ def projects_for_contractor(*, user) -> QuerySet[Project]:
 
 
 def project_for_contractor(*, user, slug: str) -> Project | None:
-    """The project `slug` if the contractor may work on it now, else None (one query)."""
-    return projects_for_contractor(user=user).filter(slug=slug).first()
+    """The project `slug` if the contractor may work on it now, else None (one query; the slug is unique,
+    so nothing to order)."""
+    found = list(Project.objects.filter(is_eligible(user.pk, F("pk")), slug=slug)[:1])
+    return found[0] if found else None
 
 
 def qualifications_of(*, user) -> QuerySet[Qualification]:

@@ -87,7 +87,7 @@ class ClaimOpen(APIView):
     @extend_schema(request=None, responses={200: ClaimSerializer})
     def post(self, request, claim_id):
         """Start a reserved lottery win: its deadline starts now."""
-        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+        claim = selectors.claim_for_api(claim_id=claim_id, user=request.user)
         claim = services.claim_open(claim=claim, contractor=request.user)
         return Response(ClaimSerializer(claim).data)
 
@@ -95,7 +95,7 @@ class ClaimOpen(APIView):
 class ClaimRelease(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, claim_id):
-        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+        claim = selectors.claim_for_api(claim_id=claim_id, user=request.user)
         services.claim_release(claim=claim, contractor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -104,7 +104,7 @@ class ClaimSubmit(APIView):
     @extend_schema(request=AnswerSerializer, responses={201: SubmissionSerializer})
     def post(self, request, claim_id):
         # Whose claim it is first: someone else's is not found, whatever the body says.
-        claim = selectors.claim_get_for_user(claim_id=claim_id, user=request.user)
+        claim = selectors.claim_for_api(claim_id=claim_id, user=request.user)
         body = AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         submission = services.claim_submit(claim=claim, contractor=request.user, answer=body.validated_data["answer"])

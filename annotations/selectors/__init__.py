@@ -24,6 +24,7 @@ from .review import (
 )
 from .work import (
     audit_project_ids_for,
+    claim_for_api,
     claim_get_for_user,
     claims_active_for,
     claims_held_for,
@@ -41,6 +42,7 @@ __all__ = [
     "audit_project_ids_for",
     "batch_fairness_report",
     "calibration_items",
+    "claim_for_api",
     "claim_get_for_user",
     "claims_active_for",
     "claims_held_for",

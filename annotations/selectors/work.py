@@ -67,11 +67,23 @@ def claim_get_for_user(*, claim_id: int, user) -> Claim:
     """The contractor's own claim, or NotFound (never another person's)."""
     claim = (
         Claim.objects.filter(pk=claim_id, contractor=user)
-        .select_related("task", "project", "project__qualification", "batch", "contractor")
+        .select_related("task", "project", "project__qualification", "batch")
         .first()
     )
     if claim is None:
         raise NotFound("No such task claim of yours.")
+    claim.contractor = user  # it is theirs: no join for it
+    return claim
+
+
+def claim_for_api(*, claim_id: int, user) -> Claim:
+    """The contractor's own claim with its task and project, what the API's open, release and submit
+    read (the claim-and-submit cycle's hot path: one query with two joins); or NotFound."""
+    found = list(Claim.objects.filter(pk=claim_id, contractor=user).select_related("task", "project")[:1])
+    if not found:
+        raise NotFound("No such task claim of yours.")
+    claim = found[0]
+    claim.contractor = user
     return claim
 
 
