@@ -40,6 +40,7 @@ from django.db.models.functions import Coalesce, Now
 
 from accounts.models import User
 from taskhub.errors import NotFound
+from taskhub.sql import HotRead
 
 from .models import (
     Batch,
@@ -311,11 +312,16 @@ def projects_for_contractor(*, user) -> QuerySet[Project]:
     return Project.objects.filter(is_eligible(user.pk, F("pk"))).order_by("name")
 
 
+_PROJECT_FOR_CONTRACTOR = HotRead(
+    "project_for_contractor", Project, where="m.slug = %(slug)s AND projects_contractor_is_eligible(%(user)s, m.id)",
+    params={"slug": "text", "user": "bigint"},
+)
+
+
 def project_for_contractor(*, user, slug: str) -> Project | None:
-    """The project `slug` if the contractor may work on it now, else None (one query; the slug is unique,
-    so nothing to order)."""
-    found = list(Project.objects.filter(is_eligible(user.pk, F("pk")), slug=slug)[:1])
-    return found[0] if found else None
+    """The project `slug` if the contractor may work on it now, else None (one prepared statement: every
+    claim-next reads it)."""
+    return _PROJECT_FOR_CONTRACTOR.get({"slug": slug, "user": user.pk})
 
 
 def qualifications_of(*, user) -> QuerySet[Qualification]:

@@ -89,3 +89,40 @@ def test_every_placeholder_must_be_declared_with_its_type():
         assert cursor.fetchone() == (5, "%")
         statement.execute(cursor, {"a": 4, "b": 5})
         assert cursor.fetchone() == (9, "%")
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_the_hot_reads_give_what_the_orm_gives(contractor):
+    from annotations.models import Claim
+    from annotations.selectors import claim_for_api
+    from projects.models import Project
+    from projects.selectors import project_for_contractor
+
+    project = factories.ProjectFactory(overlap=1, max_active_claims=3)
+    factories.make_tasks(factories.BatchFactory(project=project), 1, gold_answer={"choice": "B"})
+    claim = task_claim_next(contractor=contractor, project=project)
+
+    with CaptureQueriesContext(connection) as reads:
+        hot = claim_for_api(claim_id=claim.pk, user=contractor)
+        hot_project = project_for_contractor(user=contractor, slug=project.slug)
+    orm = Claim.objects.select_related("task", "project").get(pk=claim.pk)
+    assert len(reads) == 2
+    assert _fields(hot) == _fields(orm)
+    assert _fields(hot.task) == _fields(orm.task) and isinstance(hot.task.payload, dict)
+    assert hot.task.gold_answer == {"choice": "B"}
+    assert _fields(hot.project) == _fields(orm.project) == _fields(hot_project)
+    assert hot.contractor is contractor and not hot._state.adding
+    hot.save(update_fields=["active_seconds"])  # an instance the ORM can write back
+
+    # Not theirs, not there, or no id a row can have: nothing, never an error.
+    other = factories.ContractorFactory()
+    for claim_id, user in ((claim.pk, other), (claim.pk + 1000, contractor), (2**63, contractor)):
+        with pytest.raises(Exception) as refused:
+            claim_for_api(claim_id=claim_id, user=user)
+        assert refused.value.__class__.__name__ == "NotFound"
+    assert project_for_contractor(user=other, slug="no-such-project") is None
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.PAUSED)
+    assert project_for_contractor(user=contractor, slug=project.slug) is None

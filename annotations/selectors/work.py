@@ -10,7 +10,9 @@ from django.db.models.functions import Coalesce
 
 from projects.models import Batch, Project, Task
 from projects.selectors import batches_upcoming, is_eligible, projects_for_contractor, with_rate_in_force
+from taskhub import parsing
 from taskhub.errors import NotFound
+from taskhub.sql import HotRead
 
 from ..models import Appeal, Claim, LotteryEntry, Review, Submission
 
@@ -76,13 +78,18 @@ def claim_get_for_user(*, claim_id: int, user) -> Claim:
     return claim
 
 
+_CLAIM_FOR_API = HotRead("claim_for_api", Claim, related=("task", "project"),
+                         where="m.id = %(claim)s AND m.contractor_id = %(contractor)s",
+                         params={"claim": "bigint", "contractor": "bigint"})
+
+
 def claim_for_api(*, claim_id: int, user) -> Claim:
     """The contractor's own claim with its task and project, what the API's open, release and submit
-    read (the claim-and-submit cycle's hot path: one query with two joins); or NotFound."""
-    found = list(Claim.objects.filter(pk=claim_id, contractor=user).select_related("task", "project")[:1])
-    if not found:
+    read (the claim-and-submit cycle's hot path: one prepared statement with two joins); or NotFound."""
+    claim_id = parsing.whole_number_or_none(claim_id, minimum=1)  # an id no row can have finds nothing
+    claim = None if claim_id is None else _CLAIM_FOR_API.get({"claim": claim_id, "contractor": user.pk})
+    if claim is None:
         raise NotFound("No such task claim of yours.")
-    claim = found[0]
     claim.contractor = user
     return claim
 

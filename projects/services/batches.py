@@ -35,6 +35,7 @@ from taskhub.formats import local_time
 from taskhub.hooks import batch_closed
 from taskhub.outbox import enqueue
 from taskhub.parsing import moment, text
+from taskhub.sql import Prepared
 
 from .. import tasks
 from ..errors import BatchCloseError, BatchStateError
@@ -466,6 +467,14 @@ def batches_exhaust_finished() -> list[int]:
     return [batch_id for batch_id in done if batch_mark_exhausted_if_done(batch_id=batch_id)]
 
 
+# Every submission that finishes a task asks this after its commit: prepared once per connection.
+_UNFINISHED_TASK_LEFT = Prepared(
+    "unfinished_task_left",
+    "SELECT 1 FROM projects_task WHERE batch_id = %(batch)s AND submitted_count < overlap LIMIT 1",
+    {"batch": "bigint"},
+)
+
+
 def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
     """An open batch becomes exhausted once every task has all the submissions it needs; the
     project's `batch.exhausted` webhooks are told once the transaction commits. Once: the status
@@ -473,8 +482,10 @@ def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
     after its own commit (annotations.services.claims.claim_submit), when it sees every submission
     committed before it."""
     # A read first, outside any transaction (task_unfinished_idx): nearly every call finds work left.
-    if Task.objects.filter(batch_id=batch_id, submitted_count__lt=F("overlap")).exists():
-        return False
+    with connection.cursor() as cursor:
+        _UNFINISHED_TASK_LEFT.execute(cursor, {"batch": batch_id})
+        if cursor.fetchone() is not None:
+            return False
     unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
     with transaction.atomic():
         exhausted = bool(

@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+from annotations.services import claims
 from tests.hardening import count
 from tests.hardening.stack import Browser, private_stack, wait_until
 
@@ -52,8 +53,10 @@ class HeldSubmit:
         self.answer = self.call()
 
     def _waiting(self) -> bool:
+        # The submit's text, or the name of its prepared statement once the connection has it.
         rows = self.stack.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                              "AND query ILIKE '%%annotations_claim%%'")
+                              "AND (query ILIKE '%%annotations_claim%%' OR query LIKE %s)",
+                              [f"%{claims._SUBMIT.name}%"])
         return rows[0][0] > 0
 
     def release(self) -> None:
