@@ -467,11 +467,10 @@ def batches_exhaust_finished() -> list[int]:
     return [batch_id for batch_id in done if batch_mark_exhausted_if_done(batch_id=batch_id)]
 
 
-# Every submission that finishes a task asks this after its commit: prepared once per connection.
+# Every submission that finishes a task asks this after its commit: prepared once per connection, and
+# read through task_unfinished_idx whatever the statistics say (projects/sql/batch_progress.sql).
 _UNFINISHED_TASK_LEFT = Prepared(
-    "unfinished_task_left",
-    "SELECT 1 FROM projects_task WHERE batch_id = %(batch)s AND submitted_count < overlap LIMIT 1",
-    {"batch": "bigint"},
+    "unfinished_task_left", "SELECT projects_batch_has_unfinished_task(%(batch)s)", {"batch": "bigint"},
 )
 
 
@@ -484,7 +483,7 @@ def batch_mark_exhausted_if_done(*, batch_id: int) -> bool:
     # A read first, outside any transaction (task_unfinished_idx): nearly every call finds work left.
     with connection.cursor() as cursor:
         _UNFINISHED_TASK_LEFT.execute(cursor, {"batch": batch_id})
-        if cursor.fetchone() is not None:
+        if cursor.fetchone()[0]:
             return False
     unfinished = Task.objects.filter(batch_id=OuterRef("pk"), submitted_count__lt=F("overlap"))
     with transaction.atomic():
