@@ -162,6 +162,8 @@ def cleanup(tag: str, session_keys: list[str]) -> None:
         f"DELETE FROM projects_batch WHERE project_id IN {projects}",
         f"DELETE FROM projects_payrate WHERE project_id IN {projects}",
         f"DELETE FROM projects_project WHERE id IN {projects}",
+        f"DELETE FROM accounts_digestitem WHERE user_id IN {mine}",
+        f"DELETE FROM accounts_outgoingemail WHERE user_id IN {mine}",
         f"DELETE FROM accounts_notification WHERE user_id IN {mine}",
         f"DELETE FROM accounts_user WHERE email LIKE '{PREFIX}-{tag}-%%'",
     ]

@@ -39,9 +39,11 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from accounts.models import User  # noqa: E402
 from annotations import exports  # noqa: E402
 from annotations.exports.writer import _reading_cursor  # noqa: E402
-from projects.models import Project  # noqa: E402
+from bench._seed import insert_select  # noqa: E402
+from projects.models import Batch, Project  # noqa: E402
 
 PREFIX = "bench-export"
 CONTRACTORS = 1_000
@@ -89,16 +91,14 @@ def vacuum() -> None:
 def seed(rows: int) -> Project:
     tasks = rows // 2
     with transaction.atomic():
-        run_sql(f"""INSERT INTO accounts_user (email, password, role, timezone, jurisdiction, date_joined, is_active,
-                        is_superuser, is_reviewer, display_name)
-                    SELECT '{PREFIX}-' || g || '@bench.local', '!', CASE WHEN g = 0 THEN 'lead' ELSE 'contractor' END,
-                           'UTC', '', now(), true, false, false, ''
-                    FROM generate_series(0, {CONTRACTORS}) g""")
+        insert_select(User, {
+            "email": f"'{PREFIX}-' || g || '@bench.local'", "password": "'!'",
+            "role": "CASE WHEN g = 0 THEN 'lead' ELSE 'contractor' END", "timezone": "'UTC'", "date_joined": "now()",
+            "is_active": "true",
+        }, f"generate_series(0, {CONTRACTORS}) g")
         project = Project.objects.create(name=PREFIX, slug=PREFIX, task_type="pairwise", overlap=2,
                                          status=Project.Status.ACTIVE)
-        run_sql("INSERT INTO projects_batch (project_id, name, status, release_policy, fallback_policy, is_urgent, "
-                "urgent_reason, fair_share_cap_derived, created_at) VALUES (%(p)s, 'bench', 'open', 'first_come', "
-                "'first_come', false, '', false, now())", {"p": project.pk})
+        Batch.objects.create(project=project, name="bench", status=Batch.Status.OPEN)
         run_sql("""INSERT INTO projects_task (batch_id, project_id, external_id, payload, overlap, claim_count,
                         submitted_count, created_at)
                    SELECT b.id, b.project_id, 'task-' || g, jsonb_build_object(

@@ -465,7 +465,9 @@ def cleanup_people(tag: str):
 
     with transaction.atomic(), connection.cursor() as cursor:
         users = "SELECT id FROM accounts_user WHERE email LIKE %s"
-        cursor.execute(f"DELETE FROM accounts_notification WHERE user_id IN ({users})", [f"fair-{tag}-%"])
+        # What notifications queued by email (issue 19's mail), then the notifications themselves.
+        for table in ("accounts_digestitem", "accounts_outgoingemail", "accounts_notification"):
+            cursor.execute(f"DELETE FROM {table} WHERE user_id IN ({users})", [f"fair-{tag}-%"])
         cursor.execute("DELETE FROM accounts_user WHERE email LIKE %s", [f"fair-{tag}-%"])
     with connection.cursor() as cursor:
         for table in ("annotations_claim", "annotations_submission", "projects_task", "annotations_batchdemand",

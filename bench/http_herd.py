@@ -134,7 +134,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         if server.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {server.returncode}")
         try:
-            status, _ = request(port, "GET", "/healthz", None)
+            status, _ = request(port, "GET", "/healthz?scope=web", None)  # no beat or worker here
             if status == 200:
                 return server
         except OSError:

@@ -53,28 +53,23 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Manil
 def seed(cursor, *, tag: str, tasks: int, participants: int, per_person: int):
     from django.utils import timezone
 
+    from accounts.models import User
+    from bench._seed import insert_select
+    from projects.models import Batch, Project
+
     now = timezone.now()
     batches, projects = [], []
     # Two projects, so the baseline's claims do not count against the lottery's active-claim caps.
     for name, policy, status in (("baseline", "first_come", "open"), ("lottery", "lottery", "scheduled")):
-        cursor.execute(
-            """INSERT INTO projects_project (name, slug, description, instructions, task_type, rubric, task_config,
-                   overlap, max_active_claims, claim_minutes, is_onboarding, status, created_at, updated_at,
-                   review_sample_rate, flag_threshold, flag_window, flag_min_grades)
-               VALUES (%s, %s, '', '', 'pairwise', '[]', '{}', 1, %s, 60, false, 'active', %s, %s, 100, 2.5, 10, 3)
-               RETURNING id""",
-            [f"Bench lottery {tag} {name}", f"bench-lottery-{tag}-{name}", min(32767, per_person + 5), now, now],
-        )
-        (project,) = cursor.fetchone()
+        # Through the ORM, so every column the model has gets its default (a raw INSERT would miss new ones).
+        project = Project.objects.create(
+            name=f"Bench lottery {tag} {name}", slug=f"bench-lottery-{tag}-{name}", task_type="pairwise", overlap=1,
+            max_active_claims=min(32767, per_person + 5), claim_minutes=60, status=Project.Status.ACTIVE,
+            review_sample_rate=100,
+        ).pk
         projects.append(project)
-        cursor.execute(
-            """INSERT INTO projects_batch (project_id, name, status, release_policy, fair_share_cap,
-                   fair_share_cap_derived, fallback_policy, is_urgent, urgent_reason, release_at,
-                   reservation_opens_at, created_at)
-               VALUES (%s, %s, %s, %s, NULL, false, 'first_come', false, '', %s, %s, %s) RETURNING id""",
-            [project, name, status, policy, now, now, now],
-        )
-        (batch,) = cursor.fetchone()
+        batch = Batch.objects.create(project_id=project, name=name, status=status, release_policy=policy,
+                                     release_at=now, reservation_opens_at=now).pk
         batches.append(batch)
         cursor.execute(
             """INSERT INTO projects_task (batch_id, project_id, external_id, payload, overlap, claim_count,
@@ -84,14 +79,13 @@ def seed(cursor, *, tag: str, tasks: int, participants: int, per_person: int):
                FROM generate_series(1, %s) AS i""",
             [batch, project, now, tasks],
         )
-    cursor.execute(
-        """INSERT INTO accounts_user (password, is_superuser, email, display_name, role, is_reviewer, timezone,
-               jurisdiction, is_active, date_joined)
-           SELECT '!', false, 'bench-' || %s || '-' || i || '@example.com', 'Bench ' || i, 'contractor', false,
-                  (%s::text[])[1 + i %% %s], '', true, %s
-           FROM generate_series(1, %s) AS i""",
-        [tag, ZONES, len(ZONES), now, participants],
-    )
+    insert_select(User, {
+        "password": "'!'", "email": "'bench-' || %(tag)s || '-' || i || '@example.com'",
+        "display_name": "'Bench ' || i", "role": "'contractor'",
+        "timezone": "(%(zones)s::text[])[1 + i %% %(n_zones)s]",
+        "is_active": "true", "date_joined": "%(now)s",
+    }, "generate_series(1, %(participants)s) AS i",
+        {"tag": tag, "zones": ZONES, "n_zones": len(ZONES), "now": now, "participants": participants})
     cursor.execute(
         """INSERT INTO annotations_lotteryentry (batch_id, contractor_id, requested, created_at, updated_at)
            SELECT %s, id, %s, %s, %s FROM accounts_user WHERE email LIKE %s""",
@@ -105,6 +99,9 @@ def cleanup(cursor, tag: str) -> None:
     rows = cursor.fetchall()
     users = "SELECT id FROM accounts_user WHERE email LIKE %s"
     pattern = f"bench-{tag}-%"
+    # What the results fan-out queued by email, then the notifications themselves.
+    cursor.execute(f"DELETE FROM accounts_digestitem WHERE user_id IN ({users})", [pattern])
+    cursor.execute(f"DELETE FROM accounts_outgoingemail WHERE user_id IN ({users})", [pattern])
     cursor.execute(f"DELETE FROM accounts_notification WHERE user_id IN ({users})", [pattern])
     for (project,) in rows:
         cursor.execute("DELETE FROM annotations_claim WHERE project_id = %s", [project])
@@ -158,7 +155,8 @@ def main() -> int:
         finally:
             with transaction.atomic(), connection.cursor() as cursor:
                 cleanup(cursor, tag)
-            vacuum(["annotations_claim", "projects_task", "accounts_user", "annotations_lotteryentry"])
+            vacuum(["annotations_claim", "projects_task", "accounts_user", "annotations_lotteryentry",
+                    "accounts_notification", "accounts_outgoingemail", "accounts_digestitem"])
     median = statistics.median(ratios)
     print(f"median ratio lottery / baseline over {len(ratios)} rounds: {median:.2f}x (goal <= 2x) -> "
           f"{'OK' if median <= 2 else 'OVER GOAL'}")

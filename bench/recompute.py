@@ -50,10 +50,10 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import NOT_PROVIDED  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from annotations.models import Appeal, Claim, Review, Submission  # noqa: E402
+from bench._seed import insert_select  # noqa: E402
 from payouts.selectors import submission_cache_disagreements  # noqa: E402
 from payouts.services import earnings_recompute  # noqa: E402
 from payouts.services.recompute import expected_earnings_sql  # noqa: E402
@@ -68,37 +68,6 @@ BENCH_PROJECTS = f"(SELECT id FROM projects_project WHERE slug LIKE '{PREFIX}-%%
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def insert_select(model, given: dict[str, str], source: str, params: dict | None = None) -> int:
-    """INSERT INTO model's table SELECT the `given` column expressions FROM `source`.
-
-    Columns not given get the model field's default (so columns other people add to these
-    tables later do not break the benchmark); database defaults and nullable columns are left out.
-    """
-    columns, exprs, values = [], [], dict(params or {})
-    for field in model._meta.concrete_fields:
-        column = field.column
-        if column in given:
-            columns.append(column)
-            exprs.append(given[column])
-            continue
-        if field.primary_key or field.db_default is not NOT_PROVIDED:
-            continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            columns.append(column)
-            exprs.append("now()")
-            continue
-        if field.null and not field.has_default():
-            continue
-        name = f"default_{column}"
-        values[name] = field.get_db_prep_save(field.get_default(), connection)
-        columns.append(column)
-        exprs.append(f"%({name})s")
-    sql = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(exprs)} FROM {source}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return cursor.rowcount
 
 
 def seed(rows: int, contractors: int) -> None:
