@@ -62,6 +62,16 @@ class Prepared:
         # object): absent, never prepared on it; True, it is; False, a query that sent the PREPARE
         # failed, so whether it exists must be asked.
         self.prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        Prepared._all.append(self)
+
+    # Every statement made, so that what this process knows of a connection can be forgotten at once.
+    _all: list[Prepared] = []
+
+    @classmethod
+    def forget(cls, pg_connection) -> None:
+        """After the session's statements were dropped (`DEALLOCATE ALL`, `DISCARD ALL`): prepare anew."""
+        for statement in cls._all:
+            statement.prepared_on.pop(pg_connection, None)
 
     @staticmethod
     def client_side(cursor) -> bool:

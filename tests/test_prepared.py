@@ -30,8 +30,7 @@ def _prepared_names() -> set[str]:
 def _forget_everything() -> None:
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
-    for statement in HOT:
-        statement.prepared_on.pop(connection.connection, None)
+    Prepared.forget(connection.connection)
 
 
 def test_a_cycle_prepares_each_hot_statement_once_then_sends_execute_alone(contractor):
